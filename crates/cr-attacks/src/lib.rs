@@ -1,0 +1,1 @@
+//! cr-attacks (work in progress).

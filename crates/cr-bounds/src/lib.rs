@@ -1,0 +1,1 @@
+//! cr-bounds (work in progress).

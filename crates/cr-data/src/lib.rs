@@ -1,0 +1,1 @@
+//! cr-data (work in progress).

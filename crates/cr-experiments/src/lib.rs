@@ -1,0 +1,1 @@
+//! cr-experiments (work in progress).

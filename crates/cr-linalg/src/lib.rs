@@ -1,0 +1,1 @@
+//! cr-linalg (work in progress).

@@ -1,0 +1,1 @@
+//! cr-models (work in progress).

@@ -1,0 +1,1 @@
+//! cr-prune (work in progress).

@@ -1,0 +1,1 @@
+//! cr-regularize (work in progress).

@@ -1,0 +1,1 @@
+//! cr-train (work in progress).

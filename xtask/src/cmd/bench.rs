@@ -1,0 +1,17 @@
+//! `cargo xtask bench`.
+
+use anyhow::{Result, bail};
+
+/// Arguments of `bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Arguments are not defined yet.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    rest: Vec<String>,
+}
+
+/// Runs `bench`.
+pub fn run(args: Args) -> Result<()> {
+    let _ = args;
+    bail!("`bench` is not built yet in this version of cr")
+}

@@ -1,0 +1,82 @@
+//! `cargo xtask`: the cr command line.
+//!
+//! A thin layer over the library crates: it parses arguments, sets up logging, calls one
+//! library function per command and prints what it returns. Experiment logic lives in
+//! `cr-experiments` and the crates below it, never here.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// cr: how compressibility (neuron sparsity, low rank) shapes adversarial robustness.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    /// Print only warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the paper's experiment grid, then write figures and the report.
+    Reproduce(cmd::reproduce::Args),
+    /// Train one model from a TOML config.
+    Train(cmd::train::Args),
+    /// Attack a trained model (FGSM, PGD, AutoPGD, universal perturbation).
+    Attack(cmd::attack::Args),
+    /// Operator norms, compressibility and Lipschitz bounds of a trained model.
+    Analyze(cmd::analyze::Args),
+    /// Prune or compress a trained model, optionally evaluating it.
+    Prune(cmd::prune::Args),
+    /// Draw the figures and write report.md from a results folder.
+    Report(cmd::report::Args),
+    /// Run the speed and memory benchmark suite.
+    Bench(cmd::bench::Args),
+    /// List and verify the embedded data sets.
+    Data(cmd::data::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet, cli.verbose);
+    let result: Result<()> = match cli.command {
+        Command::Reproduce(a) => cmd::reproduce::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Attack(a) => cmd::attack::run(a),
+        Command::Analyze(a) => cmd::analyze::run(a),
+        Command::Prune(a) => cmd::prune::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Data(a) => cmd::data::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_env("CR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
