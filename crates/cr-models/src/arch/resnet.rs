@@ -1,0 +1,202 @@
+//! ResNet, CIFAR form (3×3 stem, stride 1, no max-pool), with torchvision's key names
+//! (`conv1`, `bn1`, `layer1.0.conv1`, …, `layerK.0.downsample.0`, `fc`).
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Linear};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+use crate::layers::{ConvLayer, batch_norm, conv, global_avg_pool, linear};
+
+/// One item of a downsample branch: torchvision's `downsample` is `Sequential(conv, bn)`, so
+/// the conv is `downsample.0` and the batch norm `downsample.1`.
+#[derive(Module, Debug)]
+pub enum DownsampleItem {
+    /// 1×1 strided conv.
+    Conv(Conv2d),
+    /// Batch norm after it.
+    Bn(BatchNorm),
+}
+
+fn downsample(c_in: usize, c_out: usize, stride: usize, device: &Device) -> Vec<DownsampleItem> {
+    if stride == 1 && c_in == c_out {
+        Vec::new()
+    } else {
+        vec![
+            DownsampleItem::Conv(conv(c_in, c_out, 1, stride, 0, false, device)),
+            DownsampleItem::Bn(batch_norm(c_out, device)),
+        ]
+    }
+}
+
+fn apply_downsample(items: &[DownsampleItem], x: Tensor<4>) -> Tensor<4> {
+    items.iter().fold(x, |h, item| match item {
+        DownsampleItem::Conv(c) => c.forward(h),
+        DownsampleItem::Bn(b) => b.forward(h),
+    })
+}
+
+/// torchvision's `BasicBlock`.
+#[derive(Module, Debug)]
+pub struct BasicBlock {
+    /// First 3×3 conv (carries the stride).
+    pub conv1: ConvLayer,
+    /// Its batch norm.
+    pub bn1: BatchNorm,
+    /// Second 3×3 conv.
+    pub conv2: ConvLayer,
+    /// Its batch norm.
+    pub bn2: BatchNorm,
+    /// Shortcut projection (empty: identity).
+    pub downsample: Vec<DownsampleItem>,
+}
+
+/// torchvision's `Bottleneck` (expansion 4).
+#[derive(Module, Debug)]
+pub struct Bottleneck {
+    /// 1×1 reduce.
+    pub conv1: Conv2d,
+    /// Its batch norm.
+    pub bn1: BatchNorm,
+    /// 3×3 (carries the stride).
+    pub conv2: ConvLayer,
+    /// Its batch norm.
+    pub bn2: BatchNorm,
+    /// 1×1 expand.
+    pub conv3: Conv2d,
+    /// Its batch norm.
+    pub bn3: BatchNorm,
+    /// Shortcut projection (empty: identity).
+    pub downsample: Vec<DownsampleItem>,
+}
+
+/// A residual block.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // burn modules are moved by value; boxing gains nothing
+pub enum Block {
+    /// Two 3×3 convs.
+    Basic(BasicBlock),
+    /// 1×1, 3×3, 1×1.
+    Bottleneck(Bottleneck),
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Block::Basic(b) => {
+                let out = relu(b.bn1.forward(b.conv1.forward(x.clone())));
+                let out = b.bn2.forward(b.conv2.forward(out));
+                relu(out + apply_downsample(&b.downsample, x))
+            }
+            Block::Bottleneck(b) => {
+                let out = relu(b.bn1.forward(b.conv1.forward(x.clone())));
+                let out = relu(b.bn2.forward(b.conv2.forward(out)));
+                let out = b.bn3.forward(b.conv3.forward(out));
+                relu(out + apply_downsample(&b.downsample, x))
+            }
+        }
+    }
+}
+
+/// ResNet with four stages.
+#[derive(Module, Debug)]
+pub struct ResNet {
+    /// 3×3 stem conv.
+    pub conv1: Conv2d,
+    /// Stem batch norm.
+    pub bn1: BatchNorm,
+    /// Stage 1 (stride 1).
+    pub layer1: Vec<Block>,
+    /// Stage 2 (stride 2).
+    pub layer2: Vec<Block>,
+    /// Stage 3 (stride 2).
+    pub layer3: Vec<Block>,
+    /// Stage 4 (stride 2).
+    pub layer4: Vec<Block>,
+    /// Linear head.
+    pub fc: Linear,
+}
+
+/// Hyper-parameters of [`ResNet::new`].
+#[derive(Debug, Clone, Copy)]
+pub struct ResNetShape {
+    /// Blocks per stage.
+    pub blocks: [usize; 4],
+    /// Bottleneck blocks.
+    pub bottleneck: bool,
+    /// Channels of stage 1.
+    pub width: usize,
+    /// Bottleneck inner width per 64 planes.
+    pub width_per_group: usize,
+    /// Factorisation rank of the 3×3 block convs.
+    pub rank: Option<usize>,
+}
+
+impl ResNet {
+    /// Builds the network for `c_in`-channel inputs.
+    pub fn new(c_in: usize, shape: ResNetShape, classes: usize, device: &Device) -> Self {
+        let expansion = if shape.bottleneck { 4 } else { 1 };
+        let mut in_planes = shape.width;
+        let mut make_stage = |planes: usize, n: usize, stride: usize| -> Vec<Block> {
+            (0..n)
+                .map(|i| {
+                    let s = if i == 0 { stride } else { 1 };
+                    let out = planes * expansion;
+                    let ds = downsample(in_planes, out, s, device);
+                    let block = if shape.bottleneck {
+                        let inner = planes * shape.width_per_group / 64;
+                        Block::Bottleneck(Bottleneck {
+                            conv1: conv(in_planes, inner, 1, 1, 0, false, device),
+                            bn1: batch_norm(inner, device),
+                            conv2: ConvLayer::new(inner, inner, 3, s, 1, false, shape.rank, device),
+                            bn2: batch_norm(inner, device),
+                            conv3: conv(inner, out, 1, 1, 0, false, device),
+                            bn3: batch_norm(out, device),
+                            downsample: ds,
+                        })
+                    } else {
+                        Block::Basic(BasicBlock {
+                            conv1: ConvLayer::new(
+                                in_planes, planes, 3, s, 1, false, shape.rank, device,
+                            ),
+                            bn1: batch_norm(planes, device),
+                            conv2: ConvLayer::new(
+                                planes, planes, 3, 1, 1, false, shape.rank, device,
+                            ),
+                            bn2: batch_norm(planes, device),
+                            downsample: ds,
+                        })
+                    };
+                    in_planes = out;
+                    block
+                })
+                .collect()
+        };
+        let w = shape.width;
+        let layer1 = make_stage(w, shape.blocks[0], 1);
+        let layer2 = make_stage(2 * w, shape.blocks[1], 2);
+        let layer3 = make_stage(4 * w, shape.blocks[2], 2);
+        let layer4 = make_stage(8 * w, shape.blocks[3], 2);
+        Self {
+            conv1: conv(c_in, w, 3, 1, 1, false, device),
+            bn1: batch_norm(w, device),
+            layer1,
+            layer2,
+            layer3,
+            layer4,
+            fc: linear(8 * w * expansion, classes, true, device),
+        }
+    }
+
+    /// Φ(x): globally pooled features of stage 4.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut h = relu(self.bn1.forward(self.conv1.forward(x)));
+        for stage in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
+            for block in stage {
+                h = block.forward(h);
+            }
+        }
+        global_avg_pool(h)
+    }
+}

@@ -1,0 +1,281 @@
+//! [`Model`]: a network plus the spec that built it.
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::arch::{
+    cnn::Cnn,
+    fcn::Fcn,
+    resnet::{ResNet, ResNetShape},
+    vgg::Vgg,
+    vit::{Vit, VitShape},
+    wrn::Wrn,
+};
+use crate::error::{ModelError, Result};
+use crate::init::init_params;
+use crate::layers::linear;
+use crate::params::param_infos;
+use crate::spec::{Arch, ModelSpec, limits};
+
+/// The networks cr builds. A burn module: optimisers and mappers work on it directly.
+#[derive(Module, Debug)]
+pub enum Network {
+    /// Fully connected (paper Eq. 2).
+    Fcn(Fcn),
+    /// Small CNN.
+    Cnn(Cnn),
+    /// ResNet (CIFAR form).
+    ResNet(ResNet),
+    /// VGG-BN.
+    Vgg(Vgg),
+    /// Wide ResNet.
+    Wrn(Wrn),
+    /// Vision transformer.
+    Vit(Vit),
+}
+
+impl Network {
+    /// The encoder Φ: `[B, C, H, W] → [B, h]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Network::Fcn(m) => m.features(x),
+            Network::Cnn(m) => m.features(x),
+            Network::ResNet(m) => m.features(x),
+            Network::Vgg(m) => m.features(x),
+            Network::Wrn(m) => m.features(x),
+            Network::Vit(m) => m.features(x),
+        }
+    }
+
+    /// The linear head C: `[B, h] → [B, classes]`.
+    pub fn head(&self, z: Tensor<2>) -> Tensor<2> {
+        match self {
+            Network::Fcn(m) => m.head.forward(z),
+            Network::Cnn(m) => m.head.forward(z),
+            Network::ResNet(m) => m.fc.forward(z),
+            Network::Vgg(m) => m.classifier.forward(z),
+            Network::Wrn(m) => m.fc.forward(z),
+            Network::Vit(m) => m.head.forward(z),
+        }
+    }
+
+    /// Logits `C Φ(x)`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(x))
+    }
+
+    /// The head's key prefix (`head`, `fc` or `classifier`).
+    pub fn head_name(&self) -> &'static str {
+        match self {
+            Network::Fcn(_) | Network::Cnn(_) | Network::Vit(_) => "head",
+            Network::ResNet(_) | Network::Wrn(_) => "fc",
+            Network::Vgg(_) => "classifier",
+        }
+    }
+}
+
+/// A network together with the spec that built it. Cheap to clone; note that batch-norm
+/// running statistics are shared between clones (burn's `RunningState`): use
+/// [`Model::snapshot`] for an independent copy.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// What the network is.
+    pub spec: ModelSpec,
+    /// The network.
+    pub net: Network,
+}
+
+impl Model {
+    /// Builds the model of `spec` on `device` with weights drawn from `seed`
+    /// (see [`crate::init`]).
+    pub fn new(spec: &ModelSpec, device: &Device, seed: u64) -> Result<Self> {
+        let model = Self::build(spec, device)?;
+        Ok(Model {
+            net: init_params(model.net, seed),
+            spec: model.spec,
+        })
+    }
+
+    /// Builds the structure without drawing weights (burn initialises lazily): the
+    /// parameter count and shapes can be inspected before anything is allocated. Used by the
+    /// file loader, which then fills every tensor from the file.
+    pub fn build(spec: &ModelSpec, device: &Device) -> Result<Self> {
+        spec.validate()?;
+        let [c, h, w] = spec.input;
+        let k = spec.num_classes;
+        let net = match &spec.arch {
+            Arch::Fcn {
+                width,
+                depth,
+                bias,
+                layer_rank,
+            } => Network::Fcn(Fcn::new(
+                c * h * w,
+                *width,
+                *depth,
+                k,
+                *bias,
+                *layer_rank,
+                device,
+            )),
+            Arch::Cnn {
+                channels,
+                hidden,
+                layer_rank,
+            } => Network::Cnn(Cnn::new(
+                spec.input,
+                channels,
+                *hidden,
+                k,
+                *layer_rank,
+                device,
+            )),
+            Arch::Resnet {
+                blocks,
+                bottleneck,
+                width,
+                width_per_group,
+                layer_rank,
+            } => Network::ResNet(ResNet::new(
+                c,
+                ResNetShape {
+                    blocks: *blocks,
+                    bottleneck: *bottleneck,
+                    width: *width,
+                    width_per_group: *width_per_group,
+                    rank: *layer_rank,
+                },
+                k,
+                device,
+            )),
+            Arch::Vgg { config, layer_rank } => {
+                Network::Vgg(Vgg::new(c, config, k, *layer_rank, device))
+            }
+            Arch::Wrn {
+                depth,
+                widen,
+                layer_rank,
+            } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, device)),
+            Arch::Vit {
+                patch,
+                dim,
+                depth,
+                heads,
+                mlp_dim,
+            } => Network::Vit(Vit::new(
+                spec.input,
+                VitShape {
+                    patch: *patch,
+                    dim: *dim,
+                    depth: *depth,
+                    heads: *heads,
+                    mlp_dim: *mlp_dim,
+                },
+                k,
+                device,
+            )),
+        };
+        let model = Model {
+            spec: spec.clone(),
+            net,
+        };
+        let n = model.num_params() as u64;
+        if n > limits::MAX_PARAMS {
+            return Err(ModelError::InvalidSpec {
+                field: "arch".into(),
+                problem: format!("{n} parameters exceed the limit of {}", limits::MAX_PARAMS),
+            });
+        }
+        Ok(model)
+    }
+
+    /// Logits `[B, classes]` of NCHW inputs in [0, 1].
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.net.forward(x)
+    }
+
+    /// The representation `z = Φ(x)`, `[B, h]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        self.net.features(x)
+    }
+
+    /// Total number of scalars in trainable parameters (running statistics excluded).
+    pub fn num_params(&self) -> usize {
+        param_infos(&self.net)
+            .iter()
+            .filter(|p| p.trainable())
+            .map(|p| p.numel())
+            .sum()
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.net.devices().into_iter().next().unwrap_or_default()
+    }
+
+    /// An evaluation copy: batch norm uses running statistics, parameters are off autodiff
+    /// (input gradients still flow through it), and it shares no state with `self`.
+    pub fn snapshot(&self) -> Model {
+        Model {
+            spec: self.spec.clone(),
+            net: self.net.valid(),
+        }
+    }
+
+    /// Moves the model to `device` (for training, an autodiff device).
+    pub fn to_device(self, device: &Device) -> Model {
+        Model {
+            spec: self.spec,
+            net: self.net.to_device(device),
+        }
+    }
+
+    /// A training copy on `device` (an autodiff device enables gradients): parameters
+    /// require gradients and batch norm uses batch statistics.
+    pub fn for_training(&self, device: &Device) -> Model {
+        Model {
+            spec: self.spec.clone(),
+            net: self.net.valid().to_device(device).train(),
+        }
+    }
+
+    /// Replaces the linear head by a fresh one with `num_classes` outputs, drawn from
+    /// `seed` (transfer learning: a new head on a pretrained encoder).
+    pub fn with_new_head(self, num_classes: usize, seed: u64) -> Result<Model> {
+        let mut spec = self.spec.clone();
+        spec.num_classes = num_classes;
+        spec.validate()?;
+        let device = self.device();
+        let mut net = self.net;
+        let replace = |d_in: usize, bias: bool| {
+            crate::init::init_params(linear(d_in, num_classes, bias, &device), seed)
+        };
+        match &mut net {
+            Network::Fcn(m) => {
+                let [d_in, _] = m.head.weight.shape().dims();
+                m.head = replace(d_in, m.head.bias.is_some());
+            }
+            Network::Cnn(m) => {
+                let [d_in, _] = m.head.weight.shape().dims();
+                m.head = replace(d_in, m.head.bias.is_some());
+            }
+            Network::ResNet(m) => {
+                let [d_in, _] = m.fc.weight.shape().dims();
+                m.fc = replace(d_in, m.fc.bias.is_some());
+            }
+            Network::Vgg(m) => {
+                let [d_in, _] = m.classifier.weight.shape().dims();
+                m.classifier = replace(d_in, m.classifier.bias.is_some());
+            }
+            Network::Wrn(m) => {
+                let [d_in, _] = m.fc.weight.shape().dims();
+                m.fc = replace(d_in, m.fc.bias.is_some());
+            }
+            Network::Vit(m) => {
+                let [d_in, _] = m.head.weight.shape().dims();
+                m.head = replace(d_in, m.head.bias.is_some());
+            }
+        }
+        Ok(Model { spec, net })
+    }
+}
