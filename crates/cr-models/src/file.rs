@@ -26,7 +26,8 @@ pub const FORMAT_KEY: &str = "cr.format";
 /// The format tag written by this version.
 pub const FORMAT: &str = "cr-model-1";
 
-/// Keys PyTorch writes that carry no information for cr (accepted and ignored on load).
+/// Keys PyTorch writes that carry no information for cr (batch norm's step counter, an
+/// int64): accepted and skipped on load.
 const IGNORED_SUFFIXES: [&str; 1] = [".num_batches_tracked"];
 
 /// A named f32 tensor on the host, PyTorch layout.
@@ -94,6 +95,9 @@ pub fn from_safetensors_bytes(
     let metadata = meta.metadata().clone().unwrap_or_default();
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
+        if IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+            continue;
+        }
         if view.dtype() != Dtype::F32 {
             return Err(format!(
                 "tensor `{name}` has dtype {:?}; cr reads F32 only",

@@ -8,7 +8,7 @@ use burn::tensor::activation::relu;
 
 use crate::layers::{ConvLayer, batch_norm, global_avg_pool, linear, max_pool2};
 
-/// One conv–BN pair (`features.i.conv`, `features.i.bn`).
+/// One conv–BN pair (`blocks.i.conv`, `blocks.i.bn`).
 #[derive(Module, Debug)]
 pub struct VggBlock {
     /// 3×3 conv, padding 1, no bias.
@@ -21,7 +21,7 @@ pub struct VggBlock {
 #[derive(Module, Debug)]
 pub struct Vgg {
     /// The conv blocks in order.
-    pub features: Vec<VggBlock>,
+    pub blocks: Vec<VggBlock>,
     /// `pool_after[i]`: a 2×2 max-pool follows block i.
     #[module(skip)]
     pub pool_after: Vec<bool>,
@@ -38,7 +38,7 @@ impl Vgg {
         rank: Option<usize>,
         device: &Device,
     ) -> Self {
-        let mut features = Vec::new();
+        let mut blocks = Vec::new();
         let mut pool_after = Vec::new();
         let mut c = c_in;
         for &v in config {
@@ -48,8 +48,8 @@ impl Vgg {
                 }
                 continue;
             }
-            let r = if features.is_empty() { None } else { rank };
-            features.push(VggBlock {
+            let r = if blocks.is_empty() { None } else { rank };
+            blocks.push(VggBlock {
                 conv: ConvLayer::new(c, v, 3, 1, 1, false, r, device),
                 bn: batch_norm(v, device),
             });
@@ -57,7 +57,7 @@ impl Vgg {
             c = v;
         }
         Self {
-            features,
+            blocks,
             pool_after,
             classifier: linear(c, classes, true, device),
         }
@@ -66,7 +66,7 @@ impl Vgg {
     /// Φ(x): globally pooled conv features.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = x;
-        for (block, &pool) in self.features.iter().zip(&self.pool_after) {
+        for (block, &pool) in self.blocks.iter().zip(&self.pool_after) {
             h = relu(block.bn.forward(block.conv.forward(h)));
             if pool {
                 h = max_pool2(h);

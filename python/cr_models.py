@@ -1,0 +1,333 @@
+"""PyTorch twins of cr's architectures, with the same state-dict keys and layouts.
+
+A model file written by cr (`model.safetensors`) loads into these modules directly:
+
+    import json
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    import cr_models
+
+    with safe_open("model.safetensors", "pt") as f:
+        spec = json.loads(f.metadata()["cr.model"])
+    model = cr_models.build(spec)
+    model.load_state_dict(load_file("model.safetensors"))
+    model.eval()
+
+Inputs are NCHW float tensors in [0, 1]; `model(x)` gives logits, `model.features(x)` the
+representation Phi(x). `spec` is the JSON cr stores under `cr.model`. ResNet keys follow
+torchvision (a torchvision resnet18 with a 3x3 stride-1 `conv1` and no max-pool loads the same
+weights).
+"""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class LowRankLinear(nn.Module):
+    def __init__(self, d_in, d_out, rank, bias):
+        super().__init__()
+        self.down = nn.Linear(d_in, rank, bias=False)
+        self.up = nn.Linear(rank, d_out, bias=bias)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+
+
+def dense(d_in, d_out, rank, bias):
+    return LowRankLinear(d_in, d_out, rank, bias) if rank else nn.Linear(d_in, d_out, bias=bias)
+
+
+class LowRankConv(nn.Module):
+    def __init__(self, c_in, c_out, k, s, p, bias, rank):
+        super().__init__()
+        self.down = nn.Conv2d(c_in, rank, k, s, p, bias=False)
+        self.up = nn.Conv2d(rank, c_out, 1, 1, 0, bias=bias)
+
+    def forward(self, x):
+        return self.up(self.down(x))
+
+
+def conv(c_in, c_out, k, s, p, bias, rank=None):
+    if rank:
+        return LowRankConv(c_in, c_out, k, s, p, bias, rank)
+    return nn.Conv2d(c_in, c_out, k, s, p, bias=bias)
+
+
+class Fcn(nn.Module):
+    def __init__(self, d_in, width, depth, classes, bias, rank):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            [dense(d_in if i == 0 else width, width, rank, bias) for i in range(depth)]
+        )
+        self.head = nn.Linear(width, classes, bias=bias)
+
+    def features(self, x):
+        h = x.flatten(1)
+        for layer in self.layers:
+            h = F.relu(layer(h))
+        return h
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class Cnn(nn.Module):
+    def __init__(self, input, channels, hidden, classes, rank):
+        super().__init__()
+        c, h, w = input
+        convs, c_in = [], c
+        for i, c_out in enumerate(channels):
+            convs.append(conv(c_in, c_out, 3, 1, 1, True, None if i == 0 else rank))
+            c_in = c_out
+        self.convs = nn.ModuleList(convs)
+        n = len(channels)
+        flat = c_in * (h >> n) * (w >> n)
+        self.fc = nn.ModuleList([dense(flat, hidden, rank, True)] if hidden > 0 else [])
+        self.head = nn.Linear(hidden if hidden > 0 else flat, classes)
+
+    def features(self, x):
+        for c in self.convs:
+            x = F.max_pool2d(F.relu(c(x)), 2)
+        z = x.flatten(1)
+        for fc in self.fc:
+            z = F.relu(fc(z))
+        return z
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def downsample(c_in, c_out, stride):
+    if stride == 1 and c_in == c_out:
+        return None
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, planes, stride, rank):
+        super().__init__()
+        self.conv1 = conv(c_in, planes, 3, stride, 1, False, rank)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv(planes, planes, 3, 1, 1, False, rank)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample(c_in, planes, stride)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        sc = x if self.downsample is None else self.downsample(x)
+        return F.relu(out + sc)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c_in, planes, stride, width_per_group, rank):
+        super().__init__()
+        inner = planes * width_per_group // 64
+        out = planes * 4
+        self.conv1 = nn.Conv2d(c_in, inner, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = conv(inner, inner, 3, stride, 1, False, rank)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = nn.Conv2d(inner, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.downsample = downsample(c_in, out, stride)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        sc = x if self.downsample is None else self.downsample(x)
+        return F.relu(out + sc)
+
+
+class ResNet(nn.Module):
+    def __init__(self, c_in, blocks, bottleneck, width, width_per_group, classes, rank):
+        super().__init__()
+        exp = 4 if bottleneck else 1
+        self.conv1 = nn.Conv2d(c_in, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        in_planes = width
+        stages = []
+        for i, (n, stride) in enumerate(zip(blocks, [1, 2, 2, 2])):
+            planes = width * 2**i
+            layer = []
+            for j in range(n):
+                s = stride if j == 0 else 1
+                if bottleneck:
+                    layer.append(Bottleneck(in_planes, planes, s, width_per_group, rank))
+                else:
+                    layer.append(BasicBlock(in_planes, planes, s, rank))
+                in_planes = planes * exp
+            stages.append(nn.Sequential(*layer))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.fc = nn.Linear(8 * width * exp, classes)
+
+    def features(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.layer4(self.layer3(self.layer2(self.layer1(h))))
+        return h.mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class VggBlock(nn.Module):
+    def __init__(self, c_in, c_out, rank):
+        super().__init__()
+        self.conv = conv(c_in, c_out, 3, 1, 1, False, rank)
+        self.bn = nn.BatchNorm2d(c_out)
+
+
+class Vgg(nn.Module):
+    def __init__(self, c_in, config, classes, rank):
+        super().__init__()
+        blocks, pools, c = [], [], c_in
+        for v in config:
+            if v == 0:
+                if pools:
+                    pools[-1] = True
+                continue
+            blocks.append(VggBlock(c, v, rank if blocks else None))
+            pools.append(False)
+            c = v
+        self.blocks = nn.ModuleList(blocks)
+        self.pools = pools
+        self.classifier = nn.Linear(c, classes)
+
+    def features(self, x):
+        for block, pool in zip(self.blocks, self.pools):
+            x = F.relu(block.bn(block.conv(x)))
+            if pool:
+                x = F.max_pool2d(x, 2)
+        return x.mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class WrnBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride, rank):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = conv(c_in, c_out, 3, stride, 1, False, rank)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = conv(c_out, c_out, 3, 1, 1, False, rank)
+        need = c_in != c_out or stride != 1
+        self.shortcut = nn.ModuleList([nn.Conv2d(c_in, c_out, 1, stride, bias=False)] if need else [])
+
+    def forward(self, x):
+        o = F.relu(self.bn1(x))
+        y = self.conv2(F.relu(self.bn2(self.conv1(o))))
+        return y + (self.shortcut[0](o) if len(self.shortcut) else x)
+
+
+class Wrn(nn.Module):
+    def __init__(self, c_in, depth, widen, classes, rank):
+        super().__init__()
+        n = (depth - 4) // 6
+        widths = [16 * widen, 32 * widen, 64 * widen]
+        self.conv1 = nn.Conv2d(c_in, 16, 3, 1, 1, bias=False)
+        c, groups = 16, []
+        for width, stride in zip(widths, [1, 2, 2]):
+            g = []
+            for i in range(n):
+                g.append(WrnBlock(c, width, stride if i == 0 else 1, rank))
+                c = width
+            groups.append(nn.Sequential(*g))
+        self.block1, self.block2, self.block3 = groups
+        self.bn = nn.BatchNorm2d(widths[2])
+        self.fc = nn.Linear(widths[2], classes)
+
+    def features(self, x):
+        h = self.block3(self.block2(self.block1(self.conv1(x))))
+        return F.relu(self.bn(h)).mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.heads = heads
+
+    def forward(self, x):
+        b, n, d = x.shape
+        h = self.heads
+        qkv = self.qkv(x).reshape(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1) / math.sqrt(d // h)).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, d))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+
+class VitBlock(nn.Module):
+    def __init__(self, dim, heads, mlp_dim):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, mlp_dim)
+
+    def forward(self, z):
+        z = z + self.attn(self.norm1(z))
+        return z + self.mlp.fc2(F.gelu(self.mlp.fc1(self.norm2(z))))
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, c, dim, patch):
+        super().__init__()
+        self.proj = nn.Conv2d(c, dim, patch, patch)
+
+
+class Vit(nn.Module):
+    def __init__(self, input, patch, dim, depth, heads, mlp_dim, classes):
+        super().__init__()
+        c, h, w = input
+        self.patch_embed = PatchEmbed(c, dim, patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, (h // patch) * (w // patch) + 1, dim))
+        self.blocks = nn.ModuleList([VitBlock(dim, heads, mlp_dim) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def features(self, x):
+        t = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
+        z = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), t], dim=1) + self.pos_embed
+        for blk in self.blocks:
+            z = blk(z)
+        return self.norm(z)[:, 0]
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def build(spec):
+    """The module for a cr model spec (the JSON stored under `cr.model`)."""
+    a, (c, h, w), k = spec["arch"], spec["input"], spec["num_classes"]
+    kind, rank = a["kind"], a.get("layer_rank")
+    if kind == "fcn":
+        return Fcn(c * h * w, a["width"], a["depth"], k, a.get("bias", False), rank)
+    if kind == "cnn":
+        return Cnn((c, h, w), a["channels"], a.get("hidden", 0), k, rank)
+    if kind == "resnet":
+        return ResNet(c, a["blocks"], a.get("bottleneck", False), a.get("width", 64),
+                      a.get("width_per_group", 64), k, rank)
+    if kind == "vgg":
+        return Vgg(c, a["config"], k, rank)
+    if kind == "wrn":
+        return Wrn(c, a["depth"], a["widen"], k, rank)
+    if kind == "vit":
+        return Vit((c, h, w), a["patch"], a["dim"], a["depth"], a["heads"], a["mlp_dim"], k)
+    raise ValueError(f"unknown architecture kind {kind!r}")
