@@ -2,6 +2,8 @@
 //! `cargo run -p cr-models --example write_for_torch -- DIR`, then
 //! `python3 python/check_load.py DIR/*.safetensors`.
 
+#![allow(clippy::unwrap_used)] // tests and examples may panic on their own fixtures
+
 use burn::prelude::*;
 use cr_models::device::cpu;
 use cr_models::file::save_model;

@@ -1,6 +1,8 @@
 //! Every architecture builds, runs forward and backward on tiny inputs, and has the shapes
 //! its spec implies.
 
+#![allow(clippy::unwrap_used)] // tests and examples may panic on their own fixtures
+
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use cr_models::device::cpu;

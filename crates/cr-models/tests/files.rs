@@ -1,6 +1,8 @@
 //! Model files: PyTorch-written fixtures load and compute what PyTorch computed; files
 //! round-trip exactly; every kind of bad file is a clear error, never a panic.
 
+#![allow(clippy::unwrap_used)] // tests and examples may panic on their own fixtures
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 

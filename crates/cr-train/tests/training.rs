@@ -1,6 +1,8 @@
 //! The training loop: learning, determinism, early stopping, head-only training, and resume
 //! after an interruption giving the same result as an uninterrupted run.
 
+#![allow(clippy::unwrap_used)] // tests and examples may panic on their own fixtures
+
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
