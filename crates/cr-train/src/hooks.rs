@@ -10,6 +10,12 @@ pub trait Hooks {
     /// A short name for logs and metrics.
     fn name(&self) -> String;
 
+    /// Called once before the first epoch of a run that does not resume from a checkpoint;
+    /// returns the model to train (e.g. normalised).
+    fn start(&mut self, model: Model) -> Model {
+        model
+    }
+
     /// A term added to the data loss, as a one-element tensor on the model's (autodiff)
     /// device; `None` adds nothing.
     fn penalty(&mut self, model: &Model) -> Option<Tensor<1>> {
@@ -70,6 +76,10 @@ impl Hooks for HookList {
             .map(|h| h.name())
             .collect::<Vec<_>>()
             .join("+")
+    }
+
+    fn start(&mut self, model: Model) -> Model {
+        self.0.iter_mut().fold(model, |m, h| h.start(m))
     }
 
     fn penalty(&mut self, model: &Model) -> Option<Tensor<1>> {

@@ -204,6 +204,8 @@ pub fn train(
             model.net = freeze_except(model.net, &head_prefix);
         }
         best = b;
+    } else {
+        model = hooks.start(model);
     }
 
     let epochs = config.epochs;
