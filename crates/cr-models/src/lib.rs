@@ -35,6 +35,7 @@ pub mod arch;
 pub mod device;
 pub mod error;
 pub mod file;
+pub mod flops;
 pub mod init;
 pub mod introspect;
 pub mod layers;

@@ -336,3 +336,44 @@ fn specs_out_of_range_are_errors_naming_the_field() {
 fn super_vgg() -> Vec<usize> {
     vec![4, 0, 4, 0, 4, 0, 4, 0]
 }
+
+#[test]
+fn flops_match_hand_counts() {
+    // FCN 784-400-10: 2·(784·400 + 400·10).
+    let s = ModelSpec::preset("fcn-1x400", [1, 28, 28], 10).unwrap();
+    let m = Model::build(&s, &cpu()).unwrap();
+    assert_eq!(m.flops(), 2 * (784 * 400 + 400 * 10));
+    // Low rank r = 5: 2·(784·5 + 5·400 + 400·10).
+    let s = spec(
+        Arch::Fcn {
+            width: 400,
+            depth: 1,
+            bias: false,
+            layer_rank: Some(5),
+        },
+        [1, 28, 28],
+    );
+    let m = Model::build(&s, &cpu()).unwrap();
+    assert_eq!(m.flops(), 2 * (784 * 5 + 5 * 400 + 400 * 3));
+    // CNN [1,8,8], convs 4 then 6 (3x3, pad 1), hidden 8, 3 classes:
+    // conv1 8x8 out: 4·1·9·64; pool -> 4x4; conv2: 6·4·9·16; pool -> 2x2; fc 24->8; head 8->3.
+    let s = spec(
+        Arch::Cnn {
+            channels: vec![4, 6],
+            hidden: 8,
+            layer_rank: None,
+        },
+        [1, 8, 8],
+    );
+    let m = Model::build(&s, &cpu()).unwrap();
+    assert_eq!(
+        m.flops(),
+        2 * (4 * 9 * 64 + 6 * 4 * 9 * 16 + 24 * 8 + 8 * 3)
+    );
+    // ResNet18 on 32x32 CIFAR: the well-known 0.56 GMACs.
+    let s = ModelSpec::preset("resnet18", [3, 32, 32], 10).unwrap();
+    let m = Model::build(&s, &cpu()).unwrap();
+    let gmacs = m.flops() as f64 / 2e9;
+    assert!((gmacs - 0.556).abs() < 0.01, "{gmacs}");
+    assert_eq!(m.num_params(), 11_173_962);
+}
