@@ -57,12 +57,16 @@ def conv(c_in, c_out, k, s, p, bias, rank=None):
 
 
 class Fcn(nn.Module):
-    def __init__(self, d_in, width, depth, classes, bias, rank):
+    def __init__(self, d_in, width, depth, classes, bias, rank, pruned=None):
         super().__init__()
-        self.layers = nn.ModuleList(
-            [dense(d_in if i == 0 else width, width, rank, bias) for i in range(depth)]
-        )
-        self.head = nn.Linear(width, classes, bias=bias)
+        pruned = pruned or {}
+        layers, d = [], d_in
+        for i in range(depth):
+            w = pruned.get(f"layers.{i}", width)
+            layers.append(dense(d, w, rank, bias))
+            d = w
+        self.layers = nn.ModuleList(layers)
+        self.head = nn.Linear(d, classes, bias=bias)
 
     def features(self, x):
         h = x.flatten(1)
@@ -75,16 +79,19 @@ class Fcn(nn.Module):
 
 
 class Cnn(nn.Module):
-    def __init__(self, input, channels, hidden, classes, rank):
+    def __init__(self, input, channels, hidden, classes, rank, pruned=None):
         super().__init__()
+        pruned = pruned or {}
         c, h, w = input
         convs, c_in = [], c
         for i, c_out in enumerate(channels):
+            c_out = pruned.get(f"convs.{i}", c_out)
             convs.append(conv(c_in, c_out, 3, 1, 1, True, None if i == 0 else rank))
             c_in = c_out
         self.convs = nn.ModuleList(convs)
         n = len(channels)
         flat = c_in * (h >> n) * (w >> n)
+        hidden = pruned.get("fc.0", hidden) if hidden > 0 else 0
         self.fc = nn.ModuleList([dense(flat, hidden, rank, True)] if hidden > 0 else [])
         self.head = nn.Linear(hidden if hidden > 0 else flat, classes)
 
@@ -107,11 +114,12 @@ def downsample(c_in, c_out, stride):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, c_in, planes, stride, rank):
+    def __init__(self, c_in, planes, stride, rank, inner=None):
         super().__init__()
-        self.conv1 = conv(c_in, planes, 3, stride, 1, False, rank)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv(planes, planes, 3, 1, 1, False, rank)
+        inner = inner or planes
+        self.conv1 = conv(c_in, inner, 3, stride, 1, False, rank)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = conv(inner, planes, 3, 1, 1, False, rank)
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = downsample(c_in, planes, stride)
 
@@ -123,15 +131,16 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, c_in, planes, stride, width_per_group, rank):
+    def __init__(self, c_in, planes, stride, width_per_group, rank, i1=None, i2=None):
         super().__init__()
         inner = planes * width_per_group // 64
+        i1, i2 = i1 or inner, i2 or inner
         out = planes * 4
-        self.conv1 = nn.Conv2d(c_in, inner, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(inner)
-        self.conv2 = conv(inner, inner, 3, stride, 1, False, rank)
-        self.bn2 = nn.BatchNorm2d(inner)
-        self.conv3 = nn.Conv2d(inner, out, 1, bias=False)
+        self.conv1 = nn.Conv2d(c_in, i1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(i1)
+        self.conv2 = conv(i1, i2, 3, stride, 1, False, rank)
+        self.bn2 = nn.BatchNorm2d(i2)
+        self.conv3 = nn.Conv2d(i2, out, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out)
         self.downsample = downsample(c_in, out, stride)
 
@@ -144,8 +153,9 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, c_in, blocks, bottleneck, width, width_per_group, classes, rank):
+    def __init__(self, c_in, blocks, bottleneck, width, width_per_group, classes, rank, pruned=None):
         super().__init__()
+        pruned = pruned or {}
         exp = 4 if bottleneck else 1
         self.conv1 = nn.Conv2d(c_in, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
@@ -156,10 +166,12 @@ class ResNet(nn.Module):
             layer = []
             for j in range(n):
                 s = stride if j == 0 else 1
+                key = f"layer{i + 1}.{j}."
                 if bottleneck:
-                    layer.append(Bottleneck(in_planes, planes, s, width_per_group, rank))
+                    layer.append(Bottleneck(in_planes, planes, s, width_per_group, rank,
+                                            pruned.get(key + "conv1"), pruned.get(key + "conv2")))
                 else:
-                    layer.append(BasicBlock(in_planes, planes, s, rank))
+                    layer.append(BasicBlock(in_planes, planes, s, rank, pruned.get(key + "conv1")))
                 in_planes = planes * exp
             stages.append(nn.Sequential(*layer))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
@@ -182,14 +194,16 @@ class VggBlock(nn.Module):
 
 
 class Vgg(nn.Module):
-    def __init__(self, c_in, config, classes, rank):
+    def __init__(self, c_in, config, classes, rank, pruned=None):
         super().__init__()
+        pruned = pruned or {}
         blocks, pools, c = [], [], c_in
         for v in config:
             if v == 0:
                 if pools:
                     pools[-1] = True
                 continue
+            v = pruned.get(f"blocks.{len(blocks)}.conv", v)
             blocks.append(VggBlock(c, v, rank if blocks else None))
             pools.append(False)
             c = v
@@ -209,12 +223,13 @@ class Vgg(nn.Module):
 
 
 class WrnBlock(nn.Module):
-    def __init__(self, c_in, c_out, stride, rank):
+    def __init__(self, c_in, c_out, stride, rank, inner=None):
         super().__init__()
+        inner = inner or c_out
         self.bn1 = nn.BatchNorm2d(c_in)
-        self.conv1 = conv(c_in, c_out, 3, stride, 1, False, rank)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.conv2 = conv(c_out, c_out, 3, 1, 1, False, rank)
+        self.conv1 = conv(c_in, inner, 3, stride, 1, False, rank)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = conv(inner, c_out, 3, 1, 1, False, rank)
         need = c_in != c_out or stride != 1
         self.shortcut = nn.ModuleList([nn.Conv2d(c_in, c_out, 1, stride, bias=False)] if need else [])
 
@@ -225,16 +240,18 @@ class WrnBlock(nn.Module):
 
 
 class Wrn(nn.Module):
-    def __init__(self, c_in, depth, widen, classes, rank):
+    def __init__(self, c_in, depth, widen, classes, rank, pruned=None):
         super().__init__()
+        pruned = pruned or {}
         n = (depth - 4) // 6
         widths = [16 * widen, 32 * widen, 64 * widen]
         self.conv1 = nn.Conv2d(c_in, 16, 3, 1, 1, bias=False)
         c, groups = 16, []
-        for width, stride in zip(widths, [1, 2, 2]):
+        for gi, (width, stride) in enumerate(zip(widths, [1, 2, 2])):
             g = []
             for i in range(n):
-                g.append(WrnBlock(c, width, stride if i == 0 else 1, rank))
+                inner = pruned.get(f"block{gi + 1}.{i}.conv1")
+                g.append(WrnBlock(c, width, stride if i == 0 else 1, rank, inner))
                 c = width
             groups.append(nn.Sequential(*g))
         self.block1, self.block2, self.block3 = groups
@@ -292,13 +309,16 @@ class PatchEmbed(nn.Module):
 
 
 class Vit(nn.Module):
-    def __init__(self, input, patch, dim, depth, heads, mlp_dim, classes):
+    def __init__(self, input, patch, dim, depth, heads, mlp_dim, classes, pruned=None):
         super().__init__()
+        pruned = pruned or {}
         c, h, w = input
         self.patch_embed = PatchEmbed(c, dim, patch)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, (h // patch) * (w // patch) + 1, dim))
-        self.blocks = nn.ModuleList([VitBlock(dim, heads, mlp_dim) for _ in range(depth)])
+        self.blocks = nn.ModuleList(
+            [VitBlock(dim, heads, pruned.get(f"blocks.{i}.mlp.fc1", mlp_dim)) for i in range(depth)]
+        )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, classes)
 
@@ -316,18 +336,18 @@ class Vit(nn.Module):
 def build(spec):
     """The module for a cr model spec (the JSON stored under `cr.model`)."""
     a, (c, h, w), k = spec["arch"], spec["input"], spec["num_classes"]
-    kind, rank = a["kind"], a.get("layer_rank")
+    kind, rank, p = a["kind"], a.get("layer_rank"), spec.get("pruned", {})
     if kind == "fcn":
-        return Fcn(c * h * w, a["width"], a["depth"], k, a.get("bias", False), rank)
+        return Fcn(c * h * w, a["width"], a["depth"], k, a.get("bias", False), rank, p)
     if kind == "cnn":
-        return Cnn((c, h, w), a["channels"], a.get("hidden", 0), k, rank)
+        return Cnn((c, h, w), a["channels"], a.get("hidden", 0), k, rank, p)
     if kind == "resnet":
         return ResNet(c, a["blocks"], a.get("bottleneck", False), a.get("width", 64),
-                      a.get("width_per_group", 64), k, rank)
+                      a.get("width_per_group", 64), k, rank, p)
     if kind == "vgg":
-        return Vgg(c, a["config"], k, rank)
+        return Vgg(c, a["config"], k, rank, p)
     if kind == "wrn":
-        return Wrn(c, a["depth"], a["widen"], k, rank)
+        return Wrn(c, a["depth"], a["widen"], k, rank, p)
     if kind == "vit":
-        return Vit((c, h, w), a["patch"], a["dim"], a["depth"], a["heads"], a["mlp_dim"], k)
+        return Vit((c, h, w), a["patch"], a["dim"], a["depth"], a["heads"], a["mlp_dim"], k, p)
     raise ValueError(f"unknown architecture kind {kind!r}")

@@ -39,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             arch,
             input: [3, 8, 8],
             num_classes: 4,
+            pruned: Default::default(),
         };
         let model = Model::new(&spec, &device, 3)?;
         let x = Tensor::<4>::ones([1, 3, 8, 8], &device).mul_scalar(0.5);

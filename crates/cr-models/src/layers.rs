@@ -161,3 +161,14 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     let [b, c, h, w] = x.dims();
     x.reshape([b, c, h * w]).mean_dim(2).reshape([b, c])
 }
+
+/// Output widths overridden by structured pruning (see `ModelSpec::pruned`).
+#[derive(Debug, Clone, Copy)]
+pub struct Widths<'a>(pub &'a std::collections::BTreeMap<String, usize>);
+
+impl Widths<'_> {
+    /// The width of layer `name`: its pruned width if any, else `default`.
+    pub fn get(&self, name: &str, default: usize) -> usize {
+        self.0.get(name).copied().unwrap_or(default)
+    }
+}

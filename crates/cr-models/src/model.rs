@@ -103,6 +103,7 @@ impl Model {
         spec.validate()?;
         let [c, h, w] = spec.input;
         let k = spec.num_classes;
+        let widths = crate::layers::Widths(&spec.pruned);
         let net = match &spec.arch {
             Arch::Fcn {
                 width,
@@ -116,6 +117,7 @@ impl Model {
                 k,
                 *bias,
                 *layer_rank,
+                widths,
                 device,
             )),
             Arch::Cnn {
@@ -128,6 +130,7 @@ impl Model {
                 *hidden,
                 k,
                 *layer_rank,
+                widths,
                 device,
             )),
             Arch::Resnet {
@@ -146,16 +149,17 @@ impl Model {
                     rank: *layer_rank,
                 },
                 k,
+                widths,
                 device,
             )),
             Arch::Vgg { config, layer_rank } => {
-                Network::Vgg(Vgg::new(c, config, k, *layer_rank, device))
+                Network::Vgg(Vgg::new(c, config, k, *layer_rank, widths, device))
             }
             Arch::Wrn {
                 depth,
                 widen,
                 layer_rank,
-            } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, device)),
+            } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, widths, device)),
             Arch::Vit {
                 patch,
                 dim,
@@ -172,6 +176,7 @@ impl Model {
                     mlp_dim: *mlp_dim,
                 },
                 k,
+                widths,
                 device,
             )),
         };
@@ -179,6 +184,19 @@ impl Model {
             spec: spec.clone(),
             net,
         };
+        let names: Vec<String> = model
+            .layers()
+            .into_iter()
+            .flat_map(|l| [l.name.clone(), l.factor_of.unwrap_or(l.name)])
+            .collect();
+        for name in spec.pruned.keys() {
+            if !names.contains(name) {
+                return Err(ModelError::InvalidSpec {
+                    field: format!("pruned.{name}"),
+                    problem: "the model has no such layer".into(),
+                });
+            }
+        }
         let n = model.num_params() as u64;
         if n > limits::MAX_PARAMS {
             return Err(ModelError::InvalidSpec {

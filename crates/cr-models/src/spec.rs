@@ -34,6 +34,10 @@ pub struct ModelSpec {
     pub input: [usize; 3],
     /// Number of output classes (logits).
     pub num_classes: usize,
+    /// Output widths of layers made narrower by structured pruning, by layer name
+    /// (`layers.0`, `layer1.0.conv1`, `blocks.2.conv`, …). Empty for an unpruned model.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pruned: std::collections::BTreeMap<String, usize>,
 }
 
 /// The architectures cr builds. Each variant's fields are its hyper-parameters.
@@ -194,6 +198,7 @@ impl ModelSpec {
             arch,
             input,
             num_classes,
+            pruned: Default::default(),
         };
         spec.validate()?;
         Ok(spec)
@@ -231,6 +236,14 @@ impl ModelSpec {
         for (v, f) in [(c, "input[0]"), (h, "input[1]"), (w, "input[2]")] {
             if v == 0 || v > MAX_INPUT_SIDE {
                 return Err(invalid(f, format!("{v} is outside 1..={MAX_INPUT_SIDE}")));
+            }
+        }
+        for (name, w) in &self.pruned {
+            if *w == 0 || *w > MAX_WIDTH {
+                return Err(invalid(
+                    &format!("pruned.{name}"),
+                    format!("{w} is outside 1..={MAX_WIDTH}"),
+                ));
             }
         }
         if self.num_classes < 2 || self.num_classes > MAX_CLASSES {

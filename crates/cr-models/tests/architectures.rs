@@ -13,6 +13,7 @@ fn spec(arch: Arch, input: [usize; 3]) -> ModelSpec {
         arch,
         input,
         num_classes: 3,
+        pruned: Default::default(),
     }
 }
 

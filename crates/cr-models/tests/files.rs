@@ -34,7 +34,7 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
 fn pytorch_written_files_load_and_compute_the_same_logits() {
     let exp = expected();
     let models = exp["models"].as_object().unwrap();
-    assert_eq!(models.len(), 8);
+    assert_eq!(models.len(), 13);
     let device = cpu();
     for (name, want) in models {
         let model = load_model(&fixtures().join(format!("{name}.safetensors")), &device)

@@ -26,6 +26,7 @@ fn fcn(depth: usize) -> ModelSpec {
         },
         input: [1, 3, 3],
         num_classes: 3,
+        pruned: Default::default(),
     }
 }
 
@@ -420,6 +421,7 @@ fn every_architecture_takes_a_training_step() {
             arch,
             input,
             num_classes: 3,
+            pruned: Default::default(),
         };
         let data = Blobs::new(12, 3, input, 9);
         let model = Model::new(&spec, &device, 0).unwrap();

@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{ConvLayer, DenseLayer, flatten, linear, max_pool2};
+use crate::layers::{ConvLayer, DenseLayer, Widths, flatten, linear, max_pool2};
 
 /// `convs.i` (3×3, padding 1, bias, each followed by ReLU and 2×2 max-pool), then optionally
 /// `fc.0` (dense + ReLU), then `head`.
@@ -27,12 +27,14 @@ impl Cnn {
         hidden: usize,
         classes: usize,
         rank: Option<usize>,
+        widths: Widths,
         device: &Device,
     ) -> Self {
         let [c, h, w] = input;
         let mut convs = Vec::with_capacity(channels.len());
         let mut c_in = c;
         for (i, &c_out) in channels.iter().enumerate() {
+            let c_out = widths.get(&format!("convs.{i}"), c_out);
             let r = if i == 0 { None } else { rank };
             convs.push(ConvLayer::new(c_in, c_out, 3, 1, 1, true, r, device));
             c_in = c_out;
@@ -40,6 +42,7 @@ impl Cnn {
         let n = channels.len();
         let flat = c_in * (h >> n) * (w >> n);
         let (fc, d_head) = if hidden > 0 {
+            let hidden = widths.get("fc.0", hidden);
             (
                 vec![DenseLayer::new(flat, hidden, rank, true, device)],
                 hidden,

@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{DenseLayer, flatten, linear};
+use crate::layers::{DenseLayer, Widths, flatten, linear};
 
 /// FCN: hidden layers `layers.0 … layers.{λ-1}` (full or factorised), head `head`.
 #[derive(Module, Debug)]
@@ -18,6 +18,7 @@ pub struct Fcn {
 
 impl Fcn {
     /// Builds the network for flattened inputs of size `d_in`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         d_in: usize,
         width: usize,
@@ -25,17 +26,21 @@ impl Fcn {
         classes: usize,
         bias: bool,
         rank: Option<usize>,
+        widths: Widths,
         device: &Device,
     ) -> Self {
+        let mut d = d_in;
         let layers = (0..depth)
             .map(|i| {
-                let d = if i == 0 { d_in } else { width };
-                DenseLayer::new(d, width, rank, bias, device)
+                let w = widths.get(&format!("layers.{i}"), width);
+                let layer = DenseLayer::new(d, w, rank, bias, device);
+                d = w;
+                layer
             })
             .collect();
         Self {
             layers,
-            head: linear(width, classes, bias, device),
+            head: linear(d, classes, bias, device),
         }
     }
 

@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{ConvLayer, batch_norm, conv, global_avg_pool, linear};
+use crate::layers::{ConvLayer, Widths, batch_norm, conv, global_avg_pool, linear};
 
 /// One item of a downsample branch: torchvision's `downsample` is `Sequential(conv, bn)`, so
 /// the conv is `downsample.0` and the batch norm `downsample.1`.
@@ -135,35 +135,42 @@ pub struct ResNetShape {
 
 impl ResNet {
     /// Builds the network for `c_in`-channel inputs.
-    pub fn new(c_in: usize, shape: ResNetShape, classes: usize, device: &Device) -> Self {
+    pub fn new(
+        c_in: usize,
+        shape: ResNetShape,
+        classes: usize,
+        widths: Widths,
+        device: &Device,
+    ) -> Self {
         let expansion = if shape.bottleneck { 4 } else { 1 };
+        let rank = shape.rank;
         let mut in_planes = shape.width;
-        let mut make_stage = |planes: usize, n: usize, stride: usize| -> Vec<Block> {
+        let mut make_stage = |stage: usize, planes: usize, n: usize, stride: usize| {
             (0..n)
                 .map(|i| {
                     let s = if i == 0 { stride } else { 1 };
                     let out = planes * expansion;
+                    let name = |conv: &str| format!("layer{stage}.{i}.{conv}");
                     let ds = downsample(in_planes, out, s, device);
                     let block = if shape.bottleneck {
                         let inner = planes * shape.width_per_group / 64;
+                        let i1 = widths.get(&name("conv1"), inner);
+                        let i2 = widths.get(&name("conv2"), inner);
                         Block::Bottleneck(Bottleneck {
-                            conv1: conv(in_planes, inner, 1, 1, 0, false, device),
-                            bn1: batch_norm(inner, device),
-                            conv2: ConvLayer::new(inner, inner, 3, s, 1, false, shape.rank, device),
-                            bn2: batch_norm(inner, device),
-                            conv3: conv(inner, out, 1, 1, 0, false, device),
+                            conv1: conv(in_planes, i1, 1, 1, 0, false, device),
+                            bn1: batch_norm(i1, device),
+                            conv2: ConvLayer::new(i1, i2, 3, s, 1, false, rank, device),
+                            bn2: batch_norm(i2, device),
+                            conv3: conv(i2, out, 1, 1, 0, false, device),
                             bn3: batch_norm(out, device),
                             downsample: ds,
                         })
                     } else {
+                        let p = widths.get(&name("conv1"), planes);
                         Block::Basic(BasicBlock {
-                            conv1: ConvLayer::new(
-                                in_planes, planes, 3, s, 1, false, shape.rank, device,
-                            ),
-                            bn1: batch_norm(planes, device),
-                            conv2: ConvLayer::new(
-                                planes, planes, 3, 1, 1, false, shape.rank, device,
-                            ),
+                            conv1: ConvLayer::new(in_planes, p, 3, s, 1, false, rank, device),
+                            bn1: batch_norm(p, device),
+                            conv2: ConvLayer::new(p, planes, 3, 1, 1, false, rank, device),
                             bn2: batch_norm(planes, device),
                             downsample: ds,
                         })
@@ -171,13 +178,13 @@ impl ResNet {
                     in_planes = out;
                     block
                 })
-                .collect()
+                .collect::<Vec<Block>>()
         };
         let w = shape.width;
-        let layer1 = make_stage(w, shape.blocks[0], 1);
-        let layer2 = make_stage(2 * w, shape.blocks[1], 2);
-        let layer3 = make_stage(4 * w, shape.blocks[2], 2);
-        let layer4 = make_stage(8 * w, shape.blocks[3], 2);
+        let layer1 = make_stage(1, w, shape.blocks[0], 1);
+        let layer2 = make_stage(2, 2 * w, shape.blocks[1], 2);
+        let layer3 = make_stage(3, 4 * w, shape.blocks[2], 2);
+        let layer4 = make_stage(4, 8 * w, shape.blocks[3], 2);
         Self {
             conv1: conv(c_in, w, 3, 1, 1, false, device),
             bn1: batch_norm(w, device),

@@ -6,7 +6,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{ConvLayer, batch_norm, global_avg_pool, linear, max_pool2};
+use crate::layers::{ConvLayer, Widths, batch_norm, global_avg_pool, linear, max_pool2};
 
 /// One conv–BN pair (`blocks.i.conv`, `blocks.i.bn`).
 #[derive(Module, Debug)]
@@ -36,6 +36,7 @@ impl Vgg {
         config: &[usize],
         classes: usize,
         rank: Option<usize>,
+        widths: Widths,
         device: &Device,
     ) -> Self {
         let mut blocks = Vec::new();
@@ -48,6 +49,7 @@ impl Vgg {
                 }
                 continue;
             }
+            let v = widths.get(&format!("blocks.{}.conv", blocks.len()), v);
             let r = if blocks.is_empty() { None } else { rank };
             blocks.push(VggBlock {
                 conv: ConvLayer::new(c, v, 3, 1, 1, false, r, device),

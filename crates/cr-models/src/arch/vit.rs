@@ -8,7 +8,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
-use crate::layers::{conv, linear};
+use crate::layers::{Widths, conv, linear};
 
 /// Conv patch embedding (`patch_embed.proj`).
 #[derive(Module, Debug)]
@@ -105,12 +105,19 @@ pub struct VitShape {
 
 impl Vit {
     /// Builds the ViT for `[c, h, w]` inputs.
-    pub fn new(input: [usize; 3], s: VitShape, classes: usize, device: &Device) -> Self {
+    pub fn new(
+        input: [usize; 3],
+        s: VitShape,
+        classes: usize,
+        widths: Widths,
+        device: &Device,
+    ) -> Self {
         let [c, h, w] = input;
         let patches = (h / s.patch) * (w / s.patch);
         let ln = |d: usize| LayerNormConfig::new(d).init(device);
         let blocks = (0..s.depth)
-            .map(|_| VitBlock {
+            .map(|i| widths.get(&format!("blocks.{i}.mlp.fc1"), s.mlp_dim))
+            .map(|mlp_dim| VitBlock {
                 norm1: ln(s.dim),
                 attn: Attention {
                     qkv: linear(s.dim, 3 * s.dim, true, device),
@@ -119,8 +126,8 @@ impl Vit {
                 },
                 norm2: ln(s.dim),
                 mlp: VitMlp {
-                    fc1: linear(s.dim, s.mlp_dim, true, device),
-                    fc2: linear(s.mlp_dim, s.dim, true, device),
+                    fc1: linear(s.dim, mlp_dim, true, device),
+                    fc2: linear(mlp_dim, s.dim, true, device),
                 },
             })
             .collect();

@@ -7,7 +7,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{ConvLayer, batch_norm, conv, global_avg_pool, linear};
+use crate::layers::{ConvLayer, Widths, batch_norm, conv, global_avg_pool, linear};
 
 /// Pre-activation basic block: `bn1–relu–conv1–bn2–relu–conv2` plus shortcut.
 #[derive(Module, Debug)]
@@ -62,15 +62,17 @@ impl Wrn {
         widen: usize,
         classes: usize,
         rank: Option<usize>,
+        widths: Widths,
         device: &Device,
     ) -> Self {
         let n = (depth - 4) / 6;
-        let widths = [16 * widen, 32 * widen, 64 * widen];
+        let out = [16 * widen, 32 * widen, 64 * widen];
         let mut c = 16;
-        let mut group = |width: usize, stride: usize| -> Vec<WrnBlock> {
+        let mut group = |g: usize, width: usize, stride: usize| -> Vec<WrnBlock> {
             (0..n)
                 .map(|i| {
                     let s = if i == 0 { stride } else { 1 };
+                    let inner = widths.get(&format!("block{g}.{i}.conv1"), width);
                     let shortcut = if c != width || s != 1 {
                         vec![conv(c, width, 1, s, 0, false, device)]
                     } else {
@@ -78,9 +80,9 @@ impl Wrn {
                     };
                     let block = WrnBlock {
                         bn1: batch_norm(c, device),
-                        conv1: ConvLayer::new(c, width, 3, s, 1, false, rank, device),
-                        bn2: batch_norm(width, device),
-                        conv2: ConvLayer::new(width, width, 3, 1, 1, false, rank, device),
+                        conv1: ConvLayer::new(c, inner, 3, s, 1, false, rank, device),
+                        bn2: batch_norm(inner, device),
+                        conv2: ConvLayer::new(inner, width, 3, 1, 1, false, rank, device),
                         shortcut,
                     };
                     c = width;
@@ -88,16 +90,16 @@ impl Wrn {
                 })
                 .collect()
         };
-        let block1 = group(widths[0], 1);
-        let block2 = group(widths[1], 2);
-        let block3 = group(widths[2], 2);
+        let block1 = group(1, out[0], 1);
+        let block2 = group(2, out[1], 2);
+        let block3 = group(3, out[2], 2);
         Self {
             conv1: conv(c_in, 16, 3, 1, 1, false, device),
             block1,
             block2,
             block3,
-            bn: batch_norm(widths[2], device),
-            fc: linear(widths[2], classes, true, device),
+            bn: batch_norm(out[2], device),
+            fc: linear(out[2], classes, true, device),
         }
     }
 
