@@ -1,1 +1,22 @@
-//! cr-experiments (work in progress).
+//! # cr-experiments
+//!
+//! The paper's experiments as data and code: run configs ([`config`]), the experiment grid
+//! read from `configs/<scale>/*.toml` ([`grid`]), the execution of one run ([`execute`]), the
+//! resumable runner and its results folder ([`store`]).
+//!
+//! It is the only crate that knows every other one; the `xtask` CLI is a thin layer over it.
+//!
+//! ```no_run
+//! use cr_experiments::{config::RunConfig, execute::{Context, train_run}};
+//! let cfg = RunConfig::from_file(std::path::Path::new("configs/examples/fcn-mnist.toml")).unwrap();
+//! let trained = train_run(&cfg, None, &Context::cpu()).unwrap();
+//! println!("{} epochs", trained.metrics.epochs.len());
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod execute;
+pub mod grid;
+pub mod store;
+
+pub use error::ExpError;

@@ -143,3 +143,26 @@ mod tests {
         assert_ne!(a, epoch_order(&idx, 2, 0));
     }
 }
+
+impl TrainData for cr_data::Dataset {
+    fn len(&self) -> usize {
+        cr_data::Dataset::len(self)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn label(&self, i: usize) -> usize {
+        self.labels[i] as usize
+    }
+
+    fn batch(
+        &self,
+        indices: &[usize],
+        augment: Option<&mut ChaCha8Rng>,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        cr_data::Dataset::batch(self, indices, augment, device)
+    }
+}

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod attack;
 pub mod bench;
+pub mod common;
 pub mod data;
 pub mod prune;
 pub mod report;

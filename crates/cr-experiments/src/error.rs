@@ -1,0 +1,51 @@
+//! The error type of cr-experiments.
+
+use std::path::PathBuf;
+
+/// What can go wrong in an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpError {
+    /// A value is out of range or unknown.
+    #[error("field `{field}`: {problem}")]
+    Invalid {
+        /// The key, dotted (`eval.attacks[0].eps`).
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A config file cannot be parsed or validated.
+    #[error("{path}: {problem}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// I/O.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Data loading.
+    #[error("data: {0}")]
+    Data(String),
+    /// Models and model files.
+    #[error(transparent)]
+    Model(#[from] cr_models::ModelError),
+    /// Training.
+    #[error(transparent)]
+    Train(#[from] cr_train::TrainError),
+    /// Anything else, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> ExpError {
+    ExpError::Invalid {
+        field: field.to_string(),
+        problem: problem.into(),
+    }
+}
