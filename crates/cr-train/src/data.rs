@@ -89,6 +89,29 @@ pub fn epoch_order(indices: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
+impl TrainData for cr_data::Dataset {
+    fn len(&self) -> usize {
+        cr_data::Dataset::len(self)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn label(&self, i: usize) -> usize {
+        self.labels[i] as usize
+    }
+
+    fn batch(
+        &self,
+        indices: &[usize],
+        augment: Option<&mut ChaCha8Rng>,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        cr_data::Dataset::batch(self, indices, augment, device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,28 +164,5 @@ mod tests {
         assert_eq!(a, epoch_order(&idx, 1, 0));
         assert_ne!(a, epoch_order(&idx, 1, 1));
         assert_ne!(a, epoch_order(&idx, 2, 0));
-    }
-}
-
-impl TrainData for cr_data::Dataset {
-    fn len(&self) -> usize {
-        cr_data::Dataset::len(self)
-    }
-
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    fn label(&self, i: usize) -> usize {
-        self.labels[i] as usize
-    }
-
-    fn batch(
-        &self,
-        indices: &[usize],
-        augment: Option<&mut ChaCha8Rng>,
-        device: &Device,
-    ) -> (Tensor<4>, Tensor<1, Int>) {
-        cr_data::Dataset::batch(self, indices, augment, device)
     }
 }
