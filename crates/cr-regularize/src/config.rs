@@ -95,6 +95,20 @@ pub struct L1 {
     pub layers: Layers,
 }
 
+/// The reference norm of Frobenius normalisation when no absolute `norm` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrobeniusReference {
+    /// Each layer's own ‖W‖_F at initialisation.
+    #[default]
+    Initial,
+    /// The expected ‖W‖_F of a dense layer of the same output size under PyTorch's default
+    /// initialisation, `√(rows/3)` (entries U(±1/√fan_in)). A factorised layer's product is
+    /// much smaller than that at initialisation; this reference gives layers of every rank
+    /// the same scale, so a rank sweep compares structure, not scale.
+    Dense,
+}
+
 /// Frobenius-norm normalisation after every optimiser step (SPEC §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,10 +117,13 @@ pub struct Frobenius {
     #[serde(default)]
     pub layers: Layers,
     /// Fix ‖W‖_F to this value in every chosen layer. When unset, each layer keeps its
-    /// norm at initialisation times `multiplier`.
+    /// reference norm times `multiplier`.
     #[serde(default)]
     pub norm: Option<f64>,
-    /// Scale of the initial norm when `norm` is unset (the UAE experiment's c).
+    /// The reference norm when `norm` is unset.
+    #[serde(default)]
+    pub reference: FrobeniusReference,
+    /// Scale of the reference norm when `norm` is unset (the UAE experiment's c).
     #[serde(default = "d_mult")]
     pub multiplier: f64,
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use burn::prelude::*;
 use cr_models::{LayerInfo, Model};
 
-use crate::config::Frobenius;
+use crate::config::{Frobenius, FrobeniusReference};
 use crate::penalties::layers_for;
 
 /// The normaliser and its per-layer targets.
@@ -55,11 +55,16 @@ impl FrobeniusNormalizer {
         let targets = groups(&layers)
             .into_iter()
             .map(|(name, idx)| {
-                let target = match config.norm {
-                    Some(n) => n,
-                    None => {
+                let target = match (config.norm, config.reference) {
+                    (Some(n), _) => n,
+                    (None, FrobeniusReference::Initial) => {
                         let v: f32 = norm(&layers, &idx).into_scalar();
                         v as f64 * config.multiplier
+                    }
+                    (None, FrobeniusReference::Dense) => {
+                        // Output rows of the effective layer: the last factor's rows.
+                        let rows = layers[*idx.last().unwrap_or(&idx[0])].0.rows;
+                        (rows as f64 / 3.0).sqrt() * config.multiplier
                     }
                 };
                 (name, target)

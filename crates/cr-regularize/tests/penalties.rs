@@ -234,10 +234,11 @@ fn frobenius_normalisation_holds_after_training_steps() {
     let _ = NoHooks;
     let device = cpu();
     // A low-rank FCN: the first layer's effective matrix (up·down) is what is normalised.
-    for (rank, layers, norm, mult) in [
-        (None, Layers::First, None, 1.0),
-        (None, Layers::Hidden, Some(3.0), 1.0),
-        (Some(2), Layers::Hidden, None, 2.5),
+    for (rank, layers, norm, mult, dense) in [
+        (None, Layers::First, None, 1.0, false),
+        (None, Layers::Hidden, Some(3.0), 1.0, false),
+        (Some(2), Layers::Hidden, None, 2.5, false),
+        (Some(2), Layers::Hidden, None, 1.5, true),
     ] {
         let spec = ModelSpec {
             arch: Arch::Fcn {
@@ -255,6 +256,11 @@ fn frobenius_normalisation_holds_after_training_steps() {
             frobenius: Some(Frobenius {
                 layers,
                 norm,
+                reference: if dense {
+                    cr_regularize::config::FrobeniusReference::Dense
+                } else {
+                    Default::default()
+                },
                 multiplier: mult,
             }),
             ..gl(0.01)
@@ -277,7 +283,12 @@ fn frobenius_normalisation_holds_after_training_steps() {
                 .map(|v| (*v as f64).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            let want = norm.unwrap_or(f0 * mult);
+            // Dense reference: √(rows/3) of a 6-unit layer.
+            let want = norm.unwrap_or(if dense {
+                (6.0f64 / 3.0).sqrt() * mult
+            } else {
+                f0 * mult
+            });
             assert!(
                 (t - want).abs() < 1e-4 * want,
                 "{name}: target {t} vs {want}"
