@@ -13,10 +13,17 @@
 //! println!("{} epochs", trained.metrics.epochs.len());
 //! ```
 
+pub mod analyses;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod execute;
 pub mod grid;
+pub mod measures;
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod stats;
 pub mod store;
 
 pub use error::ExpError;

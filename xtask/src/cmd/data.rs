@@ -1,131 +1,190 @@
-//! `cargo xtask data`: lists and verifies the embedded data, or summarises a folder of
-//! official files.
+//! `cargo xtask data`: list and verify the embedded data sets, or verify and summarise
+//! official files in a directory. The checks live in `cr_data::check`; this only prints.
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
-use cr_data::embedded::EMBEDDED;
-use cr_data::{Dataset, Splits};
-use serde_json::json;
+use anyhow::{Context as _, Result, bail};
+use cr_data::DataSource;
+use cr_data::check::{FileStatus, Summary, check_embedded, check_source, sources_under};
 
 /// Arguments of `data`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Without options, lists the data sets compiled into cr (MNIST, Fashion-MNIST and UCI-digits
+subsets) and verifies their SHA-256 checksums.
+
+Examples:
+  cargo xtask data
+  cargo xtask data --data mnist:/data/mnist --data cifar10:/data/cifar-10-batches-bin
+  cargo xtask data --data-dir /data          # every data set found under /data
+  cargo xtask data --json
+
+Names: mnist, fashion-mnist, uci-digits, cifar10, cifar100, cifar100-coarse, svhn,
+svhn-extra, synthetic-gmm, synthetic-teacher. Exits non-zero when a check fails.")]
 pub struct Args {
-    /// Summarise a data set instead of the embedded ones: `NAME` or `NAME:DIR`
-    /// (e.g. `cifar10:/data/cifar-10-batches-bin`).
-    #[arg(long)]
-    data: Option<String>,
-    /// Root folder of full official data sets (NAME is looked up in DIR/<its folder>).
-    #[arg(long)]
+    /// Verify and summarise a data set read from official files, as NAME:DIR (repeatable).
+    /// A NAME without DIR is looked for under --data-dir, or is the embedded set.
+    #[arg(long = "data", value_name = "NAME:DIR")]
+    data: Vec<String>,
+    /// Root folder of official data sets (ROOT/mnist, ROOT/fashion-mnist,
+    /// ROOT/cifar-10-batches-bin, ROOT/cifar-100-binary, ROOT/svhn, ...); with no --data,
+    /// every data set found there is verified.
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Print one JSON object.
+    /// Print one JSON object instead of the listing.
     #[arg(long)]
     json: bool,
 }
 
-fn summary(d: &Dataset) -> serde_json::Value {
-    json!({
-        "name": d.name,
-        "samples": d.len(),
-        "shape": d.shape,
-        "classes": d.num_classes,
-        "per_class": d.class_counts(),
-    })
-}
-
-fn print_split(d: &Dataset) {
-    println!(
-        "  {:<28} {:>6} samples of {:?}, {} classes, per class {:?}",
-        d.name,
-        d.len(),
-        d.shape,
-        d.num_classes,
-        d.class_counts()
-    );
-}
-
 /// Runs `data`.
 pub fn run(args: Args) -> Result<()> {
-    if args.data.is_some() || args.data_dir.is_some() {
-        let spec = args.data.clone().unwrap_or_else(|| "mnist".into());
-        let s: Splits = cr_data::load(&spec, args.data_dir.as_deref())?;
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({"data": spec, "train": summary(&s.train), "test": summary(&s.test)})
-                )?
+    let (mode, summaries) = if !args.data.is_empty() {
+        let mut out = Vec::new();
+        for spec in &args.data {
+            let src = DataSource::resolve(spec, args.data_dir.as_deref())
+                .with_context(|| format!("--data {spec}"))?;
+            out.push(check_source(&src));
+        }
+        ("sources", out)
+    } else if let Some(root) = &args.data_dir {
+        let sources = sources_under(root).context("--data-dir")?;
+        if sources.is_empty() {
+            bail!(
+                "--data-dir {}: no data set folder found (looked for mnist, fashion-mnist, uci-digits-8x8, cifar-10-batches-bin, cifar-100-binary, svhn and the other names of `cargo xtask data --help`)",
+                root.display()
             );
-        } else {
-            println!("{spec}: read and checked");
-            print_split(&s.train);
-            print_split(&s.test);
         }
-        return Ok(());
-    }
-    let mut out = Vec::new();
-    let mut failed = Vec::new();
-    for e in EMBEDDED {
-        let files: Vec<serde_json::Value> = e
-            .files
-            .iter()
-            .map(|f| {
-                let ok = f.verify(e.name).is_ok();
-                if !ok {
-                    failed.push(format!("{}/{}", e.folder, f.name));
-                }
-                json!({"file": f.name, "bytes": f.bytes.len(), "sha256": f.sha256, "verified": ok})
-            })
-            .collect();
-        let loaded = e.load();
-        if !args.json {
-            println!("{} (data/{}; {})", e.name, e.folder, e.licence);
-            for f in &files {
-                println!(
-                    "  {:<30} {:>9} bytes  sha256 {}…  {}",
-                    f["file"].as_str().unwrap_or(""),
-                    f["bytes"],
-                    &f["sha256"].as_str().unwrap_or("")[..16],
-                    if f["verified"] == true {
-                        "OK"
-                    } else {
-                        "FAILED"
-                    }
-                );
-            }
-        }
-        match &loaded {
-            Ok(s) if !args.json => {
-                print_split(&s.train);
-                print_split(&s.test);
-            }
-            Err(err) => {
-                failed.push(format!("{}: {err}", e.name));
-                if !args.json {
-                    println!("  cannot be read: {err}");
-                }
-            }
-            _ => {}
-        }
-        out.push(json!({
-            "name": e.name,
-            "folder": format!("data/{}", e.folder),
-            "licence": e.licence,
-            "files": files,
-            "train": loaded.as_ref().ok().map(|s| summary(&s.train)),
-            "test": loaded.as_ref().ok().map(|s| summary(&s.test)),
-        }));
-    }
+        ("data-dir", sources.iter().map(check_source).collect())
+    } else {
+        ("embedded", check_embedded())
+    };
+    let ok = summaries.iter().all(|s| s.ok);
+
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"embedded": out, "verified": failed.is_empty()}))?
-        );
-    } else if failed.is_empty() {
-        println!("all embedded data verified");
+        let j = serde_json::json!({ "mode": mode, "ok": ok, "data_sets": summaries });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        if mode == "embedded" {
+            println!(
+                "Embedded data sets (compiled into this binary; provenance and licences in data/README.md)\n"
+            );
+        }
+        for s in &summaries {
+            print_summary(s);
+        }
+        if ok {
+            let files: usize = summaries.iter().map(|s| s.files.len()).sum();
+            println!(
+                "All {} data set(s) verified ({files} file(s) checked).",
+                summaries.len()
+            );
+        }
     }
-    if !failed.is_empty() {
-        bail!("embedded data failed verification: {}", failed.join("; "));
+    if !ok {
+        let failed: Vec<&str> = summaries
+            .iter()
+            .filter(|s| !s.ok)
+            .map(|s| s.name.as_str())
+            .collect();
+        bail!("verification FAILED for {}", failed.join(", "));
     }
     Ok(())
+}
+
+fn per_class(counts: &[usize]) -> String {
+    match counts {
+        [] => String::new(),
+        [first, ..] if counts.iter().all(|c| c == first) => format!("{first} per class"),
+        _ if counts.len() <= 20 => format!(
+            "per class {}",
+            counts
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => format!(
+            "per class min {} max {}",
+            counts.iter().min().unwrap_or(&0),
+            counts.iter().max().unwrap_or(&0)
+        ),
+    }
+}
+
+fn print_summary(s: &Summary) {
+    let [c, h, w] = s.shape;
+    let from = if s.source == "embedded" {
+        String::new()
+    } else {
+        format!(" from {}", s.source)
+    };
+    println!("{}{from}: {c}x{h}x{w}, {} classes", s.name, s.num_classes);
+    if let Some(l) = &s.licence {
+        println!("  licence   {l}");
+    }
+    for sp in &s.splits {
+        println!(
+            "  {:<5} {:>7} images, {}, mean pixel {:.3}",
+            sp.split,
+            sp.n,
+            per_class(&sp.class_counts),
+            sp.pixel_mean
+        );
+    }
+    for f in &s.files {
+        let status = match f.status {
+            FileStatus::Ok => "OK",
+            FileStatus::Failed => "FAILED",
+            FileStatus::Unknown => "parsed",
+        };
+        match (f.status, &f.content_sha256) {
+            (FileStatus::Unknown, Some(h)) => {
+                println!("  {status:<7} {}  sha256 {h}  ({})", f.file, f.note)
+            }
+            _ => println!("  {status:<7} {}  ({})", f.file, f.note),
+        }
+    }
+    match (&s.error, s.ok) {
+        (Some(e), _) => println!("  FAILED  {e}"),
+        (None, true) if s.source == "embedded" => println!("  checksums OK"),
+        (None, true) => println!("  read OK"),
+        (None, false) => println!("  FAILED"),
+    }
+    println!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(data: &[&str], json: bool) -> Args {
+        Args {
+            data: data.iter().map(|s| s.to_string()).collect(),
+            data_dir: None,
+            json,
+        }
+    }
+
+    #[test]
+    fn embedded_sets_verify_and_bad_sources_fail() {
+        run(args(&[], true)).unwrap();
+        let e = run(args(&["mnist:/nonexistent/cr-data"], false)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("verification FAILED for mnist"),
+            "{e:#}"
+        );
+        let e = run(args(&["imagenet"], false)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown data set `imagenet`"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn class_counts_are_summarised_compactly() {
+        assert_eq!(per_class(&[800; 10]), "800 per class");
+        assert_eq!(per_class(&[1, 2, 3]), "per class 1 2 3");
+        let many: Vec<usize> = (0..100).map(|i| 400 + i % 3).collect();
+        assert_eq!(per_class(&many), "per class min 400 max 402");
+    }
 }

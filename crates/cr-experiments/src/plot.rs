@@ -1,0 +1,447 @@
+//! Figures with plotters: panels of lines (with error bars), scatter plots, decision regions
+//! and heatmaps, written as PNG and SVG. The font (DejaVu Sans) is embedded, so drawing needs
+//! no system fonts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::ExpError;
+
+static FONT: Once = Once::new();
+
+fn register_font() {
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font("sans-serif", style, bytes).is_err() {
+                tracing::warn!("embedded font could not be registered; figures may lack text");
+            }
+        }
+    });
+}
+
+/// The ten colours of matplotlib's `tab10`.
+pub const TAB10: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A curve: points `(x, y, error)` with an optional error bar half-width.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// Points in drawing order.
+    pub points: Vec<(f64, f64, Option<f64>)>,
+    /// Colour index into [`TAB10`].
+    pub color: usize,
+    /// Markers only, no connecting line.
+    pub scatter: bool,
+}
+
+/// Decision regions in a plane with labelled points and a clean/adversarial pair (Figure 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regions {
+    /// Grid x coordinates.
+    pub xs: Vec<f64>,
+    /// Grid y coordinates.
+    pub ys: Vec<f64>,
+    /// Class of each cell, row-major over (y, x).
+    pub class: Vec<i64>,
+    /// Data points `(x, y, class)`.
+    pub points: Vec<(f64, f64, i64)>,
+    /// The clean point.
+    pub clean: (f64, f64),
+    /// The adversarial point.
+    pub adversarial: (f64, f64),
+}
+
+/// What a panel draws.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Lines / scatter series.
+    Series(Vec<Series>),
+    /// Decision regions.
+    Regions(Regions),
+    /// A heatmap (`height × width`, row-major); diverging colours when `signed`.
+    Heatmap {
+        /// Values.
+        values: Vec<f32>,
+        /// Rows.
+        height: usize,
+        /// Columns.
+        width: usize,
+        /// Symmetric blue–white–red scale around 0 instead of greys.
+        signed: bool,
+    },
+    /// Text only (e.g. "no data").
+    Note(String),
+}
+
+/// One panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Title.
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Logarithmic x axis (values must be > 0; non-positive x are drawn at the left edge).
+    pub log_x: bool,
+    /// Fixed y range.
+    pub y_range: Option<(f64, f64)>,
+    /// What to draw.
+    pub content: Content,
+}
+
+impl Panel {
+    /// A line panel.
+    pub fn lines(title: &str, x: &str, y: &str, series: Vec<Series>) -> Self {
+        Self {
+            title: title.into(),
+            x_label: x.into(),
+            y_label: y.into(),
+            log_x: false,
+            y_range: None,
+            content: Content::Series(series),
+        }
+    }
+}
+
+fn draw_err<E: std::fmt::Display>(e: E) -> ExpError {
+    ExpError::Other(format!("drawing a figure: {e}"))
+}
+
+/// Writes `stem.png` and `stem.svg` with `panels` laid out in `cols` columns.
+pub fn save(
+    stem: &Path,
+    title: &str,
+    panels: &[Panel],
+    cols: usize,
+) -> Result<Vec<PathBuf>, ExpError> {
+    register_font();
+    if let Some(d) = stem.parent() {
+        std::fs::create_dir_all(d).map_err(|source| ExpError::Io {
+            path: d.to_path_buf(),
+            source,
+        })?;
+    }
+    let cols = cols.max(1);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let size = (460 * cols as u32, 380 * rows as u32 + 40);
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    // Draw to temporary names, then rename (atomic, as every output).
+    let tmp_png = stem.with_extension("png.tmp");
+    let tmp_svg = stem.with_extension("svg.tmp");
+    {
+        let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
+        draw_all(&root, title, panels, rows, cols)?;
+        root.present().map_err(draw_err)?;
+    }
+    {
+        let root = SVGBackend::new(&tmp_svg, size).into_drawing_area();
+        draw_all(&root, title, panels, rows, cols)?;
+        root.present().map_err(draw_err)?;
+    }
+    for (t, f) in [(&tmp_png, &png), (&tmp_svg, &svg)] {
+        std::fs::rename(t, f).map_err(|source| ExpError::Io {
+            path: f.clone(),
+            source,
+        })?;
+    }
+    Ok(vec![png, svg])
+}
+
+fn draw_all<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[Panel],
+    rows: usize,
+    cols: usize,
+) -> Result<(), ExpError>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(draw_err)?;
+    let root = root
+        .titled(title, ("sans-serif", 22).into_font().style(FontStyle::Bold))
+        .map_err(draw_err)?;
+    let areas = root.split_evenly((rows, cols));
+    for (panel, area) in panels.iter().zip(areas.iter()) {
+        draw_panel(area, panel)?;
+    }
+    Ok(())
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if (hi - lo).abs() < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.06 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+fn tx(x: f64, log: bool, floor: f64) -> f64 {
+    if log { x.max(floor).log10() } else { x }
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<(), ExpError>
+where
+    DB::ErrorType: 'static,
+{
+    match &p.content {
+        Content::Series(series) => {
+            // Log axes draw log10(x) with labels in the original scale; x ≤ 0 goes to the edge.
+            let positive = series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|q| q.0))
+                .filter(|x| *x > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            let floor = if positive.is_finite() {
+                positive / 3.0
+            } else {
+                1e-6
+            };
+            let (x0, x1) = bounds(
+                series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|q| tx(q.0, p.log_x, floor))),
+            );
+            let (y0, y1) = p.y_range.unwrap_or_else(|| {
+                bounds(series.iter().flat_map(|s| {
+                    s.points
+                        .iter()
+                        .flat_map(|q| [q.1 - q.2.unwrap_or(0.0), q.1 + q.2.unwrap_or(0.0)])
+                }))
+            });
+            let mut chart = ChartBuilder::on(area)
+                .caption(&p.title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(draw_err)?;
+            let log = p.log_x;
+            chart
+                .configure_mesh()
+                .x_desc(p.x_label.as_str())
+                .y_desc(p.y_label.as_str())
+                .x_label_formatter(&|v| {
+                    if log {
+                        format!("{:.0e}", 10f64.powf(*v))
+                    } else {
+                        format!("{v:.3}")
+                    }
+                })
+                .y_label_formatter(&|v| format!("{v:.3}"))
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
+                .map_err(draw_err)?;
+            for s in series {
+                let c = TAB10[s.color % TAB10.len()];
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .filter(|q| q.1.is_finite())
+                    .map(|q| (tx(q.0, log, floor), q.1))
+                    .collect();
+                if !s.scatter {
+                    chart
+                        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                        .map_err(draw_err)?;
+                }
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|(x, y)| Circle::new((*x, *y), 4, c.filled())),
+                    )
+                    .map_err(draw_err)?
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
+                chart
+                    .draw_series(s.points.iter().filter_map(|q| {
+                        q.2.filter(|e| *e > 0.0 && q.1.is_finite()).map(|e| {
+                            let x = tx(q.0, log, floor);
+                            ErrorBar::new_vertical(x, q.1 - e, q.1, q.1 + e, c.stroke_width(1), 8)
+                        })
+                    }))
+                    .map_err(draw_err)?;
+            }
+            if series.iter().any(|s| !s.name.is_empty()) {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.3))
+                    .label_font(("sans-serif", 12))
+                    .position(SeriesLabelPosition::UpperRight)
+                    .draw()
+                    .map_err(draw_err)?;
+            }
+        }
+        Content::Regions(r) => {
+            let (x0, x1) = (
+                r.xs.first().copied().unwrap_or(0.0),
+                r.xs.last().copied().unwrap_or(1.0),
+            );
+            let (y0, y1) = (
+                r.ys.first().copied().unwrap_or(0.0),
+                r.ys.last().copied().unwrap_or(1.0),
+            );
+            let mut chart = ChartBuilder::on(area)
+                .caption(&p.title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(50)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(draw_err)?;
+            chart
+                .configure_mesh()
+                .x_desc(p.x_label.as_str())
+                .y_desc(p.y_label.as_str())
+                .disable_mesh()
+                .draw()
+                .map_err(draw_err)?;
+            let (nx, ny) = (r.xs.len(), r.ys.len());
+            let dx = if nx > 1 {
+                (x1 - x0) / (nx - 1) as f64
+            } else {
+                1.0
+            };
+            let dy = if ny > 1 {
+                (y1 - y0) / (ny - 1) as f64
+            } else {
+                1.0
+            };
+            chart
+                .draw_series(
+                    (0..ny)
+                        .flat_map(|j| (0..nx).map(move |i| (i, j)))
+                        .map(|(i, j)| {
+                            let c = TAB10[(r.class.get(j * nx + i).copied().unwrap_or(0).max(0)
+                                as usize)
+                                % 10];
+                            let (cx, cy) = (r.xs[i], r.ys[j]);
+                            Rectangle::new(
+                                [
+                                    (cx - dx / 2.0, cy - dy / 2.0),
+                                    (cx + dx / 2.0, cy + dy / 2.0),
+                                ],
+                                c.mix(0.25).filled(),
+                            )
+                        }),
+                )
+                .map_err(draw_err)?;
+            chart
+                .draw_series(r.points.iter().map(|(x, y, c)| {
+                    Circle::new(
+                        (*x, *y),
+                        2,
+                        TAB10[(*c).max(0) as usize % 10].mix(0.8).filled(),
+                    )
+                }))
+                .map_err(draw_err)?;
+            chart
+                .draw_series(LineSeries::new(
+                    [r.clean, r.adversarial],
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(draw_err)?;
+            chart
+                .draw_series([Circle::new(r.clean, 7, BLACK.stroke_width(3))])
+                .map_err(draw_err)?
+                .label("clean")
+                .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
+            chart
+                .draw_series([Cross::new(r.adversarial, 8, RED.stroke_width(3))])
+                .map_err(draw_err)?
+                .label("adversarial")
+                .legend(|(x, y)| Cross::new((x, y), 5, RED.stroke_width(2)));
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .label_font(("sans-serif", 12))
+                .draw()
+                .map_err(draw_err)?;
+        }
+        Content::Heatmap {
+            values,
+            height,
+            width,
+            signed,
+        } => {
+            let mut chart = ChartBuilder::on(area)
+                .caption(&p.title, ("sans-serif", 16))
+                .margin(10)
+                .build_cartesian_2d(0..*width as i32, 0..*height as i32)
+                .map_err(draw_err)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .disable_axes()
+                .draw()
+                .map_err(draw_err)?;
+            let m = values.iter().fold(1e-12f32, |a, v| a.max(v.abs()));
+            chart
+                .draw_series(
+                    (0..*height)
+                        .flat_map(|r| (0..*width).map(move |c| (r, c)))
+                        .map(|(r, c)| {
+                            let v = values.get(r * width + c).copied().unwrap_or(0.0);
+                            let color = if *signed {
+                                let t = (v / m).clamp(-1.0, 1.0);
+                                if t >= 0.0 {
+                                    RGBColor(
+                                        255,
+                                        (255.0 * (1.0 - t)) as u8,
+                                        (255.0 * (1.0 - t)) as u8,
+                                    )
+                                } else {
+                                    RGBColor(
+                                        (255.0 * (1.0 + t)) as u8,
+                                        (255.0 * (1.0 + t)) as u8,
+                                        255,
+                                    )
+                                }
+                            } else {
+                                let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
+                                RGBColor(g, g, g)
+                            };
+                            let y = (*height - 1 - r) as i32;
+                            Rectangle::new([(c as i32, y), (c as i32 + 1, y + 1)], color.filled())
+                        }),
+                )
+                .map_err(draw_err)?;
+        }
+        Content::Note(text) => {
+            area.draw(&Text::new(
+                format!("{}: {text}", p.title),
+                (20, 40),
+                ("sans-serif", 16),
+            ))
+            .map_err(draw_err)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The resumable runner behind `cargo xtask reproduce`: every run of the grid (or of one
+//! shard of it) is trained, evaluated and written into its own folder (see [`crate::store`]);
+//! finished runs are skipped, interrupted ones resume from their checkpoint, and a failed run
+//! does not stop the others.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ExpError;
+use crate::execute::{Context, train_run};
+use crate::grid::{Grid, RunSpec, shard};
+use crate::measures::{Evaluation, evaluate};
+use crate::store::{Status, prepare, run_dir, status, write, write_json, write_manifest};
+use cr_train::TrainMetrics;
+
+/// The `result.json` of a finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Config hash (see [`crate::store::ResultHeader`]).
+    pub hash: String,
+    /// Experiment id.
+    pub experiment: String,
+    /// Run id.
+    pub run: String,
+    /// Sweep name.
+    pub sweep: String,
+    /// Swept key.
+    pub key: String,
+    /// Swept value.
+    pub value: serde_json::Value,
+    /// Position in the sweep.
+    pub index: usize,
+    /// Seed index.
+    pub seed: usize,
+    /// Training metrics.
+    pub train: TrainMetrics,
+    /// Head-training metrics of a transfer stage.
+    pub transfer: Option<TrainMetrics>,
+    /// The evaluation.
+    pub eval: Evaluation,
+    /// Wall seconds of the whole run (training included; 0 for the training part when the
+    /// model was reused).
+    pub seconds: f64,
+}
+
+/// Options of [`run_grid`].
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// Results folder.
+    pub out: PathBuf,
+    /// Seeds per point (`None`: each experiment's own).
+    pub seeds: Option<usize>,
+    /// Shard `(i, n)`.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// What a grid run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Runs in (this shard of) the grid.
+    pub total: usize,
+    /// Runs found finished and skipped.
+    pub skipped: usize,
+    /// Runs completed now.
+    pub completed: usize,
+    /// Runs that failed, with their errors.
+    pub failed: Vec<(String, String)>,
+    /// Wall seconds.
+    pub seconds: f64,
+}
+
+/// Executes one run into `dir`: trains (or reuses the trained model), evaluates, and writes
+/// `result.json` last.
+pub fn execute_run(spec: &RunSpec, dir: &Path, ctx: &Context) -> Result<RunResult, ExpError> {
+    let started = Instant::now();
+    let trained = train_run(&spec.config, Some(dir), ctx)?;
+    let eval = evaluate(
+        &trained.model,
+        &trained.eval_data.test,
+        &spec.config.eval,
+        &ctx.device,
+    )?;
+    let result = RunResult {
+        hash: spec.hash.clone(),
+        experiment: spec.experiment.clone(),
+        run: spec.id.clone(),
+        sweep: spec.sweep.clone(),
+        key: spec.key.clone(),
+        value: serde_json::to_value(&spec.value).unwrap_or(serde_json::Value::Null),
+        index: spec.index,
+        seed: spec.seed,
+        train: trained.metrics,
+        transfer: trained.transfer_metrics,
+        eval,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    write_json(&dir.join("result.json"), &result)?;
+    let _ = std::fs::remove_file(dir.join("error.txt"));
+    Ok(result)
+}
+
+/// The runs of `grid` this invocation is responsible for.
+pub fn planned_runs(grid: &Grid, opts: &RunnerOptions) -> Result<Vec<RunSpec>, ExpError> {
+    let runs = grid.runs(opts.seeds)?;
+    Ok(match opts.shard {
+        Some((i, n)) => shard(runs, i, n),
+        None => runs,
+    })
+}
+
+/// Runs every planned run that is not finished. Progress: an overall bar (runs done / total,
+/// ETA) above the per-run training bars.
+pub fn run_grid(grid: &Grid, opts: &RunnerOptions, ctx: &Context) -> Result<Summary, ExpError> {
+    let started = Instant::now();
+    let runs = planned_runs(grid, opts)?;
+    std::fs::create_dir_all(&opts.out).map_err(|source| ExpError::Io {
+        path: opts.out.clone(),
+        source,
+    })?;
+    let manifest = match opts.shard {
+        Some((i, n)) => format!("manifest-shard-{i}-of-{n}.json"),
+        None => "manifest.json".to_string(),
+    };
+    let multi = MultiProgress::with_draw_target(if ctx.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let overall = multi.add(ProgressBar::new(runs.len() as u64));
+    overall.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:40}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("##-"),
+    );
+    overall.set_prefix(format!("reproduce ({})", grid.scale));
+    let mut summary = Summary {
+        total: runs.len(),
+        ..Summary::default()
+    };
+    write_manifest(&opts.out, &runs, &manifest)?;
+    for spec in &runs {
+        if status(&opts.out, spec) == Status::Done {
+            summary.skipped += 1;
+            overall.inc(1);
+            continue;
+        }
+        overall.set_message(format!("{}/{}", spec.experiment, spec.id));
+        let dir = prepare(&opts.out, spec)?;
+        tracing::info!("run {}/{}", spec.experiment, spec.id);
+        match execute_run(spec, &dir, ctx) {
+            Ok(r) => {
+                summary.completed += 1;
+                tracing::info!(
+                    "{}/{}: clean {:.4}, robust {:?}, {:.1} s",
+                    spec.experiment,
+                    spec.id,
+                    r.eval.clean_accuracy,
+                    r.eval.robust_accuracy,
+                    r.seconds
+                );
+            }
+            Err(e) => {
+                tracing::error!("{}/{} failed: {e}", spec.experiment, spec.id);
+                write(&dir.join("error.txt"), format!("{e}\n").as_bytes())?;
+                summary
+                    .failed
+                    .push((format!("{}/{}", spec.experiment, spec.id), e.to_string()));
+            }
+        }
+        write_manifest(&opts.out, &runs, &manifest)?;
+        overall.inc(1);
+    }
+    overall.finish_and_clear();
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Reads the finished results of `runs` from `out` (skipping unfinished ones).
+pub fn collect(out: &Path, runs: &[RunSpec]) -> Vec<RunResult> {
+    collect_many(&[out.to_path_buf()], runs)
+}
+
+/// Reads the finished results of `runs` from several results folders (e.g. one per shard,
+/// copied from different machines): for each run, the first folder holding a result with the
+/// run's config hash.
+pub fn collect_many(dirs: &[PathBuf], runs: &[RunSpec]) -> Vec<RunResult> {
+    runs.iter()
+        .filter_map(|r| {
+            dirs.iter().find_map(|d| {
+                let res: RunResult = crate::store::read_json(&run_dir(d, r).join("result.json"))?;
+                (res.hash == r.hash).then_some(res)
+            })
+        })
+        .collect()
+}
+
+/// A Slurm job-array script that runs the grid in `shards` shards and then the report.
+pub fn slurm_script(
+    scale: &str,
+    shards: usize,
+    out: &Path,
+    only: &[String],
+    extra: &str,
+) -> String {
+    let only = if only.is_empty() {
+        String::new()
+    } else {
+        format!(" --only {}", only.join(","))
+    };
+    let out = out.display();
+    format!(
+        r#"#!/bin/bash
+# Slurm job array for `cargo xtask reproduce --scale {scale}`: one task per shard; the
+# report is drawn by a dependent job once every shard has finished. Submit with
+#   sbatch reproduce.slurm
+# Adjust the resources to your cluster (a GPU per task for --device cuda).
+#SBATCH --job-name=cr-reproduce
+#SBATCH --array=0-{last}
+#SBATCH --cpus-per-task=8
+#SBATCH --mem=32G
+#SBATCH --time=24:00:00
+#SBATCH --output=cr-reproduce-%A_%a.out
+set -euo pipefail
+# Build once before submitting (cargo build --release -p xtask), so tasks do not race.
+BIN=${{CR_BIN:-target/release/xtask}}
+"$BIN" reproduce --scale {scale}{only} --out {out} --shard "$SLURM_ARRAY_TASK_ID/{shards}" --no-report {extra}
+if [ "$SLURM_ARRAY_TASK_ID" -eq 0 ]; then
+  # Queue the report after the whole array (afterany: also after failures, so the report
+  # shows what finished).
+  sbatch --dependency=afterany:"$SLURM_ARRAY_JOB_ID" --job-name=cr-report \
+    --wrap="$BIN report --scale {scale}{only} --results {out}"
+fi
+"#,
+        last = shards.saturating_sub(1)
+    )
+}
