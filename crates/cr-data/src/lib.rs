@@ -1,31 +1,55 @@
 //! # cr-data
 //!
-//! Labelled images for cr, from the official file formats or generated:
+//! Labelled images for cr — read from the official file formats, compiled in, or generated —
+//! and the deterministic operations training and evaluation need on them.
 //!
-//! * Readers ([`idx`], [`cifar`], [`svhn`] over [`mat`]): MNIST / Fashion-MNIST IDX (plain or
-//!   `.gz`), CIFAR-10 and CIFAR-100 binary batches, SVHN cropped digits (MATLAB 5.0 `.mat`).
-//!   Every reader checks lengths against headers, label ranges and image sizes, and never
-//!   allocates from an untrusted header without checking it against the bytes that are there:
-//!   bad input is a [`DataError`] naming the file and the problem.
-//! * The embedded default ([`embedded`]): real MNIST, Fashion-MNIST and UCI-digits subsets,
-//!   compiled into the binary and checksummed; `cargo xtask reproduce` uses them.
-//! * [`Dataset`]: f32 pixels in [0, 1] (NCHW), seeded shuffles and stratified splits,
-//!   class-balanced subsets, minibatches as burn tensors, seeded augmentation
-//!   ([`augment`]: random crop with zero padding 4, horizontal flip).
+//! * Readers: MNIST / Fashion-MNIST IDX, plain or `.gz` ([`idx`]); CIFAR-10 and CIFAR-100
+//!   binary batches ([`cifar`]); SVHN cropped digits in MATLAB 5.0 `.mat` files ([`svhn`],
+//!   over the minimal, bounds-checked [`mat`] reader: numeric arrays, uncompressed or zlib
+//!   `miCOMPRESSED`, little- or big-endian; not MATLAB 7.3/HDF5). Every reader checks
+//!   magic numbers, lengths against headers, image/label counts, label ranges and image
+//!   sizes, and never allocates from a header size without checking it against the bytes
+//!   that are there: bad input is a [`DataError`] naming the file and the problem, never a
+//!   panic.
+//! * The embedded default ([`embedded`]): real MNIST, Fashion-MNIST (8,000/2,000, balanced)
+//!   and UCI 8×8 digits (1,442/355) subsets, compiled into the binary and checked against
+//!   their SHA-256 on load; `cargo xtask reproduce` uses them when no data is named.
+//! * [`Dataset`]: f32 pixels in [0, 1] (NCHW), labels `u16`; seeded shuffles and stratified
+//!   train/validation splits, deterministic subsets, class counts, minibatches as burn
+//!   tensors with epoch orders that are a function of `(seed, epoch)` ([`Dataset::batches`]),
+//!   and seeded host-side augmentation ([`augment`]: random crop with zero padding 4,
+//!   horizontal flip).
 //! * Synthetic sets ([`synthetic`]): Gaussian mixtures and a teacher network, seeded.
-//! * Names ([`source::load`]): `mnist`, `cifar10:DIR`, …; see [`source::NAMES`].
+//! * Names as the command line gives them ([`DataSource`], [`load`]): `mnist`,
+//!   `cifar10:DIR`, `synthetic-gmm:classes=3`, …, and a `--data-dir` root.
+//! * Verification summaries for `cargo xtask data` ([`check`]).
 //!
-//! It never touches the network, and knows nothing of models or training.
+//! It never touches the network (nothing is downloaded, ever), and knows nothing of models,
+//! training or attacks.
 //!
 //! ```
-//! let splits = cr_data::load("mnist", None).unwrap();
-//! assert_eq!((splits.train.len(), splits.test.len()), (8000, 2000));
-//! assert_eq!(splits.train.shape, [1, 28, 28]);
-//! assert_eq!(splits.test.class_counts(), vec![200; 10]);
+//! # #[allow(deprecated)] fn main() -> Result<(), cr_data::DataError> {
+//! use cr_data::{BatchOptions, augment::Augment};
+//!
+//! let splits = cr_data::load("uci-digits", None)?; // embedded, no files needed
+//! assert_eq!((splits.train.len(), splits.test.len()), (1442, 355));
+//! assert_eq!(splits.train.shape, [1, 8, 8]);
+//!
+//! let (train, val) = splits.train.split(0.1, 7)?; // stratified, seeded
+//! assert_eq!(train.len() + val.len(), 1442);
+//!
+//! let device = burn::prelude::Device::ndarray();
+//! let opts = BatchOptions::new(128, 7).with_augment(Augment::NONE);
+//! for (x, y) in train.batches(&opts, 0, &device)? {
+//!     assert_eq!(x.dims()[1..], [1, 8, 8]);
+//!     assert_eq!(x.dims()[0], y.dims()[0]);
+//! }
+//! # Ok(()) }
 //! ```
 
 pub mod augment;
 pub mod bytes;
+pub mod check;
 pub mod cifar;
 pub mod dataset;
 pub mod embedded;
@@ -36,6 +60,6 @@ pub mod source;
 pub mod svhn;
 pub mod synthetic;
 
-pub use dataset::{Dataset, Splits};
+pub use dataset::{BatchOptions, Batches, Dataset, Splits};
 pub use error::{DataError, Result};
-pub use source::load;
+pub use source::{DataSource, Kind, load};

@@ -1,21 +1,57 @@
-//! Data sets by name: `mnist`, `fashion-mnist`, `uci-digits` (embedded unless a directory is
-//! given), `cifar10`, `cifar100`, `cifar100-coarse`, `svhn`, `svhn-extra` (a directory is
-//! required), `synthetic-gmm`, `synthetic-teacher` (generated with their documented defaults).
-//! `NAME:DIR` reads the official files from `DIR`; a `--data-dir ROOT` resolves names without a
-//! directory to the conventional sub-folder of `ROOT` (see [`default_subdir`]).
+//! Data sets by name, as the command line gives them ([`DataSource`]).
+//!
+//! | spec | data |
+//! | --- | --- |
+//! | `mnist`, `fashion-mnist`, `uci-digits` | the embedded subsets ([`crate::embedded`]) |
+//! | `mnist:DIR`, `fashion-mnist:DIR`, `uci-digits:DIR` | IDX files in `DIR` ([`crate::idx`]) |
+//! | `cifar10:DIR` | CIFAR-10 binary batches in `DIR` or `DIR/cifar-10-batches-bin` |
+//! | `cifar100:DIR`, `cifar100-coarse:DIR` | CIFAR-100 binary, fine (100) or coarse (20) labels |
+//! | `svhn:DIR`, `svhn-extra:DIR` | SVHN `.mat` files; `-extra` adds `extra_32x32.mat` to train |
+//! | `synthetic-gmm[:k=v,…]` | [`GaussianMixture`] (defaults: 10 classes, d = 32, 2000/500) |
+//! | `synthetic-teacher[:k=v,…]` | [`Teacher`] (defaults: 10 classes, d = 32, hidden 64, 2000/500) |
+//!
+//! A `--data-dir ROOT` ([`DataSource::resolve`]) points names given without a directory at
+//! the conventional sub-folder of `ROOT` ([`Kind::subdirs`]: `ROOT/mnist`,
+//! `ROOT/cifar-10-batches-bin`, …). Nothing is ever downloaded.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use crate::bytes::{find, read};
-use crate::cifar::{Cifar100Labels, load_cifar10, load_cifar100};
-use crate::dataset::{Dataset, Splits};
+use crate::cifar::{Cifar100Labels, cifar10_files, cifar100_files, load_cifar10, load_cifar100};
+use crate::dataset::Splits;
 use crate::embedded::embedded;
-use crate::error::{DataError, Result};
-use crate::idx::{IdxImages, parse_images, parse_labels};
-use crate::svhn::load_svhn;
+use crate::error::{DataError, Result, invalid};
+use crate::idx::{self, PixelScale};
+use crate::svhn;
 use crate::synthetic::{GaussianMixture, Teacher};
 
-/// Every name [`load`] accepts.
+/// The data sets cr knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// MNIST digits, 1×28×28, 10 classes.
+    Mnist,
+    /// Fashion-MNIST, 1×28×28, 10 classes.
+    FashionMnist,
+    /// UCI optical digits, 1×8×8, 10 classes.
+    UciDigits,
+    /// CIFAR-10, 3×32×32, 10 classes.
+    Cifar10,
+    /// CIFAR-100 with the 100 fine labels.
+    Cifar100,
+    /// CIFAR-100 with the 20 coarse labels.
+    Cifar100Coarse,
+    /// SVHN cropped digits, 3×32×32, 10 classes.
+    Svhn,
+    /// SVHN with `extra_32x32.mat` added to the training split.
+    SvhnExtra,
+    /// A seeded Gaussian mixture.
+    SyntheticGmm,
+    /// A seeded teacher-network task.
+    SyntheticTeacher,
+}
+
+/// Every name [`DataSource`] accepts, in [`Kind::ALL`] order.
 pub const NAMES: [&str; 10] = [
     "mnist",
     "fashion-mnist",
@@ -29,153 +65,314 @@ pub const NAMES: [&str; 10] = [
     "synthetic-teacher",
 ];
 
-/// The conventional folder of a data set under a `--data-dir` root.
-pub fn default_subdir(name: &str) -> &'static str {
-    match name {
-        "mnist" => "mnist",
-        "fashion-mnist" => "fashion-mnist",
-        "uci-digits" => "uci-digits-8x8",
-        "cifar10" => "cifar-10-batches-bin",
-        "cifar100" | "cifar100-coarse" => "cifar-100-binary",
-        "svhn" | "svhn-extra" => "svhn",
-        _ => "",
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 10] = [
+        Kind::Mnist,
+        Kind::FashionMnist,
+        Kind::UciDigits,
+        Kind::Cifar10,
+        Kind::Cifar100,
+        Kind::Cifar100Coarse,
+        Kind::Svhn,
+        Kind::SvhnExtra,
+        Kind::SyntheticGmm,
+        Kind::SyntheticTeacher,
+    ];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        let i = Kind::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        NAMES[i]
     }
-}
 
-/// `NAME` or `NAME:DIR` split into its parts.
-pub fn parse_spec(spec: &str) -> (&str, Option<PathBuf>) {
-    match spec.split_once(':') {
-        Some((n, d)) if !d.is_empty() => (n, Some(PathBuf::from(d))),
-        Some((n, _)) => (n, None),
-        None => (spec, None),
+    /// The kind called `name`; an unknown name is an error listing the known ones.
+    pub fn from_name(name: &str) -> Result<Kind> {
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Kind::ALL[i])
+            .ok_or_else(|| DataError::UnknownName {
+                name: name.to_string(),
+                known: NAMES.join(", "),
+            })
     }
-}
 
-/// Number of classes and image shape of a named data set (without loading it).
-pub fn describe(name: &str) -> Result<(usize, [usize; 3])> {
-    Ok(match name {
-        "mnist" | "fashion-mnist" => (10, [1, 28, 28]),
-        "uci-digits" => (10, [1, 8, 8]),
-        "cifar10" | "svhn" | "svhn-extra" => (10, [3, 32, 32]),
-        "cifar100" => (100, [3, 32, 32]),
-        "cifar100-coarse" => (20, [3, 32, 32]),
-        "synthetic-gmm" => (10, GaussianMixture::default().shape),
-        "synthetic-teacher" => (10, Teacher::default().shape),
-        other => return Err(unknown(other)),
-    })
-}
-
-fn unknown(name: &str) -> DataError {
-    DataError::UnknownName {
-        name: name.to_string(),
-        known: NAMES.join(", "),
+    /// Whether a subset ships inside the binary.
+    pub fn is_embedded(self) -> bool {
+        matches!(self, Kind::Mnist | Kind::FashionMnist | Kind::UciDigits)
     }
-}
 
-/// Builds an image data set from parsed IDX files, checking that they agree.
-pub fn from_idx(
-    images: IdxImages,
-    labels: Vec<u8>,
-    image_path: &Path,
-    label_path: &Path,
-    name: String,
-) -> Result<Dataset> {
-    if images.n != labels.len() {
-        return Err(DataError::Mismatch {
-            path: label_path.to_path_buf(),
-            problem: format!(
-                "{} labels for {} images in {}",
-                labels.len(),
-                images.n,
-                image_path.display()
-            ),
-        });
+    /// Whether it is generated rather than read.
+    pub fn is_synthetic(self) -> bool {
+        matches!(self, Kind::SyntheticGmm | Kind::SyntheticTeacher)
     }
-    let pixels: Vec<f32> = images.pixels.iter().map(|p| *p as f32 / 255.0).collect();
-    Dataset::new(
-        name,
-        pixels,
-        labels.into_iter().map(u16::from).collect(),
-        [1, images.height, images.width],
-        10,
-        label_path,
-    )
-}
 
-/// Reads an IDX data set (MNIST layout) from `dir`, requiring `height × width` images.
-pub fn load_idx_dir(dir: &Path, name: &str, height: usize, width: usize) -> Result<Splits> {
-    let split = |prefix: &str, split: &str| -> Result<Dataset> {
-        let ip = find(
-            dir,
-            &[
-                &format!("{prefix}-images-idx3-ubyte"),
-                &format!("{prefix}-images.idx3-ubyte"),
+    /// Number of classes and image shape `[C, H, W]` (synthetic sets: their defaults).
+    pub fn describe(self) -> (usize, [usize; 3]) {
+        match self {
+            Kind::Mnist | Kind::FashionMnist => (10, [1, 28, 28]),
+            Kind::UciDigits => (10, [1, 8, 8]),
+            Kind::Cifar10 | Kind::Svhn | Kind::SvhnExtra => (10, [3, 32, 32]),
+            Kind::Cifar100 => (100, [3, 32, 32]),
+            Kind::Cifar100Coarse => (20, [3, 32, 32]),
+            Kind::SyntheticGmm => {
+                let g = GaussianMixture::default();
+                (g.classes, g.shape)
+            }
+            Kind::SyntheticTeacher => {
+                let t = Teacher::default();
+                (t.classes, t.shape)
+            }
+        }
+    }
+
+    /// The folders, relative to a `--data-dir` root, where its official files are looked
+    /// for, in order (the first is the conventional one; the others are common layouts such
+    /// as torchvision's `MNIST/raw`).
+    pub fn subdirs(self) -> &'static [&'static str] {
+        match self {
+            Kind::Mnist => &["mnist", "MNIST/raw", "MNIST"],
+            Kind::FashionMnist => &[
+                "fashion-mnist",
+                "FashionMNIST/raw",
+                "FashionMNIST",
+                "fashion_mnist",
             ],
-            "IDX images",
-        )?;
-        let lp = find(
-            dir,
-            &[
-                &format!("{prefix}-labels-idx1-ubyte"),
-                &format!("{prefix}-labels.idx1-ubyte"),
-            ],
-            "IDX labels",
-        )?;
-        let images = parse_images(&read(&ip)?, &ip)?;
-        if (images.height, images.width) != (height, width) {
-            return Err(DataError::Format {
-                path: ip.clone(),
-                problem: format!(
-                    "images are {}x{}, but {name} has {height}x{width} images",
-                    images.height, images.width
-                ),
+            Kind::UciDigits => &["uci-digits-8x8", "uci-digits"],
+            Kind::Cifar10 => &["cifar-10-batches-bin", "cifar10", "cifar-10"],
+            Kind::Cifar100 | Kind::Cifar100Coarse => &["cifar-100-binary", "cifar100", "cifar-100"],
+            Kind::Svhn | Kind::SvhnExtra => &["svhn", "SVHN"],
+            Kind::SyntheticGmm | Kind::SyntheticTeacher => &[],
+        }
+    }
+
+    /// Reads the official files of this kind from `dir`.
+    pub fn load_dir(self, dir: &Path) -> Result<Splits> {
+        match self {
+            Kind::Mnist => idx::load_dir(dir, "mnist", (28, 28), PixelScale::Byte),
+            Kind::FashionMnist => idx::load_dir(dir, "fashion-mnist", (28, 28), PixelScale::Byte),
+            Kind::UciDigits => idx::load_dir(dir, "uci-digits", (8, 8), PixelScale::UciLevels),
+            Kind::Cifar10 => load_cifar10(dir),
+            Kind::Cifar100 => load_cifar100(dir, Cifar100Labels::Fine),
+            Kind::Cifar100Coarse => load_cifar100(dir, Cifar100Labels::Coarse),
+            Kind::Svhn => svhn::load_svhn(dir, false),
+            Kind::SvhnExtra => svhn::load_svhn(dir, true),
+            Kind::SyntheticGmm | Kind::SyntheticTeacher => Err(invalid(
+                "data",
+                format!("{} is generated, not read from a directory", self.name()),
+            )),
+        }
+    }
+
+    /// The files [`Kind::load_dir`] reads from `dir`, in reading order.
+    pub fn files(self, dir: &Path) -> Result<Vec<PathBuf>> {
+        match self {
+            Kind::Mnist | Kind::FashionMnist | Kind::UciDigits => {
+                crate::bytes::need_dir(dir, &format!("{} IDX files", self.name()))?;
+                let (a, b) = idx::files(dir, "train")?;
+                let (c, d) = idx::files(dir, "t10k")?;
+                Ok(vec![a, b, c, d])
+            }
+            Kind::Cifar10 => {
+                let (mut train, test) = cifar10_files(dir)?;
+                train.push(test);
+                Ok(train)
+            }
+            Kind::Cifar100 | Kind::Cifar100Coarse => {
+                let (a, b) = cifar100_files(dir)?;
+                Ok(vec![a, b])
+            }
+            Kind::Svhn => svhn::files(dir, false),
+            Kind::SvhnExtra => svhn::files(dir, true),
+            Kind::SyntheticGmm | Kind::SyntheticTeacher => Ok(Vec::new()),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a data set comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// The embedded subset of `mnist`, `fashion-mnist` or `uci-digits`.
+    Embedded(Kind),
+    /// Official files in a directory.
+    Dir {
+        /// Which data set.
+        kind: Kind,
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A generated Gaussian mixture.
+    Gmm(GaussianMixture),
+    /// A generated teacher-network task.
+    Teacher(Teacher),
+}
+
+impl DataSource {
+    /// Parses `NAME`, `NAME:DIR` or `synthetic-…:k=v,…` (no `--data-dir`).
+    pub fn parse(spec: &str) -> Result<Self> {
+        Self::resolve(spec, None)
+    }
+
+    /// Parses `spec`; a name given without a directory is looked for under `data_dir`
+    /// ([`Kind::subdirs`]) when that is given. An embedded set found under none of its
+    /// folders falls back to the embedded subset with a warning; any other set is an error
+    /// naming the folders looked at.
+    pub fn resolve(spec: &str, data_dir: Option<&Path>) -> Result<Self> {
+        let (name, rest) = match spec.split_once(':') {
+            Some((n, r)) => (n.trim(), Some(r)),
+            None => (spec.trim(), None),
+        };
+        let kind = Kind::from_name(name)?;
+        match kind {
+            Kind::SyntheticGmm => {
+                return Ok(DataSource::Gmm(GaussianMixture::from_params(
+                    rest.unwrap_or(""),
+                )?));
+            }
+            Kind::SyntheticTeacher => {
+                return Ok(DataSource::Teacher(Teacher::from_params(
+                    rest.unwrap_or(""),
+                )?));
+            }
+            _ => {}
+        }
+        if let Some(dir) = rest {
+            if dir.is_empty() {
+                return Err(invalid(
+                    "data",
+                    format!("`{spec}`: no directory after `{name}:`"),
+                ));
+            }
+            return Ok(DataSource::Dir {
+                kind,
+                dir: PathBuf::from(dir),
             });
         }
-        let labels = parse_labels(&read(&lp)?, &lp)?;
-        from_idx(images, labels, &ip, &lp, format!("{name}/{split}"))
-    };
-    Ok(Splits {
-        train: split("train", "train")?,
-        test: split("t10k", "test")?,
-    })
-}
-
-/// Loads a data set from a spec (`NAME` or `NAME:DIR`); `data_dir` is the optional root for
-/// names given without a directory. Embedded sets are used when no directory applies.
-pub fn load(spec: &str, data_dir: Option<&Path>) -> Result<Splits> {
-    let (name, dir) = parse_spec(spec);
-    if !NAMES.contains(&name) {
-        return Err(unknown(name));
-    }
-    let dir = dir.or_else(|| {
-        data_dir
-            .map(|root| root.join(default_subdir(name)))
-            .filter(|d| d.is_dir() && !default_subdir(name).is_empty())
-    });
-    match (name, dir) {
-        ("synthetic-gmm", _) => GaussianMixture::default().generate(),
-        ("synthetic-teacher", _) => Teacher::default().generate(),
-        ("mnist" | "fashion-mnist", Some(d)) => load_idx_dir(&d, name, 28, 28),
-        ("uci-digits", Some(d)) => load_idx_dir(&d, name, 8, 8),
-        ("mnist" | "fashion-mnist" | "uci-digits", None) => {
-            embedded(name).ok_or_else(|| unknown(name))?.load()
+        if let Some(root) = data_dir {
+            let candidates: Vec<PathBuf> = kind.subdirs().iter().map(|s| root.join(s)).collect();
+            if let Some(dir) = candidates.iter().find(|d| d.is_dir()) {
+                return Ok(DataSource::Dir {
+                    kind,
+                    dir: dir.clone(),
+                });
+            }
+            let looked = candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if kind.is_embedded() {
+                tracing::warn!(
+                    "{name}: none of {looked} exists under --data-dir; using the embedded subset"
+                );
+                return Ok(DataSource::Embedded(kind));
+            }
+            return Err(DataError::Missing {
+                path: root.to_path_buf(),
+                what: format!("{name} files; looked in {looked}"),
+            });
         }
-        ("cifar10", Some(d)) => splits(load_cifar10(&d)?),
-        ("cifar100", Some(d)) => splits(load_cifar100(&d, Cifar100Labels::Fine)?),
-        ("cifar100-coarse", Some(d)) => splits(load_cifar100(&d, Cifar100Labels::Coarse)?),
-        ("svhn", Some(d)) => splits(load_svhn(&d, false)?),
-        ("svhn-extra", Some(d)) => splits(load_svhn(&d, true)?),
-        (other, None) => Err(DataError::Invalid {
-            field: "data".into(),
-            problem: format!(
-                "`{other}` is not embedded: give its directory as `{other}:DIR` or `--data-dir ROOT` (with ROOT/{})",
-                default_subdir(other)
+        if kind.is_embedded() {
+            return Ok(DataSource::Embedded(kind));
+        }
+        Err(invalid(
+            "data",
+            format!(
+                "`{name}` is not embedded: give its directory as `{name}:DIR`, or --data-dir ROOT with ROOT/{}",
+                kind.subdirs().first().copied().unwrap_or("")
             ),
-        }),
-        (other, Some(_)) => Err(unknown(other)),
+        ))
+    }
+
+    /// Which data set.
+    pub fn kind(&self) -> Kind {
+        match self {
+            DataSource::Embedded(k) | DataSource::Dir { kind: k, .. } => *k,
+            DataSource::Gmm(_) => Kind::SyntheticGmm,
+            DataSource::Teacher(_) => Kind::SyntheticTeacher,
+        }
+    }
+
+    /// Number of classes and image shape `[C, H, W]`, without loading.
+    pub fn describe(&self) -> (usize, [usize; 3]) {
+        match self {
+            DataSource::Gmm(g) => (g.classes, g.shape),
+            DataSource::Teacher(t) => (t.classes, t.shape),
+            other => other.kind().describe(),
+        }
+    }
+
+    /// Loads both splits.
+    pub fn load(&self) -> Result<Splits> {
+        match self {
+            DataSource::Embedded(k) => embedded(k.name())
+                .ok_or_else(|| invalid("data", format!("{k} is not embedded")))?
+                .load(),
+            DataSource::Dir { kind, dir } => kind.load_dir(dir),
+            DataSource::Gmm(g) => g.generate(),
+            DataSource::Teacher(t) => t.generate(),
+        }
     }
 }
 
-fn splits((train, test): (Dataset, Dataset)) -> Result<Splits> {
-    Ok(Splits { train, test })
+impl fmt::Display for DataSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataSource::Embedded(k) => write!(f, "{k} (embedded)"),
+            DataSource::Dir { kind, dir } => write!(f, "{kind}:{}", dir.display()),
+            DataSource::Gmm(g) => write!(
+                f,
+                "synthetic-gmm:classes={},shape={}x{}x{},train={},test={},separation={},noise={},unit={},seed={}",
+                g.classes,
+                g.shape[0],
+                g.shape[1],
+                g.shape[2],
+                g.train,
+                g.test,
+                g.separation,
+                g.noise,
+                g.unit_box,
+                g.seed
+            ),
+            DataSource::Teacher(t) => write!(
+                f,
+                "synthetic-teacher:classes={},shape={}x{}x{},hidden={},train={},test={},seed={}",
+                t.classes, t.shape[0], t.shape[1], t.shape[2], t.hidden, t.train, t.test, t.seed
+            ),
+        }
+    }
+}
+
+impl FromStr for DataSource {
+    type Err = DataError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+/// Number of classes and image shape of a data set spec, without loading it.
+pub fn describe(spec: &str) -> Result<(usize, [usize; 3])> {
+    let name = spec.split_once(':').map_or(spec, |(n, _)| n);
+    let kind = Kind::from_name(name.trim())?;
+    if kind.is_synthetic() {
+        return Ok(DataSource::parse(spec)?.describe());
+    }
+    Ok(kind.describe())
+}
+
+/// Loads a data set from a spec (`NAME`, `NAME:DIR`, `synthetic-…:k=v,…`); `data_dir` is the
+/// optional `--data-dir` root for names given without a directory (see
+/// [`DataSource::resolve`]).
+pub fn load(spec: &str, data_dir: Option<&Path>) -> Result<Splits> {
+    let src = DataSource::resolve(spec, data_dir)?;
+    tracing::debug!("loading {src}");
+    src.load()
 }
