@@ -25,5 +25,6 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod store;
+pub mod tools;
 
 pub use error::ExpError;

@@ -221,7 +221,8 @@ pub struct Evaluation {
     pub seconds: f64,
 }
 
-fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f64, f64) {
+/// Accuracy and mean cross-entropy of `model` on `(x, y)`, in batches.
+pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f64, f64) {
     let [n, ..] = x.dims();
     let mut correct = 0i64;
     let mut loss = 0.0f64;

@@ -17,21 +17,29 @@ pub fn available_devices() -> Vec<&'static str> {
     v
 }
 
-/// The device called `name` (`cpu`, `cuda`, `cuda:N`, `vulkan`), without autodiff.
+/// The device called `name` (`cpu`, `cuda`, `cuda:N`, `vulkan`), without autodiff. GPU
+/// devices switch convolutions to burn's native kernel ([`crate::conv`]).
 #[allow(deprecated)] // burn 0.22 marks ndarray deprecated; it is the fastest CPU backend here.
 pub fn device_from_name(name: &str) -> Result<Device> {
     let unavailable = || ModelError::Device(name.to_string(), available_devices().join(", "));
     match name {
         "cpu" => Ok(Device::ndarray()),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
+        "cuda" => {
+            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
+            Ok(Device::cuda(0))
+        }
         #[cfg(feature = "cuda")]
         n if n.starts_with("cuda:") => {
             let idx: usize = n[5..].parse().map_err(|_| unavailable())?;
+            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
             Ok(Device::cuda(idx))
         }
         #[cfg(feature = "vulkan")]
-        "vulkan" => Ok(Device::vulkan(Default::default())),
+        "vulkan" => {
+            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
+            Ok(Device::vulkan(Default::default()))
+        }
         _ => Err(unavailable()),
     }
 }

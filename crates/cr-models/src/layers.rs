@@ -139,8 +139,8 @@ impl ConvLayer {
     /// Applies the layer.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            ConvLayer::Full(c) => c.forward(x),
-            ConvLayer::LowRank(l) => l.up.forward(l.down.forward(x)),
+            ConvLayer::Full(c) => crate::conv::forward(c, x),
+            ConvLayer::LowRank(l) => crate::conv::forward(&l.up, crate::conv::forward(&l.down, x)),
         }
     }
 }

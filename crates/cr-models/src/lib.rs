@@ -32,6 +32,7 @@
 //! ```
 
 pub mod arch;
+pub mod conv;
 pub mod device;
 pub mod error;
 pub mod file;

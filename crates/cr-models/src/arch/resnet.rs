@@ -32,7 +32,7 @@ fn downsample(c_in: usize, c_out: usize, stride: usize, device: &Device) -> Vec<
 
 fn apply_downsample(items: &[DownsampleItem], x: Tensor<4>) -> Tensor<4> {
     items.iter().fold(x, |h, item| match item {
-        DownsampleItem::Conv(c) => c.forward(h),
+        DownsampleItem::Conv(c) => crate::conv::forward(c, h),
         DownsampleItem::Bn(b) => b.forward(h),
     })
 }
@@ -90,9 +90,9 @@ impl Block {
                 relu(out + apply_downsample(&b.downsample, x))
             }
             Block::Bottleneck(b) => {
-                let out = relu(b.bn1.forward(b.conv1.forward(x.clone())));
+                let out = relu(b.bn1.forward(crate::conv::forward(&b.conv1, x.clone())));
                 let out = relu(b.bn2.forward(b.conv2.forward(out)));
-                let out = b.bn3.forward(b.conv3.forward(out));
+                let out = b.bn3.forward(crate::conv::forward(&b.conv3, out));
                 relu(out + apply_downsample(&b.downsample, x))
             }
         }
@@ -198,7 +198,7 @@ impl ResNet {
 
     /// Φ(x): globally pooled features of stage 4.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = relu(self.bn1.forward(self.conv1.forward(x)));
+        let mut h = relu(self.bn1.forward(crate::conv::forward(&self.conv1, x)));
         for stage in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
             for block in stage {
                 h = block.forward(h);

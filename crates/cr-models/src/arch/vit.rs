@@ -145,7 +145,7 @@ impl Vit {
 
     /// Φ(x): the class token after the final LayerNorm, `[B, dim]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let tokens = self.patch_embed.proj.forward(x); // [B, D, h', w']
+        let tokens = crate::conv::forward(&self.patch_embed.proj, x); // [B, D, h', w']
         let [b, d, hp, wp] = tokens.dims();
         let tokens = tokens.reshape([b, d, hp * wp]).swap_dims(1, 2); // [B, N, D]
         let cls = self.cls_token.val().expand([b, 1, d]);

@@ -30,7 +30,7 @@ impl WrnBlock {
         let y = self.conv1.forward(o.clone());
         let y = self.conv2.forward(relu(self.bn2.forward(y)));
         let sc = match self.shortcut.first() {
-            Some(c) => c.forward(o),
+            Some(c) => crate::conv::forward(c, o),
             None => x,
         };
         y + sc
@@ -105,7 +105,7 @@ impl Wrn {
 
     /// Φ(x): globally pooled, pre-activated features of group 3.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = self.conv1.forward(x);
+        let mut h = crate::conv::forward(&self.conv1, x);
         for group in [&self.block1, &self.block2, &self.block3] {
             for block in group {
                 h = block.forward(h);
