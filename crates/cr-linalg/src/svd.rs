@@ -1,43 +1,54 @@
-//! Singular value decompositions and the spectral norm.
+//! Singular value decompositions, the spectral norm and low-rank truncation.
 
 use faer::Mat;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{LinalgError, Result};
 use crate::matrix::check_finite;
+use crate::scalar::Real;
 
 /// A thin SVD `W = U diag(s) Vᵀ`: `U` is `m × r`, `V` is `n × r`, `r = min(m, n)`, and `s` is
 /// non-negative and non-increasing.
 #[derive(Debug, Clone)]
-pub struct Svd {
+pub struct Svd<T: Real = f64> {
     /// Left singular vectors (columns).
-    pub u: Mat<f64>,
+    pub u: Mat<T>,
     /// Singular values, largest first.
-    pub s: Vec<f64>,
+    pub s: Vec<T>,
     /// Right singular vectors (columns).
-    pub v: Mat<f64>,
+    pub v: Mat<T>,
 }
 
-impl Svd {
-    /// The best rank-k approximation `U_k diag(s_k) V_kᵀ` (Eckart–Young).
-    pub fn truncate(&self, k: usize) -> Mat<f64> {
-        let (a, b) = self.factors(k);
-        &a * &b
-    }
-
-    /// Factors of the rank-k approximation: `(U_k diag(√s_k), diag(√s_k) V_kᵀ)`, of shapes
-    /// `m × k` and `k × n`; their product is [`Svd::truncate`].
-    pub fn factors(&self, k: usize) -> (Mat<f64>, Mat<f64>) {
+impl<T: Real> Svd<T> {
+    /// The best rank-k approximation `U_k diag(s_k) V_kᵀ` (Eckart–Young: it minimises both
+    /// ‖W − X‖₂ and ‖W − X‖_F over rank-k matrices X). `k` above `r` is read as `r`; `k = 0`
+    /// gives the zero matrix.
+    pub fn truncate(&self, k: usize) -> Mat<T> {
         let k = k.min(self.s.len());
         let (m, n) = (self.u.nrows(), self.v.nrows());
-        let a = Mat::from_fn(m, k, |i, j| self.u[(i, j)] * self.s[j].sqrt());
-        let b = Mat::from_fn(k, n, |i, j| self.s[i].sqrt() * self.v[(j, i)]);
+        let us = Mat::from_fn(m, k, |i, j| self.u[(i, j)] * self.s[j]);
+        let vt = Mat::from_fn(k, n, |i, j| self.v[(j, i)]);
+        &us * &vt
+    }
+
+    /// The two factors of the rank-k approximation, `(U_k diag(√s_k), diag(√s_k) V_kᵀ)`, of
+    /// shapes `m × k` and `k × n`; their product is [`Svd::truncate`]. This is the balanced
+    /// split a low-rank layer `W = A B` is initialised with.
+    pub fn factors(&self, k: usize) -> (Mat<T>, Mat<T>) {
+        let k = k.min(self.s.len());
+        let (m, n) = (self.u.nrows(), self.v.nrows());
+        let a = Mat::from_fn(m, k, |i, j| self.u[(i, j)] * self.s[j].square_root());
+        let b = Mat::from_fn(k, n, |i, j| self.s[i].square_root() * self.v[(j, i)]);
         (a, b)
     }
 }
 
-/// Singular values of `w`, largest first (`min(m, n)` of them; none for an empty matrix).
-pub fn singular_values(w: &Mat<f64>) -> Result<Vec<f64>> {
+/// Singular values of `w`, largest first (`min(m, n)` of them; none for an empty matrix),
+/// computed in the precision of `T`.
+///
+/// # Errors
+/// [`LinalgError::NonFinite`] for NaN/∞ entries; [`LinalgError::NoConvergence`].
+pub fn singular_values<T: Real>(w: &Mat<T>) -> Result<Vec<T>> {
     if w.nrows() == 0 || w.ncols() == 0 {
         return Ok(Vec::new());
     }
@@ -45,16 +56,12 @@ pub fn singular_values(w: &Mat<f64>) -> Result<Vec<f64>> {
     w.singular_values().map_err(|_| LinalgError::NoConvergence)
 }
 
-/// Singular values of an `f32` matrix, computed in `f32` (benchmarks; prefer the `f64` path).
-pub fn singular_values_f32(w: &Mat<f32>) -> Result<Vec<f32>> {
-    if w.nrows() == 0 || w.ncols() == 0 {
-        return Ok(Vec::new());
-    }
-    w.singular_values().map_err(|_| LinalgError::NoConvergence)
-}
-
-/// The thin SVD of `w`.
-pub fn thin_svd(w: &Mat<f64>) -> Result<Svd> {
+/// The thin SVD of `w`, computed in the precision of `T`.
+///
+/// # Errors
+/// [`LinalgError::Shape`] for an empty matrix, [`LinalgError::NonFinite`],
+/// [`LinalgError::NoConvergence`].
+pub fn thin_svd<T: Real>(w: &Mat<T>) -> Result<Svd<T>> {
     if w.nrows() == 0 || w.ncols() == 0 {
         return Err(LinalgError::Shape(format!(
             "SVD of an empty {}x{} matrix",
@@ -65,7 +72,8 @@ pub fn thin_svd(w: &Mat<f64>) -> Result<Svd> {
     check_finite(w, "matrix passed to the SVD")?;
     let svd = w.thin_svd().map_err(|_| LinalgError::NoConvergence)?;
     let r = w.nrows().min(w.ncols());
-    let s: Vec<f64> = (0..r).map(|i| svd.S()[i]).collect();
+    let d = svd.S().column_vector();
+    let s: Vec<T> = (0..r).map(|i| d[i]).collect();
     Ok(Svd {
         u: svd.U().to_owned(),
         s,
@@ -73,67 +81,82 @@ pub fn thin_svd(w: &Mat<f64>) -> Result<Svd> {
     })
 }
 
-/// The thin SVD of an `f32` matrix, in `f32` (benchmarks).
-pub fn thin_svd_f32(w: &Mat<f32>) -> Result<faer::linalg::solvers::Svd<f32>> {
-    w.thin_svd().map_err(|_| LinalgError::NoConvergence)
+/// The best rank-k approximation of `w` (see [`Svd::truncate`]).
+///
+/// # Errors
+/// As [`thin_svd`].
+pub fn low_rank<T: Real>(w: &Mat<T>, k: usize) -> Result<Mat<T>> {
+    Ok(thin_svd(w)?.truncate(k))
 }
 
-/// ‖W‖₂ = σ₁ by SVD.
-pub fn spectral_norm(w: &Mat<f64>) -> Result<f64> {
-    Ok(singular_values(w)?.first().copied().unwrap_or(0.0))
+/// ‖W‖₂ = σ₁ by SVD (0 for an empty matrix).
+///
+/// # Errors
+/// As [`singular_values`].
+pub fn spectral_norm<T: Real>(w: &Mat<T>) -> Result<f64> {
+    Ok(singular_values(w)?.first().map_or(0.0, |s| (*s).into()))
 }
 
 /// The result of [`power_iteration`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PowerIteration {
-    /// Estimate of σ₁ (a lower bound that increases to σ₁).
+    /// Estimate of σ₁: `‖W v‖₂` for a unit vector v, so never above σ₁ (up to rounding), and
+    /// non-decreasing over the iterations.
     pub value: f64,
     /// Iterations run.
     pub iterations: usize,
-    /// Whether the relative change fell below the tolerance.
+    /// Whether the relative change of the estimate fell to `tol` or below before `max_iter`.
     pub converged: bool,
 }
 
-/// σ₁ by power iteration on `WᵀW` from a seeded Gaussian start, until the relative change of
-/// the estimate is below `tol` or `max_iter` iterations ran. The estimate ‖W v‖ with ‖v‖ = 1
-/// never exceeds σ₁.
-pub fn power_iteration(
-    w: &Mat<f64>,
+/// σ₁ = ‖W‖₂ by power iteration on `WᵀW` from a seeded random start (ChaCha8, uniform
+/// entries in [−½, ½)), until the relative change of the estimate is at most `tol` or
+/// `max_iter` iterations ran. Computes in the precision of `T`. The zero matrix converges at
+/// once to 0. Convergence is linear with rate (σ₂/σ₁)²: when σ₁ ≈ σ₂ the estimate stops
+/// moving early and can sit below σ₁ by more than `tol` — use [`spectral_norm`] when an exact
+/// value matters.
+///
+/// # Errors
+/// [`LinalgError::NonFinite`]; [`LinalgError::Invalid`] for a negative or NaN `tol`.
+pub fn power_iteration<T: Real>(
+    w: &Mat<T>,
     tol: f64,
     max_iter: usize,
     seed: u64,
 ) -> Result<PowerIteration> {
-    check_finite(w, "matrix passed to power iteration")?;
-    let n = w.ncols();
-    if n == 0 || w.nrows() == 0 {
-        return Ok(PowerIteration {
-            value: 0.0,
-            iterations: 0,
-            converged: true,
+    if tol.is_nan() || tol < 0.0 {
+        return Err(LinalgError::Invalid {
+            name: "tol",
+            problem: format!("{tol} is not a non-negative number"),
         });
     }
+    check_finite(w, "matrix passed to power iteration")?;
+    let n = w.ncols();
+    let done = |value, iterations| PowerIteration {
+        value,
+        iterations,
+        converged: true,
+    };
+    if n == 0 || w.nrows() == 0 {
+        return Ok(done(0.0, 0));
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut v = Mat::from_fn(n, 1, |_, _| rng.random::<f64>() - 0.5);
-    let mut value = 0.0;
+    let mut v = Mat::<T>::from_fn(n, 1, |_, _| T::from_f64(rng.random::<f64>() - 0.5));
+    let mut value = 0.0f64;
     for it in 1..=max_iter {
-        let nv = v.norm_l2();
+        let nv: f64 = v.norm_l2().into();
         if nv == 0.0 {
-            return Ok(PowerIteration {
-                value: 0.0,
-                iterations: it,
-                converged: true,
-            });
+            // WᵀW v vanished: v lies in the null space, which only happens for W = 0 (the
+            // random start has a component along the top singular vector almost surely).
+            return Ok(done(value, it));
         }
-        v = &v * (1.0 / nv);
+        let scale = T::from_f64(1.0 / nv);
+        v = Mat::from_fn(n, 1, |i, _| v[(i, 0)] * scale);
         let wv = w * &v;
-        let new = wv.norm_l2();
+        let new: f64 = wv.norm_l2().into();
         v = w.transpose() * &wv;
         if (new - value).abs() <= tol * new.max(f64::MIN_POSITIVE) {
-            return Ok(PowerIteration {
-                value: new,
-                iterations: it,
-                converged: true,
-            });
+            return Ok(done(new, it));
         }
         value = new;
     }
@@ -142,4 +165,82 @@ pub fn power_iteration(
         iterations: max_iter,
         converged: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::from_rows_f64;
+
+    #[test]
+    fn hand_computed_singular_values() {
+        // [[2, 0], [0, -3]]: σ = (3, 2).
+        let w = from_rows_f64(2, 2, &[2., 0., 0., -3.]).unwrap();
+        assert_eq!(singular_values(&w).unwrap(), vec![3.0, 2.0]);
+        // [[1, 1], [1, 1]]: rank one, σ = (2, 0).
+        let w = from_rows_f64(2, 2, &[1., 1., 1., 1.]).unwrap();
+        let s = singular_values(&w).unwrap();
+        assert!((s[0] - 2.0).abs() < 1e-14 && s[1].abs() < 1e-14);
+        // [[3, 0], [4, 5]]: σ² are the eigenvalues of WᵀW = [[25, 20], [20, 25]], 45 and 5.
+        let w = from_rows_f64(2, 2, &[3., 0., 4., 5.]).unwrap();
+        let s = singular_values(&w).unwrap();
+        assert!((s[0] - 45f64.sqrt()).abs() < 1e-13 && (s[1] - 5f64.sqrt()).abs() < 1e-13);
+        // 3×3: [[1, 1, 0], [1, 1, 0], [0, 0, 3]] has σ = (3, 2, 0).
+        let w = from_rows_f64(3, 3, &[1., 1., 0., 1., 1., 0., 0., 0., 3.]).unwrap();
+        let s = singular_values(&w).unwrap();
+        assert!((s[0] - 3.0).abs() < 1e-14 && (s[1] - 2.0).abs() < 1e-14 && s[2].abs() < 1e-14);
+        // 2×3 [[1, 0, 0], [0, 2, 0]]: σ = (2, 1), thin U is 2×2, V is 3×2.
+        let w = from_rows_f64(2, 3, &[1., 0., 0., 0., 2., 0.]).unwrap();
+        let d = thin_svd(&w).unwrap();
+        assert_eq!(
+            (d.u.nrows(), d.u.ncols(), d.v.nrows(), d.v.ncols()),
+            (2, 2, 3, 2)
+        );
+        assert!((d.s[0] - 2.0).abs() < 1e-14 && (d.s[1] - 1.0).abs() < 1e-14);
+        assert!((d.v[(1, 0)].abs() - 1.0).abs() < 1e-14);
+        assert!((spectral_norm(&w).unwrap() - 2.0).abs() < 1e-14);
+        // Rank-1 truncation keeps the 2 and drops the 1.
+        let w1 = d.truncate(1);
+        assert!((w1[(1, 1)] - 2.0).abs() < 1e-14 && w1[(0, 0)].abs() < 1e-14);
+        assert_eq!(d.truncate(0).norm_l2(), 0.0);
+    }
+
+    #[test]
+    fn empty_and_bad_input() {
+        let e = Mat::<f64>::zeros(0, 3);
+        assert!(singular_values(&e).unwrap().is_empty());
+        assert!(thin_svd(&e).is_err());
+        assert_eq!(spectral_norm(&e).unwrap(), 0.0);
+        let nan = from_rows_f64(1, 1, &[f64::NAN]).unwrap();
+        assert!(matches!(
+            singular_values(&nan),
+            Err(LinalgError::NonFinite(_))
+        ));
+        assert!(power_iteration(&nan, 1e-6, 10, 0).is_err());
+        let one = from_rows_f64(1, 1, &[2.0]).unwrap();
+        assert!(power_iteration(&one, -1.0, 10, 0).is_err());
+    }
+
+    #[test]
+    fn power_iteration_zero_and_f32() {
+        let z = Mat::<f64>::zeros(3, 4);
+        let p = power_iteration(&z, 1e-9, 100, 0).unwrap();
+        assert_eq!((p.value, p.converged), (0.0, true));
+        let w = from_rows_f64(2, 2, &[3., 0., 4., 5.]).unwrap();
+        let p = power_iteration(&w, 1e-14, 1000, 3).unwrap();
+        assert!(p.converged && (p.value - 45f64.sqrt()).abs() < 1e-10);
+        let w32 = crate::matrix::to_f32(&w);
+        let p32 = power_iteration(&w32, 1e-6, 1000, 3).unwrap();
+        assert!((p32.value - 45f64.sqrt()).abs() < 1e-4);
+        let s32 = singular_values(&w32).unwrap();
+        assert!((f64::from(s32[0]) - 45f64.sqrt()).abs() < 1e-5);
+        // Same seed, same numbers.
+        assert_eq!(
+            power_iteration(&w, 1e-6, 50, 9).unwrap(),
+            power_iteration(&w, 1e-6, 50, 9).unwrap()
+        );
+        // max_iter reached without convergence is reported as such.
+        let p = power_iteration(&w, 0.0, 3, 1).unwrap();
+        assert_eq!((p.iterations, p.converged), (3, false));
+    }
 }

@@ -84,6 +84,47 @@ fn numpy_fixtures() {
             f(&c["level_0.2"]),
             1e-10
         ));
+        // Power iteration agrees with numpy's σ₁.
+        let p = svd::power_iteration(&w, 1e-14, 100_000, 11).unwrap();
+        assert!(
+            close(p.value, f(&c["two"]), 1e-6),
+            "{} vs {}",
+            p.value,
+            f(&c["two"])
+        );
+    }
+    let vectors = fx["vectors"].as_array().unwrap();
+    assert_eq!(vectors.len(), 4);
+    for v in vectors {
+        let theta = list(&v["theta"]);
+        for (key, q) in [("1", 1.0), ("2", 2.0), ("3", 3.0), ("inf", f64::INFINITY)] {
+            let want = list(&v["eps"][key]);
+            let got = compress::eps_curve(&theta, q).unwrap();
+            assert_eq!(got.len(), want.len());
+            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!(close(*a, *b, 1e-10), "eps q={key} k={k}: {a} vs {b}");
+                assert_eq!(compress::eps(&theta, q, k).unwrap(), *a);
+            }
+            let targets = [0.0, 0.05, 0.2, 0.5, 0.9, 1.0];
+            for (t, want) in targets.iter().zip(v["min_k"][key].as_array().unwrap()) {
+                assert_eq!(
+                    compress::min_k(&theta, q, *t).unwrap() as u64,
+                    want.as_u64().unwrap(),
+                    "min_k q={key} target={t}"
+                );
+            }
+        }
+        for (k, b) in list(&v["beta"]).iter().enumerate() {
+            assert!(close(compress::beta(&theta, k + 1).unwrap(), *b, 1e-12));
+        }
+        for (key, kappa) in [("0.1", 0.1), ("0.25", 0.25), ("1.0", 1.0)] {
+            let want = f(&v["level"][key]);
+            assert!(close(
+                compress::compressibility_at_level(&theta, kappa).unwrap(),
+                want,
+                1e-10
+            ));
+        }
     }
 }
 
