@@ -205,11 +205,10 @@ struct Section {
     notes: Vec<String>,
 }
 
-fn table(
-    points: &[Point],
-    key: &str,
-    extra: &[(&str, &dyn Fn(&RunResult) -> Option<f64>)],
-) -> String {
+/// An extra table column: its header and how to read it from a run.
+type Column<'a> = (&'a str, &'a dyn Fn(&RunResult) -> Option<f64>);
+
+fn table(points: &[Point], key: &str, extra: &[Column<'_>]) -> String {
     let mut s = format!(
         "| {key} | runs | clean acc | robust acc | RA/SA | neuron comp. | spectral comp. |"
     );

@@ -1,0 +1,501 @@
+//! AutoPGD (Croce & Hein, ICML 2020, Algorithm 1): APGD-CE and APGD-DLR. SPEC §3, "AutoPGD".
+//!
+//! Two modes:
+//! * [`ApgdMode::Reference`] (default) follows `fra31/auto-attack`, `autopgd_base.py`
+//!   (`APGDAttack.attack_single_run` and `perturb`).
+//! * [`ApgdMode::Art`] follows the variant in the Adversarial Robustness Toolbox 1.18,
+//!   `art/attacks/evasion/auto_projected_gradient_descent.py`, which the paper used.
+//!
+//! All per-sample bookkeeping (step sizes, best points, counters) is done with tensor masks on
+//! the device; the host is read only between restarts.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, invalid};
+use crate::loss::Loss;
+use crate::model::{
+    Classifier, correct, index_tensor, mask_tensor, probe, read_bool, scatter_rows,
+};
+use crate::norm::{
+    Norm, ascent_direction, check_eps, per_image, project, project_art, select_images,
+};
+use crate::rng::{Start, purpose, random_start};
+
+/// Which implementation of AutoPGD to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApgdMode {
+    /// auto-attack's `autopgd_base.py` (SPEC §3 defaults).
+    Reference,
+    /// ART 1.18's `AutoProjectedGradientDescent`.
+    Art,
+}
+
+impl ApgdMode {
+    /// `reference` or `art`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApgdMode::Reference => "reference",
+            ApgdMode::Art => "art",
+        }
+    }
+}
+
+impl std::str::FromStr for ApgdMode {
+    type Err = crate::AttackError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "reference" | "ref" | "autoattack" | "auto-attack" => Ok(ApgdMode::Reference),
+            "art" => Ok(ApgdMode::Art),
+            other => Err(invalid(
+                "mode",
+                format!("unknown APGD mode `{other}` (expected `reference` or `art`)"),
+            )),
+        }
+    }
+}
+
+/// Configuration of APGD-CE / APGD-DLR.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ApgdConfig {
+    /// Threat model.
+    pub norm: Norm,
+    /// Radius ε.
+    pub eps: f32,
+    /// Loss: cross-entropy (APGD-CE) or DLR (APGD-DLR, needs ≥ 3 classes).
+    pub loss: Loss,
+    /// Iterations N per restart (100).
+    pub steps: usize,
+    /// Restarts: reference 1 (`n_restarts`), ART 5 (`nb_random_init`).
+    pub restarts: usize,
+    /// Which implementation to follow.
+    pub mode: ApgdMode,
+    /// Initial step η₀. `None`: 2ε (auto-attack's value; also used for ART, whose own
+    /// default `eps_step = 0.1` is an absolute number tuned for MNIST at ε = 0.3).
+    pub step_size: Option<f32>,
+    /// Fraction ρ of the checkpoint condition (0.75).
+    pub rho: f32,
+    /// Clip to `[0, 1]`.
+    pub clip: bool,
+    /// Seed of the random starts.
+    pub seed: u64,
+}
+
+impl ApgdConfig {
+    /// The reference configuration: N = 100, one restart, ρ = 0.75, η₀ = 2ε, clipping on.
+    pub fn new(norm: Norm, eps: f32, loss: Loss) -> Self {
+        Self {
+            norm,
+            eps,
+            loss,
+            steps: 100,
+            restarts: 1,
+            mode: ApgdMode::Reference,
+            step_size: None,
+            rho: 0.75,
+            clip: true,
+            seed: 0,
+        }
+    }
+
+    /// ART 1.18's configuration: N = 100, 5 random inits, η₀ = `eps_step` (here 2ε unless
+    /// set), clipping on.
+    pub fn art(norm: Norm, eps: f32, loss: Loss) -> Self {
+        Self {
+            restarts: 5,
+            mode: ApgdMode::Art,
+            ..Self::new(norm, eps, loss)
+        }
+    }
+
+    /// The initial step size η₀.
+    pub fn initial_step(&self) -> f32 {
+        self.step_size.unwrap_or(2.0 * self.eps)
+    }
+
+    /// The attack's name: `apgd-ce` or `apgd-dlr`.
+    pub fn name(&self) -> &'static str {
+        match self.loss {
+            Loss::Ce => "apgd-ce",
+            Loss::Dlr => "apgd-dlr",
+        }
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        check_eps("eps", self.eps)?;
+        if let Some(s) = self.step_size
+            && !(s.is_finite() && s > 0.0)
+        {
+            return Err(invalid(
+                "step_size",
+                format!("must be finite and > 0, got {s}"),
+            ));
+        }
+        if self.steps == 0 {
+            return Err(invalid("steps", "must be ≥ 1"));
+        }
+        if self.restarts == 0 {
+            return Err(invalid("restarts", "must be ≥ 1"));
+        }
+        if !(self.rho > 0.0 && self.rho <= 1.0) {
+            return Err(invalid(
+                "rho",
+                format!("must be in (0, 1], got {}", self.rho),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The same attack at radius `eps`; an explicit step size is scaled by `eps/self.eps`.
+    pub fn with_eps(&self, eps: f32) -> Self {
+        Self {
+            eps,
+            step_size: self.step_size.map(|s| s * eps / self.eps),
+            ..*self
+        }
+    }
+}
+
+/// The checkpoints of the reference APGD (SPEC §3): the numbers of steps after which the
+/// step-size condition is checked, for `n_iter` iterations. The first window is
+/// `max(⌊0.22N⌋, 1)` steps, each next window `k ← max(k − max(⌊0.03N⌋, 1), max(⌊0.06N⌋, 1))`,
+/// up to `N` (auto-attack: `n_iter_2`, `size_decr`, `n_iter_min`; the products are taken in
+/// f64 and truncated, as Python's `int(0.22 * n_iter)`).
+///
+/// N = 100 gives 22, 41, 57, 70, 80, 87, 93, 99; N = 10 gives 2, 3, …, 10.
+pub fn apgd_checkpoints(n_iter: usize) -> Vec<usize> {
+    let n = n_iter as f64;
+    let first = ((0.22 * n) as usize).max(1);
+    let min = ((0.06 * n) as usize).max(1);
+    let decr = ((0.03 * n) as usize).max(1);
+    let mut out = Vec::new();
+    let mut k = first;
+    let mut at = k;
+    while at <= n_iter {
+        out.push(at);
+        k = k.saturating_sub(decr).max(min);
+        at += k;
+    }
+    out
+}
+
+/// ART 1.18's checkpoint list `var_w` for `max_iter` iterations: `p₀ = 0, p₁ = 0.22,
+/// p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)` while `≤ 1`, each mapped to `⌈p·N⌉`
+/// (f64 arithmetic, so N = 100 gives 0, 22, 41, 58, 70, 80, 87, 93, 99: `0.57·100` rounds up
+/// to 58 in floating point). ART checks after the iteration whose 0-based index is in the
+/// list (index 0 excepted), with the window length `index − previous entry`.
+pub fn art_checkpoints(max_iter: usize) -> Vec<usize> {
+    let mut w = vec![0.0f64, 0.22];
+    loop {
+        let (a, b) = (w[w.len() - 2], w[w.len() - 1]);
+        let next = b + (b - a - 0.03).max(0.06);
+        if next > 1.0 {
+            break;
+        }
+        w.push(next);
+    }
+    w.iter()
+        .map(|p| (p * max_iter as f64).ceil() as usize)
+        .collect()
+}
+
+/// Result of one APGD run on a set of samples.
+struct Run {
+    /// Per sample: a misclassified iterate if one was found, otherwise the best-loss point
+    /// (reference) / the final iterate (ART).
+    adv: Tensor<4>,
+    /// Best loss seen (reference) / final loss (ART), `[b]`.
+    loss: Tensor<1>,
+    /// Per sample: some iterate was misclassified (reference) / the final iterate is (ART).
+    fooled: Tensor<1, Bool>,
+}
+
+/// One run of the reference APGD (auto-attack `attack_single_run`) on all samples of `x`.
+fn reference_run<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    positions: &[usize],
+    restart: usize,
+    cfg: &ApgdConfig,
+) -> Run {
+    let dims = x.dims();
+    let b = dims[0];
+    let device = x.device();
+    let (eps, norm, clip) = (cfg.eps, cfg.norm, cfg.clip);
+    let kind = match norm {
+        Norm::Linf => Start::LinfSphere,
+        Norm::L2 => Start::L2Sphere,
+    };
+    let noise = random_start(
+        kind,
+        eps,
+        cfg.seed,
+        purpose::APGD,
+        restart,
+        positions,
+        dims,
+        &device,
+    );
+    let start = x.clone() + noise;
+    let mut x_adv = if clip { start.clamp(0.0, 1.0) } else { start };
+
+    let p = probe(model, x_adv.clone(), y.clone(), cfg.loss, cfg.steps > 0);
+    let mut grad = p.grad;
+    let mut acc = correct(p.logits, y.clone());
+    let mut x_best_adv = x_adv.clone();
+    let mut x_best = x_adv.clone();
+    let mut grad_best = grad.clone();
+    let mut loss_best = p.loss.clone();
+    let mut loss_prev = p.loss;
+    let mut x_old = x_adv.clone();
+    let mut eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
+    let mut increases = Tensor::<1>::zeros([b], &device);
+    // "Reduced at the previous check" starts true: condition 2 cannot fire at the first check.
+    let mut reduced_last =
+        Tensor::<1, Bool>::from_data(TensorData::new(vec![true; b], [b]), &device);
+    let mut loss_best_last_check = loss_best.clone();
+
+    let checkpoints = apgd_checkpoints(cfg.steps);
+    let mut next_check = 0usize;
+    let mut last_check_at = 0usize;
+    let project_ref = |v: Tensor<4>| project(v, x.clone(), norm, eps, clip);
+
+    for i in 0..cfg.steps {
+        let step = per_image(eta.clone());
+        let dir = ascent_direction(grad, norm, 1e-12);
+        let z = project_ref(x_adv.clone() + dir * step);
+        let x_new = if i == 0 {
+            // α = 1 at the first step: the momentum term vanishes.
+            z
+        } else {
+            let momentum = x_adv.clone() - x_old;
+            project_ref(
+                x_adv.clone() + (z - x_adv.clone()).mul_scalar(0.75) + momentum.mul_scalar(0.25),
+            )
+        };
+        x_old = x_adv;
+        x_adv = x_new;
+
+        let last = i + 1 == cfg.steps;
+        let p = probe(model, x_adv.clone(), y.clone(), cfg.loss, !last);
+        grad = p.grad;
+        let ok = correct(p.logits, y.clone());
+        x_best_adv = select_images(ok.clone().bool_not(), x_adv.clone(), x_best_adv);
+        acc = acc.bool_and(ok);
+
+        increases = increases + p.loss.clone().greater(loss_prev).float();
+        loss_prev = p.loss.clone();
+        let improved = p.loss.clone().greater(loss_best.clone());
+        x_best = select_images(improved.clone(), x_adv.clone(), x_best);
+        grad_best = select_images(improved.clone(), grad.clone(), grad_best);
+        loss_best = loss_best.mask_where(improved, p.loss);
+
+        if checkpoints.get(next_check) == Some(&(i + 1)) {
+            let k = (i + 1 - last_check_at) as f32;
+            let oscillating = increases.clone().lower_equal_elem(cfg.rho * k);
+            let stalled = reduced_last
+                .bool_not()
+                .bool_and(loss_best_last_check.greater_equal(loss_best.clone()));
+            let halve = oscillating.bool_or(stalled);
+            reduced_last = halve.clone();
+            loss_best_last_check = loss_best.clone();
+            eta = eta.clone().mask_where(halve.clone(), eta.mul_scalar(0.5));
+            x_adv = select_images(halve.clone(), x_best.clone(), x_adv);
+            grad = select_images(halve, grad_best.clone(), grad);
+            increases = increases.zeros_like();
+            last_check_at = i + 1;
+            next_check += 1;
+        }
+    }
+    let fooled = acc.bool_not();
+    Run {
+        adv: select_images(fooled.clone(), x_best_adv, x_best),
+        loss: loss_best,
+        fooled,
+    }
+}
+
+/// One run of ART 1.18's APGD inner loop from `x_start` on all samples of `x` (the centres).
+fn art_run<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    x_start: Tensor<4>,
+    cfg: &ApgdConfig,
+) -> Run {
+    let b = x.dims()[0];
+    let device = x.device();
+    let (eps, norm, clip) = (cfg.eps, cfg.norm, cfg.clip);
+    let proj = |v: Tensor<4>| project_art(v, x.clone(), norm, eps, clip);
+    let checkpoints = art_checkpoints(cfg.steps);
+    let tol = 1e-7; // ART's `tol = 10e-8`
+
+    let mut eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
+    let mut x_k = x_start;
+    let p0 = probe(model, x_k.clone(), y.clone(), cfg.loss, true);
+    let mut grad = p0.grad;
+    let f0 = p0.loss;
+
+    // k = 0: a plain step, then the bookkeeping against f(x_0) with ≥.
+    let z = proj(x_k.clone() + ascent_direction(grad.clone(), norm, tol) * per_image(eta.clone()));
+    let x_1 = z;
+    let p1 = probe(model, x_1.clone(), y.clone(), cfg.loss, cfg.steps > 1);
+    let ge = p1.loss.clone().greater_equal(f0.clone());
+    let mut count = ge.clone().float();
+    let mut f_max = f0.clone().mask_where(ge.clone(), p1.loss.clone());
+    let mut x_max = select_images(ge.clone(), x_1.clone(), x_k.clone());
+    let mut g_max = select_images(ge, p1.grad.clone(), grad);
+    let mut x_max_prev = x.clone();
+    let mut eta_last_check = eta.clone();
+    let mut f_max_last_check = f0;
+    let mut x_prev = x_k;
+    x_k = x_1;
+    grad = p1.grad;
+
+    for k_iter in 1..cfg.steps {
+        let z = proj(x_k.clone() + ascent_direction(grad, norm, tol) * per_image(eta.clone()));
+        let moved = x_k.clone()
+            + (z - x_k.clone()).mul_scalar(0.75)
+            + (x_k.clone() - x_prev).mul_scalar(0.25);
+        let x_new = proj(moved);
+        let need_grad = k_iter + 1 < cfg.steps;
+        let p = probe(model, x_new.clone(), y.clone(), cfg.loss, need_grad);
+        let gt = p.loss.clone().greater(f_max.clone());
+        count = count + gt.clone().float();
+        x_max = select_images(gt.clone(), x_new.clone(), x_max);
+        x_max_prev = select_images(gt.clone(), x_k.clone(), x_max_prev);
+        g_max = select_images(gt.clone(), p.grad.clone(), g_max);
+        f_max = f_max.mask_where(gt, p.loss);
+        x_prev = x_k;
+        x_k = x_new;
+        grad = p.grad;
+
+        if let Some(pos) = checkpoints.iter().position(|&c| c == k_iter)
+            && pos > 0
+        {
+            let window = (k_iter - checkpoints[pos - 1]) as f32;
+            let c1 = count.clone().lower_elem(cfg.rho * window);
+            let c2 = eta_last_check
+                .clone()
+                .equal(eta.clone())
+                .bool_and(f_max_last_check.clone().equal(f_max.clone()));
+            let cond = c1.bool_or(c2);
+            eta = eta.clone().mask_where(cond.clone(), eta.mul_scalar(0.5));
+            x_k = select_images(cond.clone(), x_max.clone(), x_k);
+            x_prev = select_images(cond.clone(), x_max_prev.clone(), x_prev);
+            grad = select_images(cond, g_max.clone(), grad);
+            count = count.zeros_like();
+            eta_last_check = eta.clone();
+            f_max_last_check = f_max.clone();
+        }
+    }
+    let p = probe(model, x_k.clone(), y.clone(), cfg.loss, false);
+    Run {
+        fooled: correct(p.logits, y).bool_not(),
+        adv: x_k,
+        loss: p.loss,
+    }
+}
+
+/// APGD over the samples marked `active` (the clean-correct ones); returns the adversarial
+/// batch and the host mask of samples fooled.
+///
+/// Reference mode: restart `r` attacks only the samples not yet fooled; a fooled sample keeps
+/// the misclassified iterate of the first restart that fooled it, a robust one the point of
+/// highest loss over all restarts. ART mode: restart `r` starts from the current
+/// adversarial point plus fresh uniform noise (clip, project), keeps the final iterate where
+/// it is misclassified and the random start elsewhere (ART 1.18 `generate`).
+pub(crate) fn apgd_restarts<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    positions: &[usize],
+    active: &[bool],
+    cfg: &ApgdConfig,
+) -> Result<(Tensor<4>, Vec<bool>)> {
+    let n = active.len();
+    let device = x.device();
+    let dims = x.dims();
+    let mut adv = x.clone();
+    let mut best_loss = Tensor::<1>::full([n], f32::NEG_INFINITY, &device);
+    let mut fooled = vec![false; n];
+    for r in 0..cfg.restarts {
+        let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
+        if sel.is_empty() {
+            break;
+        }
+        let idx = index_tensor(&sel, &device);
+        let xs = x.clone().select(0, idx.clone());
+        let ys = y.clone().select(0, idx.clone());
+        let positions: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
+        let all = vec![true; sel.len()];
+        let mut in_sel = vec![false; n];
+        for &i in &sel {
+            in_sel[i] = true;
+        }
+        let in_sel = mask_tensor(&in_sel, &device);
+        let fooled_s = match cfg.mode {
+            ApgdMode::Reference => {
+                let run = reference_run(model, xs, ys, &positions, r, cfg);
+                let cand = scatter_rows(adv.clone(), run.adv, &sel, &all);
+                let cand_loss = scatter_rows(best_loss.clone(), run.loss, &sel, &all);
+                let fooled_full = scatter_rows(
+                    Tensor::<1>::zeros([n], &device),
+                    run.fooled.clone().float(),
+                    &sel,
+                    &all,
+                )
+                .greater_elem(0.5);
+                let take = in_sel
+                    .bool_and(fooled_full.bool_or(cand_loss.clone().greater(best_loss.clone())));
+                adv = select_images(take.clone(), cand, adv);
+                best_loss = best_loss.mask_where(take, cand_loss);
+                run.fooled
+            }
+            ApgdMode::Art => {
+                let kind = match cfg.norm {
+                    Norm::Linf => Start::UniformLinfBall,
+                    Norm::L2 => Start::UniformL2Ball,
+                };
+                let sub_dims = [sel.len(), dims[1], dims[2], dims[3]];
+                let noise = random_start(
+                    kind,
+                    cfg.eps,
+                    cfg.seed,
+                    purpose::APGD_ART,
+                    r,
+                    &positions,
+                    sub_dims,
+                    &device,
+                );
+                let current = adv.clone().select(0, idx);
+                let start = project_art(current + noise, xs.clone(), cfg.norm, cfg.eps, cfg.clip);
+                let ys_keep = ys.clone();
+                let run = art_run(model, xs, ys, start.clone(), cfg);
+                let kept = select_images(run.fooled, run.adv, start);
+                // ART decides robustness at the next restart by predicting on the kept
+                // point (the random start can itself be misclassified).
+                let fooled_kept =
+                    correct(crate::model::forward(model, kept.clone()), ys_keep).bool_not();
+                adv = scatter_rows(adv, kept, &sel, &all);
+                fooled_kept
+            }
+        };
+        let fs = read_bool(fooled_s, "APGD predictions")?;
+        for (&i, f) in sel.iter().zip(fs) {
+            fooled[i] = f;
+        }
+        tracing::debug!(
+            restart = r,
+            attacked = sel.len(),
+            fooled = fooled.iter().filter(|f| **f).count(),
+            mode = cfg.mode.name(),
+            "APGD restart"
+        );
+    }
+    Ok((adv, fooled))
+}
