@@ -144,8 +144,8 @@ pub fn save(
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
     // Draw to temporary names, then rename (atomic, as every output).
-    let tmp_png = stem.with_extension("png.tmp");
-    let tmp_svg = stem.with_extension("svg.tmp");
+    let tmp_png = stem.with_extension("tmp.png");
+    let tmp_svg = stem.with_extension("tmp.svg");
     {
         let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
         draw_all(&root, title, panels, rows, cols)?;

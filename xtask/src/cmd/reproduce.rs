@@ -148,13 +148,13 @@ pub fn run(args: Args) -> Result<()> {
                 let c = estimate(&r.config)?;
                 total += c.total();
                 println!(
-                    "  {:<40} {} = {:<10} data {:<16} model {:<6} {:>6} MFLOP/sample  ~{:.2e} FLOP",
+                    "  {:<40} {} = {:<10} data {:<16} model {:<6} {:>8.3} MFLOP/sample  ~{:.2e} FLOP",
                     r.id,
                     r.key,
                     r.value.to_string(),
                     r.config.data.name,
                     r.config.model.arch_name(),
-                    c.model_flops / 1_000_000,
+                    c.model_flops as f64 / 1e6,
                     c.total()
                 );
                 if args.verbose_configs {
