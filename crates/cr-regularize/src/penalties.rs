@@ -87,7 +87,7 @@ pub fn scale_invariant_group_lasso(mats: &[Tensor<2>], device: &Device) -> Tenso
 
 /// Nuclear norm through its surrogate, SPEC §4: `Σ_l ⟨W_l, stopgrad(U_l V_lᵀ)⟩`. Its value is
 /// `Σ_l ‖σ(W_l)‖₁` and its gradient the subgradient `U_l V_lᵀ`. burn's SVD has no autodiff, so
-/// the SVD runs on the host (cr-linalg) and `U Vᵀ` comes back as a constant.
+/// the polar factor is computed on the host (cr-linalg) and `U Vᵀ` comes back as a constant.
 pub fn nuclear_norm(mats: &[Tensor<2>], device: &Device) -> Tensor<1> {
     total(
         mats.iter().map(|w| {
@@ -106,17 +106,15 @@ pub fn nuclear_norm(mats: &[Tensor<2>], device: &Device) -> Tensor<1> {
     )
 }
 
-/// `U Vᵀ` of the thin SVD of a row-major `rows × cols` matrix (the orthogonal polar factor).
+/// `U Vᵀ` of the thin SVD of a row-major `rows × cols` matrix (the orthogonal polar factor),
+/// by [`cr_linalg::svd::polar_factor`] (directions with `σ_i ≤ 1e-6·σ_1` contribute 0).
 pub fn polar_factor(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let m = Mat::from_fn(rows, cols, |i, j| data[i * cols + j] as f64);
-    match cr_linalg::thin_svd(&m) {
-        Ok(svd) => {
-            let p = &svd.u * svd.v.transpose();
-            (0..rows)
-                .flat_map(|i| (0..cols).map(move |j| (i, j)))
-                .map(|(i, j)| p[(i, j)] as f32)
-                .collect()
-        }
+    match cr_linalg::svd::polar_factor(&m) {
+        Ok(p) => (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i, j)))
+            .map(|(i, j)| p[(i, j)] as f32)
+            .collect(),
         // A matrix with NaN/inf entries has no SVD; training has diverged and the trainer
         // reports it from the loss. Contribute nothing.
         Err(_) => vec![0.0; rows * cols],
