@@ -3,24 +3,153 @@
 
 use burn::prelude::*;
 
+use cr_attacks::{RunOptions, run_attack};
+use cr_bounds::{BoundOptions, Estimator, KChoice, Layer, Norm, analyze};
 use cr_data::Dataset;
-use cr_models::Model;
+use cr_linalg::Mat;
+use cr_models::{Model, Selection};
+use cr_prune::{EvalPoint, Method, PruneConfig, sweep};
 
-use crate::config::EvalConfig;
+use crate::config::{AttackSpec, EvalConfig, NormKind};
 use crate::error::ExpError;
+use crate::measures::{ATTACK_BATCH, accuracy_and_loss, attack_of};
 
-/// Computes the analysis `name` (`bounds`, `pruning`).
+fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
+    ExpError::Other(format!("{what}: {e}"))
+}
+
+/// Computes the analysis `name` (`bounds`, `pruning`) on the evaluation subset `x`, `y`.
 pub fn measure(
     name: &str,
     model: &Model,
-    test: &Dataset,
+    _test: &Dataset,
     cfg: &EvalConfig,
-    device: &Device,
+    _device: &Device,
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
 ) -> Result<serde_json::Value, ExpError> {
-    let _ = (model, test, cfg, device, x, y);
-    Err(ExpError::Other(format!(
-        "measure `{name}` is not available yet"
-    )))
+    let main_attack = cfg
+        .settings
+        .attack
+        .clone()
+        .or_else(|| cfg.attacks.first().cloned());
+    match name {
+        "bounds" => bounds(model, main_attack.as_ref(), cfg.seed),
+        "pruning" => pruning(model, cfg, main_attack.as_ref(), x, y),
+        other => Err(ExpError::Other(format!("unknown measure `{other}`"))),
+    }
+}
+
+/// The layer chain of `model` (input layer to head, effective matrices of factorised layers)
+/// as cr-bounds layers.
+pub fn bound_layers(model: &Model) -> Vec<Layer> {
+    model
+        .effective_matrices(Selection::ALL)
+        .into_iter()
+        .map(|(name, m)| Layer {
+            name,
+            matrix: Mat::from_fn(m.rows, m.cols, |i, j| f64::from(m.data[i * m.cols + j])),
+        })
+        .collect()
+}
+
+/// Whether consecutive layers chain as matrices (`cols(l+1) = rows(l)`): true for FCNs, where
+/// Theorem 3.2 applies as stated; conv nets' matricised filters do not chain.
+pub fn chains(layers: &[Layer]) -> bool {
+    layers
+        .windows(2)
+        .all(|w| w[1].matrix.ncols() == w[0].matrix.nrows())
+}
+
+/// Theorem 3.1 per layer and Theorem 3.2 for the network (k minimised per layer, certified
+/// upper estimate of the alignment terms), with Corollary 3.3 for softmax cross-entropy at
+/// the main attack's budget.
+fn bounds(
+    model: &Model,
+    attack: Option<&AttackSpec>,
+    seed: u64,
+) -> Result<serde_json::Value, ExpError> {
+    let layers = bound_layers(model);
+    let opts = BoundOptions {
+        k: KChoice::Minimise,
+        estimator: Estimator::CertifiedUpper,
+        include_head: true,
+        seed,
+        strict_shapes: chains(&layers),
+        ..BoundOptions::default()
+    };
+    let report = analyze(&layers, &opts).map_err(|e| err("bounds", e))?;
+    let mut v = serde_json::to_value(&report).map_err(|e| err("bounds", e))?;
+    if let Some(a) = attack {
+        let (n, net) = match a.norm {
+            NormKind::Linf => (Norm::Linf, &report.linf),
+            NormKind::L2 => (Norm::L2, &report.l2),
+        };
+        let gap = cr_bounds::corollary::softmax_cross_entropy_gap(n, a.eps, net.theorem_3_2)
+            .map_err(|e| err("Corollary 3.3", e))?;
+        v["corollary_3_3"] = serde_json::to_value(gap).map_err(|e| err("bounds", e))?;
+    }
+    Ok(v)
+}
+
+/// Accuracy and robust accuracy against the pruning ratio, one curve per configured method
+/// (paper Figure 8). Each pruned model is the physically smaller one where the method has
+/// one; the robust accuracy uses the main attack.
+fn pruning(
+    model: &Model,
+    cfg: &EvalConfig,
+    attack: Option<&AttackSpec>,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<serde_json::Value, ExpError> {
+    let settings = cfg
+        .settings
+        .pruning
+        .as_ref()
+        .ok_or_else(|| err("pruning", "needs eval.settings.pruning"))?;
+    let label = attack.map(AttackSpec::label);
+    let attack = attack.map(|a| attack_of(a, cfg.seed));
+    let mut curves = Vec::new();
+    for name in &settings.methods {
+        let method: Method = name.parse().map_err(|e| err("pruning", e))?;
+        let base = PruneConfig {
+            physical: method.is_structured(),
+            max_layer_ratio: settings
+                .max_layer_ratio
+                .unwrap_or(cr_prune::DEFAULT_MAX_LAYER_RATIO),
+            ..PruneConfig::with_ratio(method, 0.0)
+        };
+        let eval = |m: &Model| -> Result<EvalPoint, ExpError> {
+            let (clean_accuracy, _) = accuracy_and_loss(m, x, y);
+            let robust_accuracy = match &attack {
+                Some(a) => {
+                    let f = |x: Tensor<4>| m.forward(x);
+                    let r = run_attack(
+                        &f,
+                        a,
+                        x.clone(),
+                        y.clone(),
+                        &RunOptions {
+                            batch_size: Some(ATTACK_BATCH),
+                            sanity: false,
+                        },
+                    )
+                    .map_err(|e| err("pruning attack", e))?;
+                    Some(r.robust_accuracy)
+                }
+                None => None,
+            };
+            Ok(EvalPoint {
+                clean_accuracy,
+                robust_accuracy,
+            })
+        };
+        let points = sweep(model, &base, &settings.ratios, eval)
+            .map_err(|e| err(&format!("pruning ({name})"), e))?;
+        curves.push(serde_json::json!({ "method": name, "points": points }));
+    }
+    Ok(serde_json::json!({
+        "attack": label,
+        "curves": curves,
+    }))
 }

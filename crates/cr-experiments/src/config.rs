@@ -221,8 +221,12 @@ pub struct UapSettings {
 pub struct PruningSettings {
     /// Pruning ratios (fraction of neurons/filters removed).
     pub ratios: Vec<f64>,
-    /// Methods: `layerwise`, `global`, `eps-target`.
+    /// Methods (cr-prune's names): `layerwise`, `global`, `eps-target`, `unstructured`,
+    /// `lowrank` (for `lowrank` the ratio is the fraction of each layer's rank removed).
     pub methods: Vec<String>,
+    /// Most a single layer may lose (cr-prune's default 0.9 when absent).
+    #[serde(default)]
+    pub max_layer_ratio: Option<f64>,
 }
 
 /// One complete run.
@@ -410,12 +414,17 @@ impl RunConfig {
                 }
             }
             for m in &p.methods {
-                if !["layerwise", "global", "eps-target"].contains(&m.as_str()) {
-                    return Err(invalid(
-                        "eval.settings.pruning.methods",
-                        format!("unknown method `{m}` (known: layerwise, global, eps-target)"),
-                    ));
+                if let Err(e) = m.parse::<cr_prune::Method>() {
+                    return Err(invalid("eval.settings.pruning.methods", e.to_string()));
                 }
+            }
+            if let Some(c) = p.max_layer_ratio
+                && !(0.0..=1.0).contains(&c)
+            {
+                return Err(invalid(
+                    "eval.settings.pruning.max_layer_ratio",
+                    format!("{c} is outside [0, 1]"),
+                ));
             }
         }
         Ok(())

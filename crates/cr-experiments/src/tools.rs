@@ -171,3 +171,245 @@ pub fn attack(
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
+
+/// What `analyze` computes.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// How k is chosen per layer.
+    pub k: cr_bounds::KChoice,
+    /// Estimator of the alignment terms.
+    pub estimator: cr_bounds::Estimator,
+    /// Bound the whole network (true) or the encoder Φ with the head reported apart.
+    pub include_head: bool,
+    /// Seed of the local search.
+    pub seed: u64,
+}
+
+/// What `analyze` reports: the cr-bounds network report of the model's layer chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzeReport {
+    /// Model file.
+    pub model: String,
+    /// Architecture kind.
+    pub arch: String,
+    /// Data the activation patterns came from, when given.
+    pub data: Option<String>,
+    /// Samples whose patterns were used.
+    pub pattern_samples: usize,
+    /// Whether the layers chain as matrices (FCN); false for conv nets, whose matricised
+    /// filters give matrix norms, not operator norms of the convolution.
+    pub chained: bool,
+    /// Per layer and per network.
+    pub bounds: cr_bounds::NetworkReport,
+    /// Wall seconds.
+    pub seconds: f64,
+}
+
+/// ReLU patterns of every hidden layer of a bias-free FCN on `x` (the data-driven input of the
+/// alignment estimators): `patterns[l][sample][unit]`, computed on the host from the
+/// effective layer matrices.
+pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>, ExpError> {
+    match model.spec.arch {
+        cr_models::Arch::Fcn { bias: false, .. } => {}
+        _ => {
+            return Err(ExpError::Other(format!(
+                "activation patterns are computed for bias-free FCNs only (the model is a {})",
+                model.spec.arch_name()
+            )));
+        }
+    }
+    let [n, ..] = x.dims();
+    let flat: Vec<f32> = x
+        .clone()
+        .reshape([n as i32, -1])
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| ExpError::Other(format!("reading inputs: {e:?}")))?;
+    let d = flat.len() / n.max(1);
+    let mut a = cr_linalg::Mat::<f64>::from_fn(n, d, |i, j| f64::from(flat[i * d + j]));
+    let layers = crate::analyses::bound_layers(model);
+    let mut out = Vec::new();
+    for layer in &layers[..layers.len().saturating_sub(1)] {
+        let z = &a * layer.matrix.transpose();
+        out.push(
+            (0..n)
+                .map(|i| (0..z.ncols()).map(|j| z[(i, j)] > 0.0).collect())
+                .collect(),
+        );
+        a = cr_linalg::Mat::from_fn(z.nrows(), z.ncols(), |i, j| z[(i, j)].max(0.0));
+    }
+    Ok(out)
+}
+
+/// Bounds of the model in `path` (paper Theorems 3.1 and 3.2); `data` supplies activation
+/// patterns for the data-driven and local-search estimators.
+pub fn analyze(
+    path: &Path,
+    data: Option<(&Dataset, &str)>,
+    opts: &AnalyzeOptions,
+    ctx: &Context,
+) -> Result<AnalyzeReport, ExpError> {
+    use cr_bounds::Estimator;
+    let started = Instant::now();
+    let model = match data {
+        Some((d, _)) => load_for(path, d, ctx)?,
+        None => load_model(path, &ctx.device)?,
+    };
+    let layers = crate::analyses::bound_layers(&model);
+    let chained = crate::analyses::chains(&layers);
+    let needs_patterns = matches!(opts.estimator, Estimator::DataDriven);
+    let patterns = match data {
+        Some((d, _)) => {
+            let (x, _) = d.tensors(&ctx.device);
+            Some(fcn_patterns(&model, &x)?)
+        }
+        None if needs_patterns => {
+            return Err(ExpError::Other(
+                "the data-driven estimator needs --data (activation patterns come from it)".into(),
+            ));
+        }
+        None => None,
+    };
+    let pattern_samples = data.map_or(0, |(d, _)| d.len());
+    let bounds = cr_bounds::analyze(
+        &layers,
+        &cr_bounds::BoundOptions {
+            k: opts.k,
+            estimator: opts.estimator,
+            include_head: opts.include_head,
+            seed: opts.seed,
+            patterns,
+            strict_shapes: chained,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
+    Ok(AnalyzeReport {
+        model: path.display().to_string(),
+        arch: model.spec.arch_name().to_string(),
+        data: data.map(|(_, l)| l.to_string()),
+        pattern_samples,
+        chained,
+        bounds,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Accuracy of a model before or after pruning.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneEval {
+    /// Clean accuracy.
+    pub clean_accuracy: f64,
+    /// Per-sample worst case over the attacks, when attacks were given.
+    pub robust_accuracy: Option<f64>,
+}
+
+/// What `prune` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneOutcome {
+    /// Input model file.
+    pub model: String,
+    /// What the pruning did (ratios per layer, parameters and FLOPs before and after).
+    pub report: cr_prune::PruneReport,
+    /// Which form was saved / evaluated: `physical` or `masked`.
+    pub form: String,
+    /// Where the pruned model was written, with its size and the input file's size in bytes.
+    pub saved: Option<(String, u64, u64)>,
+    /// Evaluation of the input model.
+    pub before: Option<PruneEval>,
+    /// Evaluation of the pruned model.
+    pub after: Option<PruneEval>,
+    /// Wall seconds.
+    pub seconds: f64,
+}
+
+fn prune_eval(
+    model: &Model,
+    data: &Dataset,
+    attacks: &[AttackSpec],
+    seed: u64,
+    ctx: &Context,
+) -> Result<PruneEval, ExpError> {
+    let model = model.snapshot();
+    let (x, y) = data.tensors(&ctx.device);
+    let clean_accuracy = crate::measures::accuracy_and_loss(&model, &x, &y).0;
+    let robust_accuracy = if attacks.is_empty() {
+        None
+    } else {
+        let list: Vec<_> = attacks.iter().map(|a| attack_of(a, seed)).collect();
+        let f = |x: Tensor<4>| model.forward(x);
+        let wc = worst_case(
+            &f,
+            &list,
+            x,
+            y,
+            &RunOptions {
+                batch_size: Some(ATTACK_BATCH),
+                sanity: false,
+            },
+        )
+        .map_err(|e| ExpError::Other(format!("attack: {e}")))?;
+        Some(wc.robust_accuracy)
+    };
+    Ok(PruneEval {
+        clean_accuracy,
+        robust_accuracy,
+    })
+}
+
+/// Prunes the model in `path` (cr-prune), optionally saves the result to `out` (the
+/// physically smaller form where there is one) and evaluates it before and after on `eval`.
+pub fn prune(
+    path: &Path,
+    cfg: &cr_prune::PruneConfig,
+    out: Option<&Path>,
+    eval: Option<(&Dataset, &[AttackSpec])>,
+    seed: u64,
+    ctx: &Context,
+) -> Result<PruneOutcome, ExpError> {
+    let started = Instant::now();
+    cfg.validate().map_err(|e| ExpError::Other(e.to_string()))?;
+    for (i, a) in eval.map_or(&[][..], |e| e.1).iter().enumerate() {
+        a.validate(&format!("--attack #{}", i + 1))?;
+    }
+    let model = match eval {
+        Some((d, _)) => load_for(path, d, ctx)?,
+        None => load_model(path, &ctx.device)?,
+    };
+    let pruned = cr_prune::prune(&model, cfg)
+        .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
+    let (form, result) = match &pruned.physical {
+        Some(p) => ("physical", p),
+        None => ("masked", &pruned.masked),
+    };
+    let saved = match out {
+        Some(o) => {
+            let mut extra = std::collections::BTreeMap::new();
+            extra.insert(
+                "cr.pruned".to_string(),
+                serde_json::to_string(&pruned.report)
+                    .map_err(|e| ExpError::Other(e.to_string()))?,
+            );
+            cr_models::file::save_model(result, o, &extra)?;
+            let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            Some((o.display().to_string(), size(o), size(path)))
+        }
+        None => None,
+    };
+    let (before, after) = match eval {
+        Some((d, attacks)) => (
+            Some(prune_eval(&model, d, attacks, seed, ctx)?),
+            Some(prune_eval(result, d, attacks, seed, ctx)?),
+        ),
+        None => (None, None),
+    };
+    Ok(PruneOutcome {
+        model: path.display().to_string(),
+        report: pruned.report,
+        form: form.into(),
+        saved,
+        before,
+        after,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

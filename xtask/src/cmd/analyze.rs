@@ -1,17 +1,164 @@
-//! `cargo xtask analyze`.
+//! `cargo xtask analyze`: Lipschitz bounds of a trained model (paper Theorems 3.1 and 3.2).
+
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
+use cr_bounds::{Estimator, KChoice};
+use cr_experiments::tools::{AnalyzeOptions, Split, analyze, samples};
+
+use super::common::RunArgs;
 
 /// Arguments of `analyze`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Arguments are not defined yet.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Model file written by cr (`model.safetensors`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Use this k in every layer (clamped to the layer's size).
+    #[arg(long, conflicts_with_all = ["k_fraction", "eps_target"])]
+    k: Option<usize>,
+    /// Use k = ⌈f·h⌉ in every layer, f in (0, 1].
+    #[arg(long, conflicts_with = "eps_target")]
+    k_fraction: Option<f64>,
+    /// Use, per layer, the least k whose compressibility ε(k) is at most E.
+    #[arg(long)]
+    eps_target: Option<f64>,
+    /// Alignment estimator: certified-upper (default), exact (h ≤ 20), data-driven or
+    /// local-search (these two need --data).
+    #[arg(long, default_value = "certified-upper")]
+    estimator: String,
+    /// Bound the encoder Φ only and report the head apart (default: input → logits).
+    #[arg(long)]
+    encoder: bool,
+    /// Data for activation patterns: `NAME` (embedded) or `NAME:DIR` (bias-free FCNs).
+    #[arg(long)]
+    data: Option<String>,
+    /// Samples of the test split whose patterns are used.
+    #[arg(long, default_value_t = 1000)]
+    n: usize,
+    /// Seed of the local search.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn estimator(s: &str) -> Result<Estimator> {
+    Ok(match s {
+        "certified-upper" | "certified" => Estimator::CertifiedUpper,
+        "exact" => Estimator::Exact,
+        "data-driven" | "data" => Estimator::DataDriven,
+        "local-search" => Estimator::LocalSearch,
+        o => {
+            bail!("--estimator `{o}`: expected certified-upper, exact, data-driven or local-search")
+        }
+    })
 }
 
 /// Runs `analyze`.
 pub fn run(args: Args) -> Result<()> {
-    let _ = args;
-    bail!("`analyze` is not built yet in this version of cr")
+    let k = match (args.k, args.k_fraction, args.eps_target) {
+        (Some(0), ..) => bail!("--k 0: k must be at least 1"),
+        (Some(k), ..) => KChoice::Fixed(k),
+        (_, Some(f), _) if !(f > 0.0 && f <= 1.0) => bail!("--k-fraction {f}: must be in (0, 1]"),
+        (_, Some(f), _) => KChoice::Fraction(f),
+        (.., Some(e)) if !(0.0..=1.0).contains(&e) => bail!("--eps-target {e}: must be in [0, 1]"),
+        (.., Some(e)) => KChoice::EpsTarget(e),
+        _ => KChoice::Minimise,
+    };
+    let estimator = estimator(&args.estimator)?;
+    if matches!(estimator, Estimator::DataDriven | Estimator::LocalSearch) && args.data.is_none() {
+        bail!("--estimator {}: needs --data", args.estimator);
+    }
+    if args.n == 0 {
+        bail!("--n 0: at least one sample is needed");
+    }
+    let ctx = args.run.context(false)?;
+    let data = match &args.data {
+        Some(d) => Some(samples(d, Split::Test, Some(args.n), &ctx)?),
+        None => None,
+    };
+    let label = args
+        .data
+        .as_ref()
+        .zip(data.as_ref())
+        .map(|(l, d)| format!("{l} (test, {} samples)", d.len()));
+    let opts = AnalyzeOptions {
+        k,
+        estimator,
+        include_head: !args.encoder,
+        seed: args.seed,
+    };
+    let r = analyze(
+        &args.model,
+        data.as_ref().zip(label.as_deref()),
+        &opts,
+        &ctx,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!("model {} ({})  k: {:?}", r.model, r.arch, r.bounds.k_choice);
+    if !r.chained {
+        println!(
+            "note: layers do not chain as matrices (conv filters): norms are of the matricised \
+             filters and the network bound is not certified for the convolution operator"
+        );
+    }
+    println!(
+        "{:<22} {:>11} {:>9} {:>9} {:>9} {:>7} {:>7} {:>20} {:>20} {:>10} {:>10}",
+        "layer",
+        "shape",
+        "‖W‖∞",
+        "‖W‖₂",
+        "‖W‖F",
+        "stable",
+        "eff.",
+        "ν: ε k β",
+        "σ: ε k β",
+        "Th3.1(a)",
+        "Th3.1(b)"
+    );
+    for l in &r.bounds.layers {
+        println!(
+            "{:<22} {:>11} {:>9.3} {:>9.3} {:>9.3} {:>7.1} {:>7.1} {:>20} {:>20} {:>10.3e} {:>10.3e}",
+            l.name,
+            format!("{}x{}", l.shape[0], l.shape[1]),
+            l.norm_inf,
+            l.norm_2,
+            l.norm_fro,
+            l.stable_rank,
+            l.effective_rank,
+            format!("{:.3} {} {:.3}", l.nu.eps, l.nu.k, l.nu.beta),
+            format!("{:.3} {} {:.3}", l.sigma.eps, l.sigma.k, l.sigma.beta),
+            l.theorem_3_1_linf.bound,
+            l.theorem_3_1_l2.bound,
+        );
+    }
+    for (name, b) in [("ℓ∞", &r.bounds.linf), ("ℓ2", &r.bounds.l2)] {
+        println!(
+            "{name}: Theorem 3.2 {:.4e} ({}, {}certified)  product of Theorem 3.1 {:.4e}  \
+             product of true norms {:.4e}  S_opt pairs {:?}",
+            b.theorem_3_2,
+            serde_json::to_value(b.estimator)?.as_str().unwrap_or("?"),
+            if b.certified { "" } else { "not " },
+            b.product_theorem_3_1,
+            b.product_true_norms,
+            b.s_opt
+        );
+        if let (Some(t), Some(n)) = (b.head_theorem_3_1, b.head_true_norm) {
+            let how = if b.head_included {
+                "in the chain"
+            } else {
+                "reported apart"
+            };
+            println!("   head ({how}): Theorem 3.1 {t:.4e}, true norm {n:.4e}");
+        }
+    }
+    println!("({:.1} s)", r.seconds);
+    Ok(())
 }

@@ -1,17 +1,170 @@
-//! `cargo xtask prune`.
+//! `cargo xtask prune`: prunes a trained model, reports what went, saves and evaluates it.
+
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
+use cr_experiments::config::{AttackSpec, NormKind};
+use cr_experiments::tools::{Split, prune, samples};
+use cr_prune::{Method, PruneConfig};
+
+use super::common::RunArgs;
 
 /// Arguments of `prune`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Arguments are not defined yet.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Model file written by cr (`model.safetensors`).
+    #[arg(long)]
+    model: PathBuf,
+    /// layerwise, global, eps-target, unstructured or lowrank.
+    #[arg(long)]
+    method: String,
+    /// Fraction removed (rows, weights, or rank for lowrank), in [0, 1).
+    #[arg(long)]
+    ratio: Option<f64>,
+    /// Rank kept (lowrank).
+    #[arg(long)]
+    rank: Option<usize>,
+    /// Target compressibility per layer (eps-target).
+    #[arg(long)]
+    eps_target: Option<f64>,
+    /// Most rows any one layer may lose.
+    #[arg(long, default_value_t = cr_prune::DEFAULT_MAX_LAYER_RATIO)]
+    max_layer_ratio: f64,
+    /// Write the pruned model here (the physically smaller form where there is one).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Evaluate before and after on the test split.
+    #[arg(long)]
+    eval: bool,
+    /// Data for --eval: `NAME` (embedded) or `NAME:DIR`.
+    #[arg(long, default_value = "mnist")]
+    data: String,
+    /// Evaluate on the first N test samples (class-balanced).
+    #[arg(long, default_value_t = 1000)]
+    n: usize,
+    /// Attacks for --eval (fgsm, pgd, apgd-ce, apgd-dlr); worst case over them.
+    #[arg(long)]
+    attack: Vec<String>,
+    /// Threat model of the attacks.
+    #[arg(long, default_value = "linf")]
+    norm: String,
+    /// Budget of the attacks.
+    #[arg(long)]
+    eps: Option<f64>,
+    /// Seed of the attacks' random starts.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 /// Runs `prune`.
 pub fn run(args: Args) -> Result<()> {
-    let _ = args;
-    bail!("`prune` is not built yet in this version of cr")
+    let method: Method = args.method.parse()?;
+    let cfg = PruneConfig {
+        method,
+        ratio: args.ratio,
+        rank: args.rank,
+        eps_target: args.eps_target,
+        max_layer_ratio: args.max_layer_ratio,
+        physical: method.is_structured() || (method == Method::LowRank && args.rank.is_some()),
+    };
+    cfg.validate()?;
+    let norm = match args.norm.as_str() {
+        "linf" | "inf" => NormKind::Linf,
+        "l2" | "2" => NormKind::L2,
+        o => bail!("--norm `{o}`: expected linf or l2"),
+    };
+    if !args.attack.is_empty() && !args.eval {
+        bail!("--attack needs --eval");
+    }
+    let specs: Vec<AttackSpec> = match (args.attack.is_empty(), args.eps) {
+        (true, _) => Vec::new(),
+        (false, None) => bail!("--attack needs --eps"),
+        (false, Some(e)) if !(e.is_finite() && e > 0.0) => {
+            bail!("--eps {e}: must be a finite number > 0")
+        }
+        (false, Some(eps)) => args
+            .attack
+            .iter()
+            .map(|a| AttackSpec {
+                attack: a.clone(),
+                norm,
+                eps,
+                steps: None,
+                restarts: None,
+                step_size: None,
+                mode: None,
+            })
+            .collect(),
+    };
+    let ctx = args.run.context(false)?;
+    let data = if args.eval {
+        Some(samples(&args.data, Split::Test, Some(args.n), &ctx)?)
+    } else {
+        None
+    };
+    let r = prune(
+        &args.model,
+        &cfg,
+        args.out.as_deref(),
+        data.as_ref().map(|d| (d, specs.as_slice())),
+        args.seed,
+        &ctx,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    let rep = &r.report;
+    println!(
+        "model {}  method {}  requested {:.3}  achieved {:.3}{}",
+        r.model,
+        rep.method.name(),
+        rep.requested,
+        rep.achieved,
+        rep.eps
+            .map(|e| format!("  (ε = {e:.4})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<24} {:>8} {:>8} {:>7}",
+        "layer", "before", "kept", "ratio"
+    );
+    for l in &rep.layers {
+        println!(
+            "{:<24} {:>8} {:>8} {:>7.3}",
+            l.name, l.rows, l.kept, l.ratio
+        );
+    }
+    println!(
+        "parameters {} → {} ({:.1}%)   FLOPs {} → {} ({:.1}%)",
+        rep.params_before,
+        rep.params_after,
+        100.0 * rep.params_after as f64 / rep.params_before.max(1) as f64,
+        rep.flops_before,
+        rep.flops_after,
+        100.0 * rep.flops_after as f64 / rep.flops_before.max(1) as f64,
+    );
+    if let Some((path, after, before)) = &r.saved {
+        println!(
+            "wrote {path} ({} form): {after} bytes (input {before} bytes)",
+            r.form
+        );
+    }
+    if let (Some(b), Some(a)) = (&r.before, &r.after) {
+        let ra = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
+        println!(
+            "clean accuracy {:.4} → {:.4}   robust accuracy {} → {}",
+            b.clean_accuracy,
+            a.clean_accuracy,
+            ra(b.robust_accuracy),
+            ra(a.robust_accuracy)
+        );
+    }
+    println!("({:.1} s)", r.seconds);
+    Ok(())
 }
