@@ -202,6 +202,18 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A log-axis tick label: `0` at the floor where x ≤ 0 is drawn, integers from 1 up as
+/// integers, anything else as `1e-3`.
+fn log_label(x: f64, floor: f64) -> String {
+    if (x - floor).abs() <= 0.05 * floor {
+        "0".into()
+    } else if x >= 1.0 && (x - x.round()).abs() < 1e-6 * x {
+        format!("{}", x.round())
+    } else {
+        format!("{x:.0e}")
+    }
+}
+
 fn tx(x: f64, log: bool, floor: f64) -> f64 {
     if log { x.max(floor).log10() } else { x }
 }
@@ -249,7 +261,7 @@ where
                 .y_desc(p.y_label.as_str())
                 .x_label_formatter(&|v| {
                     if log {
-                        format!("{:.0e}", 10f64.powf(*v))
+                        log_label(10f64.powf(*v), floor)
                     } else {
                         format!("{v:.3}")
                     }
@@ -444,4 +456,19 @@ where
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_label;
+
+    #[test]
+    fn log_axis_labels() {
+        // x = 0 is drawn at the floor (a third of the smallest positive x) and labelled 0.
+        assert_eq!(log_label(1e-4 / 3.0, 1e-4 / 3.0), "0");
+        assert_eq!(log_label(1e-3, 1e-4 / 3.0), "1e-3");
+        assert_eq!(log_label(20.0, 0.3), "20");
+        assert_eq!(log_label(1.0, 0.3), "1");
+        assert_eq!(log_label(3e-4, 1e-5), "3e-4");
+    }
 }

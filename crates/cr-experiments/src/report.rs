@@ -1018,12 +1018,18 @@ pub fn write_report(
     let mut all_findings = Vec::new();
     let mut figures = Vec::new();
     let mut body = String::new();
+    let mut not_run = Vec::new();
     for exp in &grid.experiments {
         let res: Vec<RunResult> = results
             .iter()
             .filter(|r| r.experiment == exp.id)
             .cloned()
             .collect();
+        if res.is_empty() {
+            // Not run into this folder (e.g. `reproduce --only` of other experiments).
+            not_run.push(exp.id.clone());
+            continue;
+        }
         let sec = section(exp, &res, &fig_dir)?;
         let planned = runs.iter().filter(|r| r.experiment == exp.id).count();
         let _ = writeln!(body, "## {} — {} (`{}`)\n", exp.figure, exp.title, exp.id);
@@ -1074,6 +1080,13 @@ pub fn write_report(
         "\n{supported} of {} claims supported by this run.\n",
         all_findings.len()
     );
+    if !not_run.is_empty() {
+        let _ = writeln!(
+            md,
+            "Experiments of the grid with no finished run in this folder: {}.\n",
+            not_run.join(", ")
+        );
+    }
     md.push_str(&body);
     let report = out.join("report.md");
     write(&report, md.as_bytes())?;

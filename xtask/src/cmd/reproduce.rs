@@ -187,7 +187,10 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("  failed: {run}: {err}");
     }
     if !args.no_report {
-        let r = write_report(&grid, &args.out, &[], args.seeds)?;
+        // The report covers every experiment with results in the folder, not only those
+        // selected by --only this time.
+        let full = load_grid(&args.configs, &args.scale, &[])?;
+        let r = write_report(&full, &args.out, &[], args.seeds)?;
         println!(
             "report: {} ({} of {} runs; {} figures; {} of {} claims supported)",
             r.report.display(),
