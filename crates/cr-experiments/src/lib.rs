@@ -14,6 +14,7 @@
 //! ```
 
 pub mod analyses;
+pub mod bench;
 pub mod config;
 pub mod cost;
 pub mod error;
