@@ -82,7 +82,35 @@ pub fn to_safetensors_bytes(
                 .map_err(|e| format!("tensor `{k}`: {e}"))
         })
         .collect::<std::result::Result<Vec<_>, String>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())?;
+    canonical_header(bytes)
+}
+
+/// Rewrites the JSON header of safetensors `bytes` with its keys sorted (metadata included),
+/// so that the same tensors and metadata always give the same bytes: `safetensors::serialize`
+/// writes the metadata in `HashMap` order, which changes from process to process. Tensor data
+/// offsets are relative to the end of the header, so they stay valid; the header is padded
+/// with spaces to a multiple of 8 bytes, as the format recommends.
+fn canonical_header(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    let n = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or("serialised file shorter than its header length")? as usize;
+    let header = bytes
+        .get(8..8 + n)
+        .ok_or("serialised header shorter than its length")?;
+    // serde_json's map is a BTreeMap: parsing and printing again sorts every object's keys.
+    let v: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let mut h = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + h.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Parses safetensors bytes into f32 host tensors and metadata. Every tensor must be F32.

@@ -82,6 +82,36 @@ fn save_then_load_round_trips_exactly() {
     }
 }
 
+#[test]
+fn the_same_model_and_metadata_give_the_same_bytes() {
+    // `HashMap` iteration order differs between two maps with the same content; the file
+    // must not (reproducible model files, bit for bit).
+    let tensors: BTreeMap<String, HostTensor> = (0..5)
+        .map(|i| {
+            (
+                format!("t{i}"),
+                HostTensor {
+                    shape: vec![2],
+                    data: vec![i as f32, 1.0],
+                },
+            )
+        })
+        .collect();
+    let meta = || -> HashMap<String, String> {
+        (0..32).map(|i| (format!("key{i}"), format!("v{i}"))).collect()
+    };
+    let a = to_safetensors_bytes(&tensors, meta()).unwrap();
+    for _ in 0..8 {
+        assert_eq!(to_safetensors_bytes(&tensors, meta()).unwrap(), a);
+    }
+    // Still a valid file with everything in it, header padded to 8 bytes.
+    let n = u64::from_le_bytes(a[..8].try_into().unwrap());
+    assert_eq!(n % 8, 0);
+    let (t, m) = from_safetensors_bytes(&a).unwrap();
+    assert_eq!(t.len(), 5);
+    assert_eq!(m, meta());
+}
+
 /// Rewrites the fcn fixture with `edit` applied to its tensors and metadata.
 fn edited(
     dir: &Path,
