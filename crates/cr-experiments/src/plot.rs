@@ -202,6 +202,45 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A corner of a panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Corner {
+    UpperRight,
+    UpperLeft,
+    LowerLeft,
+    LowerRight,
+}
+
+/// The corner whose 45%×40% box holds the fewest of `pts` (coordinates scaled to [0, 1]);
+/// ties go to the upper right, then upper left, lower left, lower right.
+fn legend_corner(pts: &[(f64, f64)]) -> Corner {
+    let count = |c: Corner| {
+        pts.iter()
+            .filter(|(x, y)| {
+                let right = *x >= 0.55;
+                let left = *x <= 0.45;
+                let up = *y >= 0.6;
+                let down = *y <= 0.4;
+                match c {
+                    Corner::UpperRight => right && up,
+                    Corner::UpperLeft => left && up,
+                    Corner::LowerLeft => left && down,
+                    Corner::LowerRight => right && down,
+                }
+            })
+            .count()
+    };
+    [
+        Corner::UpperRight,
+        Corner::UpperLeft,
+        Corner::LowerLeft,
+        Corner::LowerRight,
+    ]
+    .into_iter()
+    .min_by_key(|c| count(*c))
+    .unwrap_or(Corner::UpperRight)
+}
+
 /// A log-axis tick label: `0` at the floor where x ≤ 0 is drawn, integers from 1 up as
 /// integers, anything else as `1e-3`.
 fn log_label(x: f64, floor: f64) -> String {
@@ -301,12 +340,30 @@ where
                     .map_err(draw_err)?;
             }
             if series.iter().any(|s| !s.name.is_empty()) {
+                // The legend goes into the corner that hides the fewest points.
+                let pts: Vec<(f64, f64)> = series
+                    .iter()
+                    .flat_map(|s| s.points.iter())
+                    .filter(|q| q.1.is_finite())
+                    .map(|q| {
+                        (
+                            (tx(q.0, log, floor) - x0) / (x1 - x0),
+                            (q.1 - y0) / (y1 - y0),
+                        )
+                    })
+                    .collect();
+                let position = match legend_corner(&pts) {
+                    Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                    Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                    Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                };
                 chart
                     .configure_series_labels()
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK.mix(0.3))
                     .label_font(("sans-serif", 12))
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(position)
                     .draw()
                     .map_err(draw_err)?;
             }
@@ -460,7 +517,21 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::log_label;
+    use super::{Corner, legend_corner, log_label};
+
+    #[test]
+    fn legend_avoids_the_data() {
+        // Data in the upper right and upper left: the legend goes lower left.
+        let pts = [(0.9, 0.9), (0.8, 0.7), (0.1, 0.9), (0.5, 0.5)];
+        assert_eq!(legend_corner(&pts), Corner::LowerLeft);
+        // Nothing anywhere: the default corner.
+        assert_eq!(legend_corner(&[]), Corner::UpperRight);
+        // Falling curve (upper left to lower right): upper right is free.
+        let falling: Vec<(f64, f64)> = (0..=10)
+            .map(|i| (i as f64 / 10.0, 1.0 - i as f64 / 10.0))
+            .collect();
+        assert_eq!(legend_corner(&falling), Corner::UpperRight);
+    }
 
     #[test]
     fn log_axis_labels() {

@@ -98,7 +98,9 @@ fn the_same_model_and_metadata_give_the_same_bytes() {
         })
         .collect();
     let meta = || -> HashMap<String, String> {
-        (0..32).map(|i| (format!("key{i}"), format!("v{i}"))).collect()
+        (0..32)
+            .map(|i| (format!("key{i}"), format!("v{i}")))
+            .collect()
     };
     let a = to_safetensors_bytes(&tensors, meta()).unwrap();
     for _ in 0..8 {
