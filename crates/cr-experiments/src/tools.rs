@@ -319,6 +319,8 @@ pub struct PruneOutcome {
     pub before: Option<PruneEval>,
     /// Evaluation of the pruned model.
     pub after: Option<PruneEval>,
+    /// Anything done differently from what was asked (e.g. a masked fallback).
+    pub notes: Vec<String>,
     /// Wall seconds.
     pub seconds: f64,
 }
@@ -376,8 +378,24 @@ pub fn prune(
         Some((d, _)) => load_for(path, d, ctx)?,
         None => load_model(path, &ctx.device)?,
     };
-    let pruned = cr_prune::prune(&model, cfg)
-        .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
+    // Where the architecture has no physically smaller form (low rank on a ViT), fall back to
+    // the masked form and say so.
+    let mut notes = Vec::new();
+    let pruned = match cr_prune::prune(&model, cfg) {
+        Err(e @ cr_prune::PruneError::PhysicalUnsupported { .. }) if cfg.physical => {
+            notes.push(format!("{e}; wrote the masked form instead"));
+            tracing::warn!("{e}; using the masked form");
+            cr_prune::prune(
+                &model,
+                &cr_prune::PruneConfig {
+                    physical: false,
+                    ..cfg.clone()
+                },
+            )
+        }
+        other => other,
+    }
+    .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
     let (form, result) = match &pruned.physical {
         Some(p) => ("physical", p),
         None => ("masked", &pruned.masked),
@@ -410,6 +428,7 @@ pub fn prune(
         saved,
         before,
         after,
+        notes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

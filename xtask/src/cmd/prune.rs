@@ -165,6 +165,9 @@ pub fn run(args: Args) -> Result<()> {
             ra(a.robust_accuracy)
         );
     }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
     println!("({:.1} s)", r.seconds);
     Ok(())
 }
