@@ -36,4 +36,6 @@ pub use hooks::{HookList, Hooks, NoHooks};
 pub use metrics::{EpochMetrics, TrainMetrics};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use schedule::Schedule;
-pub use train::{Evaluation, RunOptions, TrainOutcome, cross_entropy, evaluate, train};
+pub use train::{
+    Evaluation, RunOptions, TrainOutcome, check_checkpoint, cross_entropy, evaluate, train,
+};

@@ -6,26 +6,41 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 
-/// What one epoch measured.
+/// Reads a number that JSON may hold as `null`: serde_json writes NaN and ±∞ as `null`, so
+/// a value that was not finite when written (no validation split, a diverged loss) comes
+/// back as NaN instead of failing the whole file.
+pub(crate) fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// What one epoch measured. Values that are not finite are written as JSON `null` and read
+/// back as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Epoch index (0-based).
     pub epoch: usize,
     /// Learning rate used.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub lr: f64,
     /// Mean data loss (cross-entropy) over the epoch's minibatches.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub train_loss: f64,
     /// Mean penalty (regulariser) term.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub penalty: f64,
     /// Training accuracy over the epoch (on the possibly adversarial minibatches).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub train_accuracy: f64,
     /// Validation loss (NaN when there is no validation split).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub val_loss: f64,
     /// Validation accuracy (NaN when there is no validation split).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub val_accuracy: f64,
     /// Optimiser steps taken so far (global).
     pub steps: u64,
     /// Wall seconds of the epoch.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub seconds: f64,
 }
 

@@ -112,10 +112,16 @@ struct CheckpointState {
     step: u64,
     optimizer_steps: BTreeMap<String, u64>,
     metrics: TrainMetrics,
+    /// ∞ until a validation loss is seen, which JSON writes as `null`.
+    #[serde(deserialize_with = "best_or_infinity")]
     best_val_loss: f64,
     bad_epochs: usize,
     hook_state: serde_json::Value,
     finished: bool,
+}
+
+fn best_or_infinity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 const CHECKPOINT_KEY: &str = "cr.checkpoint";
@@ -451,12 +457,39 @@ fn load_checkpoint(
     optimizer: &mut Optimizer,
     ad: &Device,
 ) -> Result<Loaded, TrainError> {
-    let ctx = |e: String| TrainError::Checkpoint(format!("{}: {e}", path.display()));
     let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let (tensors, meta) = from_safetensors_bytes(&bytes).map_err(ctx)?;
+    restore_checkpoint(&bytes, path, config, template, optimizer, ad)
+}
+
+/// Reads the bytes of a checkpoint (`path` names it in errors) exactly as a run with `config`
+/// and `model`'s spec resuming from it would, without training: every error a resumed run
+/// could meet in the file. Public for the fuzz targets in `fuzz/`; [`train`] uses the same
+/// code.
+pub fn check_checkpoint(
+    bytes: &[u8],
+    path: &Path,
+    config: &TrainConfig,
+    model: &Model,
+    device: &Device,
+) -> Result<(), TrainError> {
+    let ad = device.clone().without_autodiff().autodiff();
+    let mut optimizer = Optimizer::new(config.optimizer.clone());
+    restore_checkpoint(bytes, path, config, model, &mut optimizer, &ad).map(|_| ())
+}
+
+fn restore_checkpoint(
+    bytes: &[u8],
+    path: &Path,
+    config: &TrainConfig,
+    template: &Model,
+    optimizer: &mut Optimizer,
+    ad: &Device,
+) -> Result<Loaded, TrainError> {
+    let ctx = |e: String| TrainError::Checkpoint(format!("{}: {e}", path.display()));
+    let (tensors, meta) = from_safetensors_bytes(bytes).map_err(ctx)?;
     let state: CheckpointState = serde_json::from_str(
         meta.get(CHECKPOINT_KEY)
             .ok_or_else(|| ctx(format!("no `{CHECKPOINT_KEY}` metadata")))?,
@@ -488,8 +521,32 @@ fn load_checkpoint(
     } else {
         Some(model_with_tensors(fresh()?, &best_tensors).map_err(ctx)?)
     };
+    // The optimiser's state must fit the parameters it updates: a moment of another length
+    // would fail (or silently broadcast) at the first step after resuming.
+    let sizes: BTreeMap<String, usize> = cr_models::params::param_infos(&model.net)
+        .into_iter()
+        .map(|i| (i.key, i.shape.iter().product()))
+        .collect();
+    let optim = part("optim.");
+    for (k, t) in &optim {
+        let param = k
+            .strip_prefix("m.")
+            .or_else(|| k.strip_prefix("v."))
+            .ok_or_else(|| ctx(format!("unexpected optimizer tensor `optim.{k}`")))?;
+        let want = sizes.get(param).ok_or_else(|| {
+            ctx(format!(
+                "optimizer tensor `optim.{k}` is for `{param}`, which is not in the model"
+            ))
+        })?;
+        if t.shape != [*want] || t.data.len() != *want {
+            return Err(ctx(format!(
+                "optimizer tensor `optim.{k}` has shape {:?}, `{param}` has {want} values",
+                t.shape
+            )));
+        }
+    }
     optimizer
-        .import(&part("optim."), &state.optimizer_steps, ad)
+        .import(&optim, &state.optimizer_steps, ad)
         .map_err(|e| ctx(e.to_string()))?;
     Ok((state, model.for_training(ad), best.map(|b| b.snapshot())))
 }

@@ -457,3 +457,102 @@ fn every_architecture_takes_a_training_step() {
         assert!(x.iter().all(|v| v.is_finite()));
     }
 }
+
+/// Regression (fuzz/ `checkpoint`, found reading the loader): optimiser moments were imported
+/// without comparing their length with the parameter's, so a damaged checkpoint failed (or
+/// silently broadcast a length-1 moment) at the first step after resuming.
+#[test]
+fn checkpoint_with_misfit_optimizer_state_is_refused() {
+    use cr_models::file::{from_safetensors_bytes, to_safetensors_bytes};
+    let data = Blobs::new(60, 3, [1, 3, 3], 5);
+    let device = cpu();
+    let spec = fcn(1);
+    let cfg = quick(1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.ckpt");
+    let opts = RunOptions {
+        checkpoint: Some(path.clone()),
+        ..RunOptions::default()
+    };
+    let model = Model::new(&spec, &device, 1).unwrap();
+    train(model, &data, &cfg, &mut NoHooks, &opts, &device).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let template = Model::new(&spec, &device, 1).unwrap();
+    cr_train::check_checkpoint(&bytes, &path, &cfg, &template, &device).unwrap();
+
+    let (tensors, meta) = from_safetensors_bytes(&bytes).unwrap();
+    let rewrite = |edit: &dyn Fn(&mut cr_models::file::TensorMap)| {
+        let mut t = tensors.clone();
+        edit(&mut t);
+        let b = to_safetensors_bytes(&t, meta.clone()).unwrap();
+        cr_train::check_checkpoint(&b, &path, &cfg, &template, &device)
+            .unwrap_err()
+            .to_string()
+    };
+    let key = tensors
+        .keys()
+        .find(|k| k.starts_with("optim.m."))
+        .unwrap()
+        .clone();
+    let short = rewrite(&|t| {
+        let m = t.get_mut(&key).unwrap();
+        m.data.truncate(1);
+        m.shape = vec![1];
+    });
+    assert!(
+        short.contains(&key) && short.contains("shape [1]"),
+        "{short}"
+    );
+    let stray = rewrite(&|t| {
+        let m = t[&key].clone();
+        t.insert("optim.m.nowhere.weight".into(), m);
+    });
+    assert!(stray.contains("nowhere.weight"), "{stray}");
+    let odd = rewrite(&|t| {
+        let m = t[&key].clone();
+        t.insert("optim.q.x".into(), m);
+    });
+    assert!(odd.contains("optim.q.x"), "{odd}");
+}
+
+/// Regression (fuzz/ `checkpoint` seed run): a run without early stopping keeps its best
+/// validation loss at ∞ and a run without a validation split has NaN validation metrics;
+/// serde_json writes both as `null` and then refused to read its own checkpoint, so such a
+/// run could never resume.
+#[test]
+fn checkpoint_with_non_finite_values_resumes() {
+    let data = Blobs::new(60, 3, [1, 3, 3], 5);
+    let device = cpu();
+    let spec = fcn(1);
+    let cfg = TrainConfig {
+        val_fraction: 0.0,
+        ..quick(1)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.ckpt");
+    let opts = RunOptions {
+        checkpoint: Some(path.clone()),
+        ..RunOptions::default()
+    };
+    let first = train(
+        Model::new(&spec, &device, 1).unwrap(),
+        &data,
+        &cfg,
+        &mut NoHooks,
+        &opts,
+        &device,
+    )
+    .unwrap();
+    assert!(first.metrics.epochs[0].val_loss.is_nan());
+    let again = train(
+        Model::new(&spec, &device, 1).unwrap(),
+        &data,
+        &cfg,
+        &mut NoHooks,
+        &opts,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(model_tensors(&first.model), model_tensors(&again.model));
+    assert!(again.metrics.epochs[0].val_loss.is_nan());
+}
