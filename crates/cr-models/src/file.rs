@@ -117,9 +117,8 @@ fn canonical_header(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
 pub fn from_safetensors_bytes(
     bytes: &[u8],
 ) -> std::result::Result<(TensorMap, HashMap<String, String>), String> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
-    let (_, meta) =
-        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| explain(&e, bytes))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| explain(&e, bytes))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
@@ -146,6 +145,26 @@ pub fn from_safetensors_bytes(
         );
     }
     Ok((out, metadata))
+}
+
+/// The message for a safetensors error, with the lengths involved when a file is cut short.
+fn explain(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
+    use safetensors::SafeTensorError as E;
+    let header = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes);
+    match (e, header) {
+        (E::InvalidHeaderLength, Some(n)) => format!(
+            "not a safetensors file: its header claims {n} bytes, the file has {} after the length (truncated, or not safetensors)",
+            bytes.len() - 8
+        ),
+        (E::MetadataIncompleteBuffer, Some(n)) => format!(
+            "not a safetensors file: the tensors its header declares do not exactly cover the {} data bytes after it (truncated, or bytes appended)",
+            (bytes.len() as u64 - 8).saturating_sub(n)
+        ),
+        _ => format!("not a safetensors file: {e}"),
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, then
