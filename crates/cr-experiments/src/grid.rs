@@ -61,6 +61,10 @@ fn d_seeds() -> usize {
     1
 }
 
+/// Most seeds per point an experiment (or `--seeds`) may ask for: the runs are expanded
+/// eagerly, so a typo like `seeds = 1000000000` would otherwise hang building the list.
+pub const MAX_SEEDS: usize = 1000;
+
 /// One point of the grid, fully resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
@@ -213,6 +217,12 @@ impl Experiment {
 
     /// Every run with `seeds` seeds per point.
     pub fn runs_with_seeds(&self, seeds: usize) -> Result<Vec<RunSpec>, ExpError> {
+        if seeds > MAX_SEEDS {
+            return Err(invalid(
+                "seeds",
+                format!("{seeds} is more than {MAX_SEEDS} seeds per point"),
+            ));
+        }
         let mut out = Vec::new();
         let mut names = std::collections::BTreeSet::new();
         for sweep in &self.sweep {
@@ -238,15 +248,19 @@ impl Experiment {
                         .get("init_seed")
                         .and_then(|s| s.as_integer())
                         .unwrap_or(0);
+                    let plus = |base: i64, key: &str| {
+                        base.checked_add(seed as i64)
+                            .ok_or_else(|| invalid(key, format!("{base} + seed {seed} overflows")))
+                    };
                     set_dotted(
                         &mut table,
                         "train.seed",
-                        toml::Value::Integer(base_seed + seed as i64),
+                        toml::Value::Integer(plus(base_seed, "train.seed")?),
                     )?;
                     set_dotted(
                         &mut table,
                         "init_seed",
-                        toml::Value::Integer(base_init + seed as i64),
+                        toml::Value::Integer(plus(base_init, "init_seed")?),
                     )?;
                     let ctx =
                         |e: String| invalid(&format!("sweep `{}` value {}", sweep.name, value), e);
@@ -413,5 +427,28 @@ mod tests {
         all.sort();
         assert_eq!(seen, all);
         assert_eq!(shard(runs.clone(), 1, 3).len(), 3);
+    }
+
+    /// Regressions (fuzz/ `config`, found reading the expansion): an absurd `seeds` expanded
+    /// eagerly (a hang), and a seed near `i64::MAX` overflowed when adding the seed index.
+    #[test]
+    fn absurd_seeds_are_errors() {
+        let exp = |extra: &str, seeds: usize| -> Experiment {
+            toml::from_str(&format!(
+                "id='e'\nfigure='f'\ntitle='t'\nclaim='c'\nseeds={seeds}\n[run]\n{extra}\n\
+                 [run.data]\nname='mnist'\n[run.model]\ninput=[1,2,2]\nnum_classes=2\n\
+                 [run.model.arch]\nkind='fcn'\nwidth=2\ndepth=1\n\
+                 [[sweep]]\nname='w'\nkey='model.arch.width'\nvalues=[2, 3]\n"
+            ))
+            .unwrap()
+        };
+        assert_eq!(exp("", 2).runs().unwrap().len(), 4);
+        let e = exp("", 1_000_000_000_000).runs().unwrap_err().to_string();
+        assert!(e.contains("seeds") && e.contains("1000000000000"), "{e}");
+        let e = exp(&format!("init_seed={}", i64::MAX), 2)
+            .runs()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("init_seed") && e.contains("overflows"), "{e}");
     }
 }
