@@ -18,8 +18,19 @@ fn tiny_model() -> PathBuf {
     repo().join("tests/fixtures/analyze/model.safetensors")
 }
 
+/// Exit code of a command that failed on its input (the error is printed, `ExitCode::FAILURE`).
+const FAIL: i32 = 1;
+/// Exit code of a command line clap refused (usage error).
+const USAGE: i32 = 2;
+
 /// Runs xtask with `args`; returns (success, stdout + stderr).
 fn xtask(args: &[&str]) -> (bool, String) {
+    let (code, text) = xtask_code(args);
+    (code == Some(0), text)
+}
+
+/// Runs xtask with `args`; returns (exit code, stdout + stderr).
+fn xtask_code(args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .current_dir(repo())
         .env("CR_LOG", "warn")
@@ -31,13 +42,19 @@ fn xtask(args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
 }
 
-/// One catalogue row: the command must fail, without a panic, saying every phrase.
+/// One catalogue row: the command must fail with exit code [`FAIL`], without a panic, saying
+/// every phrase.
 fn case(what: &str, args: &[&str], phrases: &[&str]) {
-    let (ok, text) = xtask(args);
-    assert!(!ok, "{what}: exit code 0 for {args:?}\n{text}");
+    case_code(what, args, FAIL, phrases);
+}
+
+/// One catalogue row with its expected exit code.
+fn case_code(what: &str, args: &[&str], code: i32, phrases: &[&str]) {
+    let (got, text) = xtask_code(args);
+    assert_eq!(got, Some(code), "{what}: exit code for {args:?}\n{text}");
     assert!(!text.contains("panicked"), "{what}: panic\n{text}");
     for p in phrases {
         assert!(text.contains(p), "{what}: `{p}` missing from\n{text}");
@@ -360,6 +377,27 @@ fn bad_configs_and_arguments() {
         &["eps.toml", "adversarial.eps", "-0.1"],
     );
     train(
+        &cfg(
+            "nan-eps.toml",
+            &format!("{TINY}\n[adversarial]\nnorm = \"linf\"\neps = nan\n"),
+        ),
+        &["nan-eps.toml", "adversarial.eps", "NaN"],
+    );
+    train(
+        &cfg(
+            "ratio.toml",
+            &format!(
+                "{TINY}\n[eval]\nmeasures = [\"pruning\"]\n[eval.settings.pruning]\nratios = [0.5, 1.5]\nmethods = [\"global\"]\n"
+            ),
+        ),
+        &[
+            "ratio.toml",
+            "eval.settings.pruning.ratios[1]",
+            "1.5",
+            "outside [0, 1)",
+        ],
+    );
+    train(
         &cfg("data.toml", &TINY.replace("uci-digits", "imagenet")),
         &["imagenet"],
     );
@@ -369,6 +407,41 @@ fn bad_configs_and_arguments() {
             &TINY.replace("input = [1, 8, 8]", "input = [3, 32, 32]"),
         ),
         &["model.input", "does not match the data"],
+    );
+    // Experiment grid files (`--configs DIR` holds `smoke/*.toml`).
+    let base = std::fs::read_to_string(repo().join("configs/smoke/boundaries.toml")).unwrap();
+    let grid = |name: &str, text: &str| {
+        let d = t.path().join(name);
+        std::fs::create_dir_all(d.join("smoke")).unwrap();
+        std::fs::write(d.join("smoke/boundaries.toml"), text).unwrap();
+        d.display().to_string()
+    };
+    let dry = |what: &str, dir: &str, phrases: &[&str]| {
+        case(
+            what,
+            &[
+                "reproduce",
+                "--scale",
+                "smoke",
+                "--configs",
+                dir,
+                "--dry-run",
+            ],
+            phrases,
+        )
+    };
+    dry(
+        "unknown key in a grid file",
+        &grid("g-unknown", &format!("bogus = 1\n{base}")),
+        &["boundaries.toml", "unknown field `bogus`"],
+    );
+    dry(
+        "absurd seed count in a grid file",
+        &grid(
+            "g-seeds",
+            &base.replace("seeds = 1", "seeds = 1000000000000"),
+        ),
+        &["boundaries.toml", "seeds", "1000000000000"],
     );
     case(
         "missing config",
@@ -383,7 +456,7 @@ fn bad_configs_and_arguments() {
         ],
         &["ratio", "1.5"],
     );
-    case(
+    case_code(
         "negative attack budget",
         &[
             "attack",
@@ -396,6 +469,7 @@ fn bad_configs_and_arguments() {
             "--eps",
             "-1",
         ],
+        USAGE,
         &["--eps"],
     );
     case(
@@ -458,22 +532,56 @@ fn corrupt_checkpoint_and_read_only_results() {
         .join("tests/fixtures/analyze/tiny.toml")
         .display()
         .to_string();
-    // A checkpoint cut off (atomic writes make this a broken disk or a hand edit, not a crash).
+    // A real checkpoint: train until the first one exists, then SIGKILL.
     let dir = t.path().join("run");
-    std::fs::create_dir_all(&dir).unwrap();
-    let b = std::fs::read(tiny_model()).unwrap();
-    std::fs::write(dir.join("train.ckpt"), &b[..1000]).unwrap();
-    case(
-        "truncated checkpoint",
-        &[
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(repo())
+        .env("CR_LOG", "warn")
+        .args([
             "train",
             "--config",
             &config,
             "--out",
             &dir.display().to_string(),
-        ],
-        &["train.ckpt"],
+        ])
+        .args(["-q"])
+        .spawn()
+        .unwrap();
+    let ckpt = dir.join("train.ckpt");
+    let start = std::time::Instant::now();
+    while !ckpt.exists() && start.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let b = std::fs::read(&ckpt).unwrap();
+    // Cut off (atomic writes make this a broken disk or a hand edit, not a crash): in the
+    // tensor data, then inside the header.
+    let resume = |what: &str, bytes: &[u8], phrases: &[&str]| {
+        std::fs::write(&ckpt, bytes).unwrap();
+        case(
+            what,
+            &[
+                "train",
+                "--config",
+                &config,
+                "--out",
+                &dir.display().to_string(),
+            ],
+            phrases,
+        );
+    };
+    resume(
+        "checkpoint cut in its tensor data",
+        &b[..b.len() - 100],
+        &["train.ckpt", "truncated"],
     );
+    resume(
+        "checkpoint cut in its header",
+        &b[..200],
+        &["train.ckpt", "truncated"],
+    );
+    resume("empty checkpoint", b"", &["train.ckpt"]);
     // A results folder that cannot be written.
     let ro = t.path().join("ro");
     std::fs::create_dir_all(&ro).unwrap();
