@@ -397,6 +397,30 @@ fn bad_configs_and_arguments() {
             "outside [0, 1)",
         ],
     );
+    // k larger than the layer: TINY's first layer is [4, 64], so at most 4 directions.
+    train(
+        &cfg(
+            "k.toml",
+            &format!(
+                "{TINY}\n[eval]\nmeasures = [\"representation\"]\n[eval.settings]\nalignment_k = 10\n"
+            ),
+        ),
+        &[
+            "k.toml",
+            "eval.settings.alignment_k",
+            "10 is larger than the first layer",
+            "at most 4",
+        ],
+    );
+    train(
+        &cfg(
+            "ranks.toml",
+            &format!(
+                "{TINY}\n[eval]\nmeasures = [\"rank-truncation\"]\n[eval.settings]\nranks = [1, 65]\n"
+            ),
+        ),
+        &["ranks.toml", "eval.settings.ranks[1]", "65", "at most 4"],
+    );
     train(
         &cfg("data.toml", &TINY.replace("uci-digits", "imagenet")),
         &["imagenet"],

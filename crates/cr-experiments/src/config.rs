@@ -404,6 +404,7 @@ impl RunConfig {
                 ));
             }
         }
+        self.check_first_layer_ks()?;
         if let Some(p) = &self.eval.settings.pruning {
             for (i, r) in p.ratios.iter().enumerate() {
                 if !(0.0..1.0).contains(r) {
@@ -425,6 +426,53 @@ impl RunConfig {
                     "eval.settings.pruning.max_layer_ratio",
                     format!("{c} is outside [0, 1]"),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `eval.settings.alignment_k` and `eval.settings.ranks` count singular directions of the
+    /// first layer's effective weight: each must be at most its rank bound `min(out, in)`,
+    /// which the model spec fixes (the network is built lazily: nothing is allocated).
+    fn check_first_layer_ks(&self) -> Result<(), ExpError> {
+        let s = &self.eval.settings;
+        if s.alignment_k.is_none() && s.ranks.is_empty() {
+            return Ok(());
+        }
+        if s.alignment_k == Some(0) {
+            return Err(invalid("eval.settings.alignment_k", "must be >= 1"));
+        }
+        let model = cr_models::Model::build(&self.model, &cr_models::device::cpu())
+            .map_err(|e| invalid("model", e.to_string()))?;
+        let layers = model.layers();
+        let Some(first) = layers.first() else {
+            return Ok(());
+        };
+        // A factorised first layer's effective weight is `up · down`: out of `up`, in of `down`.
+        let (name, rows, cols) = match &first.factor_of {
+            Some(parent) => {
+                let up = layers.get(1).map_or(first.rows, |u| u.rows);
+                (parent.as_str(), up, first.cols)
+            }
+            None => (first.name.as_str(), first.rows, first.cols),
+        };
+        let max = rows.min(cols);
+        let too_big = |field: &str, k: usize| {
+            invalid(
+                field,
+                format!(
+                    "{k} is larger than the first layer `{name}` ([{rows}, {cols}]) allows: at most {max} singular directions"
+                ),
+            )
+        };
+        if let Some(k) = s.alignment_k
+            && k > max
+        {
+            return Err(too_big("eval.settings.alignment_k", k));
+        }
+        for (i, &r) in s.ranks.iter().enumerate() {
+            if r > max {
+                return Err(too_big(&format!("eval.settings.ranks[{i}]"), r));
             }
         }
         Ok(())
