@@ -60,6 +60,13 @@ fn smoke_grid_runs_and_reports() {
     assert!(status.success());
     let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(report.contains("## Findings"));
+    // Every run recorded its device; the report says what is reproducible where.
+    assert!(report.contains("## Determinism"), "no determinism section");
+    assert!(
+        report.contains("`Device<NdArray(Cpu)>` ("),
+        "device not reported"
+    );
+    assert!(!report.contains("not recorded"), "a run without its device");
     let grid = std::fs::read_dir(repo().join("configs/smoke"))
         .unwrap()
         .count();

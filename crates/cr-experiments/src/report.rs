@@ -1007,6 +1007,65 @@ fn settings(exp: &Experiment, runs: &[RunSpec]) -> String {
     s
 }
 
+/// Whether a device string (burn's `Debug` of the device) names the CPU backend.
+fn is_cpu_device(device: &str) -> bool {
+    device.contains("NdArray") || device.contains("Flex") || device.contains("Cpu")
+}
+
+/// The report's determinism section: the devices the results came from, and which numbers
+/// are bit-reproducible on them.
+fn determinism<'a>(run_devices: impl IntoIterator<Item = &'a str>) -> String {
+    let mut devices: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in run_devices {
+        let d = if d.is_empty() { "not recorded" } else { d };
+        *devices.entry(d).or_default() += 1;
+    }
+    let list: Vec<String> = devices
+        .iter()
+        .map(|(d, n)| format!("`{d}` ({n} runs)"))
+        .collect();
+    let gpu = devices
+        .keys()
+        .any(|d| *d != "not recorded" && !is_cpu_device(d));
+    let mut s = String::from(
+        "## Determinism
+
+",
+    );
+    let _ = writeln!(
+        s,
+        "Devices: {}.
+",
+        list.join(", ")
+    );
+    s.push_str(
+        "On the CPU every number in this report is bit-identical for the same configs and seeds: \
+         weights are initialised from a host ChaCha8 stream, data subsets, splits, shuffling and \
+         augmentation and the attacks' random starts come from seeded host generators, the \
+         CPU kernels sum in a fixed order, and the linear algebra (SVD, operator norms, \
+         compressibility, bounds) runs on the host in faer. `tests/catalogue.rs` checks same \
+         seed → same bytes; `tests/e2e.rs` checks that a run killed at random moments resumes to \
+         identical results.\n\n",
+    );
+    s.push_str(if gpu {
+        "**Some of these runs are GPU runs, whose numbers are not bit-reproducible**: "
+    } else {
+        "On a GPU (`--device cuda` or `vulkan`) these are not bit-reproducible: "
+    });
+    s.push_str(
+        "the training losses and accuracies, the trained weights and therefore every number \
+         computed from them (clean and robust accuracy, compressibility, bounds, gaps, pruning \
+         curves), and an attack's result even on fixed weights (a sample near the decision \
+         boundary can flip), because GPU kernels do not fix their floating-point summation \
+         order (parallel reductions, kernels chosen by autotuning). The same on \
+         every device: the initial weights, the data and its order, the attacks' random \
+         starts, and for given weights everything computed on the host (SVD, norms, \
+         compressibility, bounds). Differences between two GPU runs are at rounding level per \
+         step but compound over training; compare GPU runs through their means over seeds.\n\n",
+    );
+    s
+}
+
 /// Writes `report.md`, `results.csv` and `figures/` into `out` for the runs of `grid`
 /// (`seeds` as given to the runner), reading results from `out` and any `extra` folders
 /// (other shards).
@@ -1095,6 +1154,7 @@ pub fn write_report(
         "\n{supported} of {} claims supported by this run.\n",
         all_findings.len()
     );
+    md.push_str(&determinism(results.iter().map(|r| r.device.as_str())));
     if !not_run.is_empty() {
         let _ = writeln!(
             md,
@@ -1115,4 +1175,21 @@ pub fn write_report(
         findings: all_findings,
         runs: (runs.len(), results.len()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn determinism_names_the_devices_and_flags_gpu_runs() {
+        let cpu = determinism(["Device<NdArray(Cpu)>", "Device<NdArray(Cpu)>", ""]);
+        assert!(cpu.contains("`Device<NdArray(Cpu)>` (2 runs)"), "{cpu}");
+        assert!(cpu.contains("`not recorded` (1 runs)"), "{cpu}");
+        assert!(cpu.contains("On a GPU"), "{cpu}");
+        assert!(!cpu.contains("Some of these runs are GPU runs"), "{cpu}");
+        let gpu = determinism(["Device<NdArray(Cpu)>", "Device<Cuda(0)>"]);
+        assert!(gpu.contains("Some of these runs are GPU runs"), "{gpu}");
+        assert!(gpu.contains("robust accuracy"), "{gpu}");
+    }
 }

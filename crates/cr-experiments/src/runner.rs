@@ -44,6 +44,10 @@ pub struct RunResult {
     /// Wall seconds of the whole run (training included; 0 for the training part when the
     /// model was reused).
     pub seconds: f64,
+    /// The device the run was trained and evaluated on (burn's `Debug` of it, e.g.
+    /// `Device<NdArray(Cpu)>`; empty in results written before it was recorded).
+    #[serde(default)]
+    pub device: String,
 }
 
 /// Options of [`run_grid`].
@@ -96,6 +100,7 @@ pub fn execute_run(spec: &RunSpec, dir: &Path, ctx: &Context) -> Result<RunResul
         transfer: trained.transfer_metrics,
         eval,
         seconds: started.elapsed().as_secs_f64(),
+        device: format!("{:?}", ctx.device),
     };
     write_json(&dir.join("result.json"), &result)?;
     let _ = std::fs::remove_file(dir.join("error.txt"));
