@@ -63,7 +63,7 @@ fn smoke_grid_runs_and_reports() {
     // Every run recorded its device; the report says what is reproducible where.
     assert!(report.contains("## Determinism"), "no determinism section");
     assert!(
-        report.contains("`Device<NdArray(Cpu)>` ("),
+        report.contains("`Device<Flex(Cpu)>` ("),
         "device not reported"
     );
     assert!(!report.contains("not recorded"), "a run without its device");

@@ -12,9 +12,8 @@ use cr_attacks::{ApgdConfig, Loss, Norm, PgdConfig, apgd, pgd};
 
 const N: usize = 1000;
 
-#[allow(deprecated)]
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize, a: f32) -> Vec<f32> {

@@ -29,8 +29,7 @@
 //! use burn::prelude::*;
 //! use cr_attacks::{Attack, Norm, PgdConfig, ApgdConfig, Loss, RunOptions, worst_case};
 //!
-//! # #[allow(deprecated)]
-//! let device = Device::ndarray();
+//! let device = Device::flex();
 //! // A linear classifier z = W·flatten(x) on 2×2 one-channel images, 3 classes.
 //! let w = Tensor::<2>::from_floats(
 //!     [[1.0, -1.0, 0.0], [0.5, 0.0, -0.5], [0.0, 1.0, -1.0], [-1.0, 0.5, 0.5]],

@@ -38,7 +38,7 @@
 //! let (train, val) = splits.train.split(0.1, 7)?; // stratified, seeded
 //! assert_eq!(train.len() + val.len(), 1442);
 //!
-//! let device = burn::prelude::Device::ndarray();
+//! let device = burn::prelude::Device::flex();
 //! let opts = BatchOptions::new(128, 7).with_augment(Augment::NONE);
 //! for (x, y) in train.batches(&opts, 0, &device)? {
 //!     assert_eq!(x.dims()[1..], [1, 8, 8]);

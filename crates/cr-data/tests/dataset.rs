@@ -12,9 +12,8 @@ use cr_data::{BatchOptions, Dataset, load};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-#[allow(deprecated)]
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 /// 23 samples of shape [1, 2, 3], pixel values encode (sample, position), labels i mod 3.
@@ -110,7 +109,7 @@ fn epoch_batches_cover_the_set_and_resume_exactly() {
         assert_eq!((c, h, w), (1, 2, 3));
         sizes.push(n);
         let xs = host(x);
-        let ys: Vec<i64> = y.into_data().try_to_vec().unwrap();
+        let ys: Vec<i64> = y.try_into_vec_as().unwrap();
         for k in 0..n {
             // Recover the sample index from its first pixel.
             let i = (xs[k * 6] * 1000.0).round() as usize / 6;
@@ -207,7 +206,7 @@ fn cifar_augmentation_through_batches_keeps_shape_and_values() {
     // Without an rng, batch is the identity; flipping twice is the identity.
     let (x, y) = d.batch(&[0], None, &device);
     assert_eq!(host(x), img);
-    assert_eq!(y.into_data().try_to_vec::<i64>().unwrap(), vec![0]);
+    assert_eq!(y.try_into_vec_as::<i64>().unwrap(), vec![0]);
     let f = flip_horizontal(&img, [3, 32, 32]).unwrap();
     assert_ne!(f, img);
     assert_eq!(flip_horizontal(&f, [3, 32, 32]).unwrap(), img);

@@ -29,9 +29,10 @@ use crate::error::ExpError;
 use crate::execute::Context;
 
 /// The workloads, in the order they run.
-pub const WORKLOADS: [&str; 9] = [
+pub const WORKLOADS: [&str; 10] = [
     "train-fcn",
     "train-cnn",
+    "train-cnn-im2col",
     "train-cnn-native",
     "pgd-10",
     "apgd-ce-100",
@@ -230,11 +231,21 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
         }
         fcn = Some(model);
     }
+    // `train-cnn` with the device's convolution algorithm; the suite adds the other one
+    // (`--only` may name either).
+    let default_algo = conv_algorithm();
     for (name, algo) in [
-        ("train-cnn", ConvAlgorithm::Im2col),
+        ("train-cnn", default_algo),
+        ("train-cnn-im2col", ConvAlgorithm::Im2col),
         ("train-cnn-native", ConvAlgorithm::Native),
     ] {
-        if !want(name) {
+        let named = opts.only.iter().any(|o| o == name);
+        let run = if name == "train-cnn" {
+            want(name)
+        } else {
+            named || (opts.only.is_empty() && algo != default_algo)
+        };
+        if !run {
             continue;
         }
         let fashion = cr_data::load("fashion-mnist", None).map_err(|e| err("data", e))?;

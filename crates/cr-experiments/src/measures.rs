@@ -577,16 +577,13 @@ fn boundary(
         .map(|i| project(&z[i * hdim..(i + 1) * hdim]))
         .collect();
     // The first sample classified correctly whose attack succeeds.
-    let pred = |t: Tensor<4>| -> Vec<i64> {
-        model
-            .forward(t)
-            .argmax(1)
-            .reshape([n])
-            .into_data()
-            .try_to_vec::<i64>()
-            .unwrap_or_default()
+    // Read as i64 whatever the backend's int type (i32 on flex and GPUs).
+    let classes = |t: Tensor<1, Int>| -> Result<Vec<i64>, ExpError> {
+        t.try_into_vec_as::<i64>()
+            .map_err(|e| err("boundary", format!("reading predicted classes: {e:?}")))
     };
-    let (pc_clean, pc_adv) = (pred(x.clone()), pred(adv.clone()));
+    let pred = |t: Tensor<4>| classes(model.forward(t).argmax(1).reshape([n]));
+    let (pc_clean, pc_adv) = (pred(x.clone())?, pred(adv.clone())?);
     let chosen = (0..n)
         .find(|&i| pc_clean[i] == sub.labels[i] as i64 && pc_adv[i] != pc_clean[i])
         .or_else(|| (0..n).find(|&i| pc_clean[i] == sub.labels[i] as i64))
@@ -614,14 +611,7 @@ fn boundary(
         }
     }
     let zg = Tensor::<2>::from_data(TensorData::new(grid, [g * g, hdim]), device);
-    let regions: Vec<i64> = model
-        .net
-        .head(zg)
-        .argmax(1)
-        .reshape([g * g])
-        .into_data()
-        .try_to_vec::<i64>()
-        .unwrap_or_default();
+    let regions = classes(model.net.head(zg).argmax(1).reshape([g * g]))?;
     let img = |t: &Tensor<4>| -> Vec<f32> {
         t.clone()
             .narrow(0, chosen, 1)

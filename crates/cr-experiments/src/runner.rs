@@ -45,7 +45,7 @@ pub struct RunResult {
     /// model was reused).
     pub seconds: f64,
     /// The device the run was trained and evaluated on (burn's `Debug` of it, e.g.
-    /// `Device<NdArray(Cpu)>`; empty in results written before it was recorded).
+    /// `Device<Flex(Cpu)>`; empty in results written before it was recorded).
     #[serde(default)]
     pub device: String,
 }

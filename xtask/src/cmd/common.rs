@@ -8,7 +8,8 @@ use cr_experiments::execute::Context;
 /// Where to run and where full data sets live.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Device: `cpu` (default), or `cuda`/`vulkan` when built with that feature.
+    /// Device: `cpu` (default; burn's flex backend), `ndarray` (burn's older CPU backend, for
+    /// comparison), or `cuda`/`vulkan` when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Root folder of full official data sets (e.g. DIR/mnist, DIR/cifar-10-batches-bin);

@@ -13,9 +13,8 @@ use rand_distr::StandardNormal;
 
 use cr_attacks::{Norm, ce_loss};
 
-#[allow(deprecated)]
 pub fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 pub fn images(data: Vec<f32>, dims: [usize; 4]) -> Tensor<4> {
