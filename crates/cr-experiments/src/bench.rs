@@ -375,7 +375,7 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
         push(
             "norms-2048",
             format!(
-                "‖W‖∞, ‖W‖₁, ‖W‖_F and ‖W‖₂ (σ₁ from the singular values) of a {n}x{n} f64 matrix"
+                "‖W‖∞, ‖W‖₁, ‖W‖_F and ‖W‖₂ (σ₁ from the Gram matrix's eigenvalues) of a {n}x{n} f64 matrix"
             ),
             secs,
             "s",
