@@ -109,6 +109,7 @@ fn smoke_grid_runs_and_reports() {
 fn killed_runs_resume_to_identical_results() {
     let only = "fcn-standard,transfer";
     let clean = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
     let status = xtask()
         .args([
             "reproduce",
@@ -123,13 +124,19 @@ fn killed_runs_resume_to_identical_results() {
         .status()
         .unwrap();
     assert!(status.success());
+    let whole = started.elapsed();
     let want = results(clean.path());
     assert!(!want.is_empty());
 
     let killed = tempfile::tempdir().unwrap();
-    // Kill at several moments (fixed, so the test is reproducible), checking after each kill
-    // that whatever reads as finished is complete.
-    for ms in [700u64, 1500, 400, 2500, 900] {
+    // Kill at moments spread over the run (fixed fractions of the uninterrupted run's time, so
+    // the test adapts to the machine's speed), until a run finishes before its kill. After each
+    // kill, whatever reads as finished must be complete and equal to the uninterrupted run's.
+    let fractions = [
+        0.3, 0.45, 0.2, 0.35, 0.25, 0.4, 0.3, 0.5, 0.35, 0.45, 0.6, 0.8,
+    ];
+    let mut live_kills = 0;
+    for f in fractions {
         let mut child = xtask()
             .args([
                 "reproduce",
@@ -145,7 +152,8 @@ fn killed_runs_resume_to_identical_results() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
+        std::thread::sleep(whole.mul_f64(f));
+        let running = child.try_wait().unwrap().is_none();
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
         for (name, v) in results(killed.path()) {
@@ -156,7 +164,16 @@ fn killed_runs_resume_to_identical_results() {
                 .unwrap();
             assert_eq!(&v, w, "{name} differs after a kill");
         }
+        if !running {
+            break;
+        }
+        live_kills += 1;
     }
+    eprintln!("{live_kills} kills hit a running reproduce (uninterrupted run: {whole:?})");
+    assert!(
+        live_kills >= 3,
+        "only {live_kills} kills hit a running reproduce (uninterrupted run: {whole:?})"
+    );
     let status = xtask()
         .args([
             "reproduce",
