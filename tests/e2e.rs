@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::Instant;
 
 fn xtask() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
@@ -109,7 +109,7 @@ fn smoke_grid_runs_and_reports() {
 fn killed_runs_resume_to_identical_results() {
     let only = "fcn-standard,transfer";
     let clean = tempfile::tempdir().unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let status = xtask()
         .args([
             "reproduce",
