@@ -573,12 +573,20 @@ fn corrupt_checkpoint_and_read_only_results() {
         .unwrap();
     let ckpt = dir.join("train.ckpt");
     let start = std::time::Instant::now();
-    while !ckpt.exists() && start.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    // Checkpoints are written atomically, so whatever is read under the name is whole.
+    let mut first = None;
+    while first.is_none() && start.elapsed().as_secs() < 60 {
+        first = std::fs::read(&ckpt).ok();
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    child.kill().unwrap();
+    let _ = child.kill();
     child.wait().unwrap();
-    let b = std::fs::read(&ckpt).unwrap();
+    let b = first.expect("no checkpoint within 60 s");
+    // The run may have finished before the kill (it takes a fraction of a second): remove its
+    // outputs so that the commands below resume from the checkpoint.
+    for f in ["model.safetensors", "metrics.json"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
     // Cut off (atomic writes make this a broken disk or a hand edit, not a crash): in the
     // tensor data, then inside the header.
     let resume = |what: &str, bytes: &[u8], phrases: &[&str]| {

@@ -1027,17 +1027,8 @@ fn determinism<'a>(run_devices: impl IntoIterator<Item = &'a str>) -> String {
     let gpu = devices
         .keys()
         .any(|d| *d != "not recorded" && !is_cpu_device(d));
-    let mut s = String::from(
-        "## Determinism
-
-",
-    );
-    let _ = writeln!(
-        s,
-        "Devices: {}.
-",
-        list.join(", ")
-    );
+    let mut s = String::from("## Determinism\n\n");
+    let _ = writeln!(s, "Devices: {}.\n", list.join(", "));
     s.push_str(
         "On the CPU every number in this report is bit-identical for the same configs and seeds: \
          weights are initialised from a host ChaCha8 stream, data subsets, splits, shuffling and \
