@@ -139,13 +139,12 @@ mod tests {
     fn im2col_matches_the_native_kernel_in_values_and_gradients() {
         // On both CPU backends.
         for device in [Device::flex().autodiff(), Device::ndarray().autodiff()] {
-            check_im2col(&device);
+            check_im2col(device);
         }
         set_conv_algorithm(ConvAlgorithm::Native);
     }
 
-    fn check_im2col(device: &Device) {
-        let device = device.clone();
+    fn check_im2col(device: Device) {
         for (cin, cout, k, s, p, bias, hw) in [
             (3, 4, 3, 1, 1, true, 7),
             (2, 5, 3, 2, 1, false, 8),

@@ -534,25 +534,14 @@ fn checkpoint_with_non_finite_values_resumes() {
         checkpoint: Some(path.clone()),
         ..RunOptions::default()
     };
-    let first = train(
-        Model::new(&spec, &device, 1).unwrap(),
-        &data,
-        &cfg,
-        &mut NoHooks,
-        &opts,
-        &device,
-    )
-    .unwrap();
+    let run = || {
+        let model = Model::new(&spec, &device, 1).unwrap();
+        train(model, &data, &cfg, &mut NoHooks, &opts, &device).unwrap()
+    };
+    let first = run();
     assert!(first.metrics.epochs[0].val_loss.is_nan());
-    let again = train(
-        Model::new(&spec, &device, 1).unwrap(),
-        &data,
-        &cfg,
-        &mut NoHooks,
-        &opts,
-        &device,
-    )
-    .unwrap();
+    // The second run finds the first one's finished checkpoint and resumes from it.
+    let again = run();
     assert_eq!(model_tensors(&first.model), model_tensors(&again.model));
     assert!(again.metrics.epochs[0].val_loss.is_nan());
 }
