@@ -4,7 +4,7 @@
 //! The CPU default is burn's `flex` backend: measured on 2 cores (`xtask bench`, same run)
 //! it trains the 784-400-10 FCN 1.1–1.25× and the cpu-scale CNN 3× faster than burn's
 //! `ndarray` backend (which burn 0.22 deprecates), and runs the UAP 4.5× faster. `ndarray` stays
-//! selectable (`--device ndarray`) for comparison.
+//! selectable (`--device ndarray`) for comparison in builds with the `ndarray` feature.
 
 use burn::prelude::*;
 
@@ -12,7 +12,10 @@ use crate::error::{ModelError, Result};
 
 /// Device names this build accepts.
 pub fn available_devices() -> Vec<&'static str> {
-    let mut v = vec!["cpu", "ndarray"];
+    let mut v = vec!["cpu"];
+    if cfg!(feature = "ndarray") {
+        v.push("ndarray");
+    }
     if cfg!(feature = "cuda") {
         v.push("cuda");
     }
@@ -34,6 +37,7 @@ pub fn device_from_name(name: &str) -> Result<Device> {
             crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
             Ok(cpu())
         }
+        #[cfg(feature = "ndarray")]
         "ndarray" => {
             crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Im2col);
             Ok(Device::ndarray())
