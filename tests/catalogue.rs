@@ -463,7 +463,7 @@ fn bad_configs_and_arguments() {
         "absurd seed count in a grid file",
         &grid(
             "g-seeds",
-            &base.replace("seeds = 1", "seeds = 1000000000000"),
+            &base.replace("seeds = 2", "seeds = 1000000000000"),
         ),
         &["boundaries.toml", "seeds", "1000000000000"],
     );

@@ -92,6 +92,32 @@ fn bounds(
     Ok(v)
 }
 
+/// Pruning ratios at or above this count as "high" (paper Figure 8 compares the methods
+/// where most neurons are gone).
+pub const HIGH_RATIO: f64 = 0.8;
+
+/// Mean clean and robust accuracy over the points that removed at least [`HIGH_RATIO`] (the
+/// last point when none did): the number a claim about high pruning ratios is judged on.
+pub fn high_ratio(points: &[cr_prune::SweepPoint]) -> serde_json::Value {
+    let high: Vec<&cr_prune::SweepPoint> = {
+        let h: Vec<_> = points.iter().filter(|p| p.achieved >= HIGH_RATIO).collect();
+        if h.is_empty() {
+            points.last().into_iter().collect()
+        } else {
+            h
+        }
+    };
+    let n = high.len().max(1) as f64;
+    let robust: Vec<f64> = high.iter().filter_map(|p| p.robust_accuracy).collect();
+    serde_json::json!({
+        "threshold": HIGH_RATIO,
+        "points": high.len(),
+        "clean_accuracy": high.iter().map(|p| p.clean_accuracy).sum::<f64>() / n,
+        "robust_accuracy": (robust.len() == high.len() && !robust.is_empty())
+            .then(|| robust.iter().sum::<f64>() / n),
+    })
+}
+
 /// Accuracy and robust accuracy against the pruning ratio, one curve per configured method
 /// (paper Figure 8). Each pruned model is the physically smaller one where the method has
 /// one; the robust accuracy uses the main attack.
@@ -146,7 +172,8 @@ fn pruning(
         };
         let points = sweep(model, &base, &settings.ratios, eval)
             .map_err(|e| err(&format!("pruning ({name})"), e))?;
-        curves.push(serde_json::json!({ "method": name, "points": points }));
+        let high = high_ratio(&points);
+        curves.push(serde_json::json!({ "method": name, "points": points, "high_ratio": high }));
     }
     Ok(serde_json::json!({
         "attack": label,

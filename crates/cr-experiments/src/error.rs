@@ -38,6 +38,9 @@ pub enum ExpError {
     /// Training.
     #[error(transparent)]
     Train(#[from] cr_train::TrainError),
+    /// Judging claims and writing the report.
+    #[error(transparent)]
+    Report(#[from] cr_report::ReportError),
     /// Anything else, with context.
     #[error("{0}")]
     Other(String),

@@ -31,6 +31,13 @@ pub struct Sweep {
     /// Dotted-key overrides applied to every run of this sweep.
     #[serde(default)]
     pub set: toml::Table,
+    /// Where the report reads the strength of a `"none"` point (a quantity path, e.g. the
+    /// full rank of a rank sweep's baseline), see [`cr_report::claims::SweepInfo`].
+    #[serde(default)]
+    pub none_strength: Option<String>,
+    /// Log axis for the strength in figures (default: when the values span decades).
+    #[serde(default)]
+    pub log_x: Option<bool>,
 }
 
 /// An experiment file.
@@ -55,6 +62,12 @@ pub struct Experiment {
     /// Free-form notes for the report (budgets chosen and why, deviations from the paper).
     #[serde(default)]
     pub notes: Option<String>,
+    /// The claims the report judges (see [`cr_report::claims::Claim`]).
+    #[serde(default)]
+    pub claims: Vec<cr_report::claims::Claim>,
+    /// Extra report panels drawn from measures that are not curves.
+    #[serde(default)]
+    pub panels: Vec<cr_report::claims::PanelKind>,
 }
 
 fn d_seeds() -> usize {
@@ -202,12 +215,41 @@ impl Experiment {
                 problem: "field `seeds`: must be >= 1".into(),
             });
         }
+        exp.info(None).validate().map_err(|e| ExpError::Config {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
         // Expanding validates every run's config.
         exp.runs().map_err(|e| ExpError::Config {
             path: path.to_path_buf(),
             problem: e.to_string(),
         })?;
         Ok(exp)
+    }
+
+    /// The report's view of this experiment, with `settings` in words.
+    pub fn info(&self, settings: Option<String>) -> cr_report::claims::ExperimentInfo {
+        cr_report::claims::ExperimentInfo {
+            id: self.id.clone(),
+            figure: self.figure.clone(),
+            title: self.title.clone(),
+            claim: self.claim.clone(),
+            notes: self.notes.clone(),
+            sweep: self
+                .sweep
+                .iter()
+                .map(|s| cr_report::claims::SweepInfo {
+                    name: s.name.clone(),
+                    key: s.key.clone(),
+                    label: s.label.clone(),
+                    none_strength: s.none_strength.clone(),
+                    log_x: s.log_x,
+                })
+                .collect(),
+            claims: self.claims.clone(),
+            panels: self.panels.clone(),
+            settings,
+        }
     }
 
     /// Every run of the experiment, in sweep, value, seed order.

@@ -21,10 +21,8 @@ pub mod error;
 pub mod execute;
 pub mod grid;
 pub mod measures;
-pub mod plot;
 pub mod report;
 pub mod runner;
-pub mod stats;
 pub mod store;
 pub mod tools;
 

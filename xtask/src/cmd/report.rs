@@ -54,13 +54,21 @@ pub fn run(args: Args) -> Result<()> {
         r.runs.1,
         r.runs.0
     );
+    println!("{}", r.summary);
     for f in &r.findings {
-        let mark = match f.verdict {
+        let mark = match f.judgement.verdict {
             Verdict::Supported => "yes",
-            Verdict::NotSupported => "NO ",
+            Verdict::Contradicted => "NO ",
+            Verdict::NonMonotone => "∩∪ ",
             Verdict::Inconclusive => " ? ",
         };
-        println!("  [{mark}] {}: {} — {}", f.experiment, f.claim, f.measured);
+        println!(
+            "  [{mark}] {} ({}): {} — {}",
+            f.experiment,
+            f.sweep,
+            f.text,
+            f.effect()
+        );
     }
     Ok(())
 }

@@ -192,16 +192,12 @@ pub fn run(args: Args) -> Result<()> {
         let full = load_grid(&args.configs, &args.scale, &[])?;
         let r = write_report(&full, &args.out, &[], args.seeds)?;
         println!(
-            "report: {} ({} of {} runs; {} figures; {} of {} claims supported)",
+            "report: {} ({} of {} runs; {} figures). {}",
             r.report.display(),
             r.runs.1,
             r.runs.0,
             r.figures.len(),
-            r.findings
-                .iter()
-                .filter(|f| f.verdict == cr_experiments::report::Verdict::Supported)
-                .count(),
-            r.findings.len()
+            r.summary
         );
     }
     if !summary.failed.is_empty() {

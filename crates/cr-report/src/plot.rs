@@ -8,7 +8,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::ExpError;
+use crate::error::ReportError;
 
 static FONT: Once = Once::new();
 
@@ -120,8 +120,8 @@ impl Panel {
     }
 }
 
-fn draw_err<E: std::fmt::Display>(e: E) -> ExpError {
-    ExpError::Other(format!("drawing a figure: {e}"))
+fn draw_err<E: std::fmt::Display>(e: E) -> ReportError {
+    ReportError::Draw(e.to_string())
 }
 
 /// Writes `stem.png` and `stem.svg` with `panels` laid out in `cols` columns.
@@ -130,10 +130,10 @@ pub fn save(
     title: &str,
     panels: &[Panel],
     cols: usize,
-) -> Result<Vec<PathBuf>, ExpError> {
+) -> Result<Vec<PathBuf>, ReportError> {
     register_font();
     if let Some(d) = stem.parent() {
-        std::fs::create_dir_all(d).map_err(|source| ExpError::Io {
+        std::fs::create_dir_all(d).map_err(|source| ReportError::Io {
             path: d.to_path_buf(),
             source,
         })?;
@@ -157,7 +157,7 @@ pub fn save(
         root.present().map_err(draw_err)?;
     }
     for (t, f) in [(&tmp_png, &png), (&tmp_svg, &svg)] {
-        std::fs::rename(t, f).map_err(|source| ExpError::Io {
+        std::fs::rename(t, f).map_err(|source| ReportError::Io {
             path: f.clone(),
             source,
         })?;
@@ -171,7 +171,7 @@ fn draw_all<DB: DrawingBackend>(
     panels: &[Panel],
     rows: usize,
     cols: usize,
-) -> Result<(), ExpError>
+) -> Result<(), ReportError>
 where
     DB::ErrorType: 'static,
 {
@@ -257,7 +257,10 @@ fn tx(x: f64, log: bool, floor: f64) -> f64 {
     if log { x.max(floor).log10() } else { x }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<(), ExpError>
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> Result<(), ReportError>
 where
     DB::ErrorType: 'static,
 {

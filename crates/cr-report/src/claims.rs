@@ -1,0 +1,332 @@
+//! Claims as data: what an experiment file says the paper claims, and what the report needs
+//! to know about the experiment (its sweeps and extra panels).
+//!
+//! A claim names a quantity read from every run's `result.json` (a [`crate::quantity`]
+//! path), what it is judged against (the swept strength, or another quantity that still moves
+//! across the sweep), the direction the paper claims, the smallest change that counts as an
+//! effect with its reason, and optionally the regime of the sweep it is about:
+//!
+//! ```toml
+//! [[claims]]
+//! id = "robust-falls"
+//! text = "Robust accuracy falls as alpha grows"
+//! sweep = "alpha"
+//! quantity = "eval.robust_accuracy"
+//! against = "strength"
+//! direction = "decreasing"
+//! min_effect = 0.02
+//! reason = "2 accuracy points: about one binomial standard error at 1,000 test samples"
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReportError;
+use crate::quantity::Path;
+
+/// The direction a claim states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// The quantity rises with `against`.
+    Increasing,
+    /// The quantity falls with `against`.
+    Decreasing,
+    /// The quantity does not change by more than `min_effect` across the sweep.
+    Flat,
+    /// `quantity − baseline` is positive (difference claims).
+    Higher,
+    /// `quantity − baseline` is negative (difference claims).
+    Lower,
+}
+
+impl Direction {
+    /// Whether this is a difference direction (needs `baseline`).
+    pub fn is_difference(self) -> bool {
+        matches!(self, Direction::Higher | Direction::Lower)
+    }
+}
+
+/// A range of the swept strength a claim is about (inclusive ends), with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regime {
+    /// Smallest strength judged.
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// Largest strength judged.
+    #[serde(default)]
+    pub to: Option<f64>,
+    /// Why the claim is about this regime only.
+    pub reason: String,
+}
+
+/// One claim of the paper, as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Short id, unique within the experiment.
+    pub id: String,
+    /// The claim in words (the paper's, shortened).
+    pub text: String,
+    /// The sweep (curve) it is judged on; every sweep of the experiment when absent.
+    #[serde(default)]
+    pub sweep: Option<String>,
+    /// The quantity, a path into `result.json` (`eval.robust_accuracy`).
+    pub quantity: String,
+    /// Its name in tables and figures (defaults to the path).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// `strength` (the swept value; `"none"` reads `none_strength`) or a quantity path.
+    #[serde(default = "strength")]
+    pub against: String,
+    /// The name of `against` in tables and figures.
+    #[serde(default)]
+    pub against_label: Option<String>,
+    /// For difference claims: the quantity subtracted from `quantity` in the same run.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// The claimed direction.
+    pub direction: Direction,
+    /// The smallest change (in the quantity's units) that counts as an effect.
+    pub min_effect: f64,
+    /// Why that threshold.
+    pub reason: String,
+    /// Restricts the judged points to part of the sweep (the whole curve is still shown).
+    #[serde(default)]
+    pub regime: Option<Regime>,
+}
+
+fn strength() -> String {
+    "strength".into()
+}
+
+/// A curve of the experiment, as the report needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepInfo {
+    /// Name.
+    pub name: String,
+    /// Swept key.
+    pub key: String,
+    /// Axis label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Where to read the strength of a `"none"` point (e.g. a rank sweep's full-rank
+    /// baseline: `eval.compressibility.layers.0.numerical_rank`). Without it `"none"` points
+    /// have no strength and are left out of strength-based claims.
+    #[serde(default)]
+    pub none_strength: Option<String>,
+    /// Draw the strength axis logarithmically (0 is drawn at the left edge).
+    #[serde(default)]
+    pub log_x: Option<bool>,
+}
+
+/// Extra panels drawn from measures that are not curves over the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PanelKind {
+    /// Normalised singular values of the first hidden layer, one line per sweep value.
+    Spectrum,
+    /// Test accuracy under rank truncation of the first hidden layer.
+    RankTruncation,
+    /// PCA decision regions and the perturbation of one sample (Figure 2).
+    Boundary,
+    /// SA and RA under pruning, one line per model and method.
+    Pruning,
+}
+
+/// What the report knows about an experiment: the non-run parts of its grid file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentInfo {
+    /// Id.
+    pub id: String,
+    /// Paper figure.
+    pub figure: String,
+    /// Title.
+    pub title: String,
+    /// The paper's claim in words.
+    pub claim: String,
+    /// Notes (budgets and why).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// The curves.
+    pub sweep: Vec<SweepInfo>,
+    /// The claims judged.
+    #[serde(default)]
+    pub claims: Vec<Claim>,
+    /// Extra panels.
+    #[serde(default)]
+    pub panels: Vec<PanelKind>,
+    /// Settings in words (data, model, attacks), filled by the caller.
+    #[serde(default)]
+    pub settings: Option<String>,
+}
+
+impl ExperimentInfo {
+    /// Reads the report's view of a grid file (the `[run]` table and other fields are
+    /// ignored here; the experiment crate validates them).
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(crate::error::io(path))?;
+        let info: Self = toml::from_str(&text).map_err(|e| ReportError::File {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        info.validate()?;
+        Ok(info)
+    }
+
+    /// Checks every claim: unique ids, known sweeps, parseable paths, directions that fit.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        validate_claims(&self.id, &self.claims, &self.sweep)
+    }
+}
+
+/// Checks `claims` against the experiment's sweeps.
+pub fn validate_claims(
+    experiment: &str,
+    claims: &[Claim],
+    sweeps: &[SweepInfo],
+) -> Result<(), ReportError> {
+    let bad = |i: usize, field: &str, problem: String| ReportError::Invalid {
+        experiment: experiment.to_string(),
+        field: format!("claims[{i}].{field}"),
+        problem,
+    };
+    for (i, c) in claims.iter().enumerate() {
+        if c.id.is_empty() || claims[..i].iter().any(|o| o.id == c.id) {
+            return Err(bad(i, "id", format!("`{}` is empty or not unique", c.id)));
+        }
+        if let Some(s) = &c.sweep
+            && !sweeps.iter().any(|w| &w.name == s)
+        {
+            let names: Vec<&str> = sweeps.iter().map(|w| w.name.as_str()).collect();
+            return Err(bad(
+                i,
+                "sweep",
+                format!("no sweep `{s}` (sweeps: {})", names.join(", ")),
+            ));
+        }
+        Path::parse(&c.quantity).map_err(|p| bad(i, "quantity", p))?;
+        if c.against != "strength" {
+            Path::parse(&c.against).map_err(|p| bad(i, "against", p))?;
+        }
+        match (&c.baseline, c.direction.is_difference()) {
+            (Some(b), true) => {
+                Path::parse(b).map_err(|p| bad(i, "baseline", p))?;
+            }
+            (None, true) => {
+                return Err(bad(
+                    i,
+                    "baseline",
+                    "`higher`/`lower` compare two quantities: give `baseline`".into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(bad(
+                    i,
+                    "direction",
+                    "a claim with `baseline` takes `higher` or `lower`".into(),
+                ));
+            }
+            (None, false) => {}
+        }
+        if !(c.min_effect.is_finite() && c.min_effect >= 0.0) {
+            return Err(bad(
+                i,
+                "min_effect",
+                format!("{} is not a finite number ≥ 0", c.min_effect),
+            ));
+        }
+        if c.reason.trim().is_empty() {
+            return Err(bad(
+                i,
+                "reason",
+                "state why the threshold is what it is".into(),
+            ));
+        }
+        if let Some(r) = &c.regime {
+            if r.reason.trim().is_empty() {
+                return Err(bad(i, "regime.reason", "state why the regime".into()));
+            }
+            if let (Some(a), Some(b)) = (r.from, r.to)
+                && a > b
+            {
+                return Err(bad(i, "regime", format!("from {a} > to {b}")));
+            }
+        }
+    }
+    for (i, s) in sweeps.iter().enumerate() {
+        if let Some(p) = &s.none_strength {
+            Path::parse(p).map_err(|problem| ReportError::Invalid {
+                experiment: experiment.to_string(),
+                field: format!("sweep[{i}].none_strength"),
+                problem,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweeps() -> Vec<SweepInfo> {
+        vec![SweepInfo {
+            name: "alpha".into(),
+            key: "a".into(),
+            label: None,
+            none_strength: None,
+            log_x: None,
+        }]
+    }
+
+    fn claim(extra: &str) -> Result<Vec<Claim>, toml::de::Error> {
+        #[derive(Deserialize)]
+        struct F {
+            claims: Vec<Claim>,
+        }
+        let text = format!(
+            "[[claims]]\nid = \"c\"\ntext = \"t\"\nquantity = \"eval.robust_accuracy\"\n\
+             min_effect = 0.01\nreason = \"r\"\n{extra}"
+        );
+        toml::from_str::<F>(&text).map(|f| f.claims)
+    }
+
+    #[test]
+    fn a_well_formed_claim_passes() {
+        let c = claim("direction = \"decreasing\"\nsweep = \"alpha\"").unwrap();
+        validate_claims("e", &c, &sweeps()).unwrap();
+        assert_eq!(c[0].against, "strength");
+    }
+
+    #[test]
+    fn malformed_claims_name_the_field() {
+        let cases = [
+            (
+                "direction = \"decreasing\"\nsweep = \"beta\"",
+                "claims[0].sweep",
+            ),
+            ("direction = \"higher\"", "claims[0].baseline"),
+            (
+                "direction = \"increasing\"\nbaseline = \"eval.clean_accuracy\"",
+                "claims[0].direction",
+            ),
+            (
+                "direction = \"flat\"\nagainst = \"eval..x\"",
+                "claims[0].against",
+            ),
+            (
+                "direction = \"flat\"\nregime = { from = 2.0, to = 1.0, reason = \"x\" }",
+                "claims[0].regime",
+            ),
+        ];
+        for (extra, field) in cases {
+            let c = claim(extra).unwrap();
+            let e = validate_claims("e", &c, &sweeps()).unwrap_err().to_string();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+        // Unknown direction and unknown keys are parse errors.
+        assert!(claim("direction = \"up\"").is_err());
+        assert!(claim("direction = \"flat\"\nthreshold = 1").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Results grouped into curves: per sweep, the points in sweep order, each with its runs
+//! (one `result.json` per seed), and the observations a claim is judged on.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::claims::{Claim, SweepInfo};
+use crate::judge::{Obs, PointObs};
+use crate::quantity::Path;
+use crate::stats::mean_ci95;
+
+/// One sweep value with its runs.
+#[derive(Debug, Clone)]
+pub struct Point<'a> {
+    /// The value as written (`0.001`, `none`).
+    pub label: String,
+    /// The strength: the value as a number, a `"none"` point's `none_strength`, else NaN.
+    pub strength: f64,
+    /// Its runs.
+    pub runs: Vec<&'a Value>,
+}
+
+impl Point<'_> {
+    /// The finite values of `path` over the runs.
+    pub fn values(&self, path: &Path) -> Vec<f64> {
+        self.runs.iter().filter_map(|r| path.number(r)).collect()
+    }
+
+    /// Mean and 95% t-interval half-width of `path` over the runs.
+    pub fn mean_ci(&self, path: &Path) -> (f64, Option<f64>) {
+        mean_ci95(&self.values(path))
+    }
+}
+
+fn label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
+
+/// The points of `sweep` among `results` (the runs of one experiment), in sweep order.
+pub fn curve<'a>(results: &'a [Value], sweep: &SweepInfo) -> Vec<Point<'a>> {
+    let mut by: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+    for r in results
+        .iter()
+        .filter(|r| r.get("sweep").and_then(Value::as_str) == Some(sweep.name.as_str()))
+    {
+        if let Some(i) = r.get("index").and_then(Value::as_u64) {
+            by.entry(i).or_default().push(r);
+        }
+    }
+    let none = sweep
+        .none_strength
+        .as_deref()
+        .and_then(|p| Path::parse(p).ok());
+    by.into_values()
+        .map(|runs| {
+            let value = runs[0].get("value").cloned().unwrap_or(Value::Null);
+            let strength = match &value {
+                Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+                Value::String(s) if s == "none" => none
+                    .as_ref()
+                    .map(|p| {
+                        let v: Vec<f64> = runs.iter().filter_map(|r| p.number(r)).collect();
+                        mean_ci95(&v).0
+                    })
+                    .unwrap_or(f64::NAN),
+                Value::String(s) => s.parse().unwrap_or(f64::NAN),
+                _ => f64::NAN,
+            };
+            Point {
+                label: label(&value),
+                strength,
+                runs,
+            }
+        })
+        .collect()
+}
+
+/// Whether a quantity is a proportion over the evaluated test samples (its interval then
+/// includes the binomial term).
+pub fn is_proportion(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    last.ends_with("accuracy") || last.ends_with("fooling_rate")
+}
+
+/// The observations `claim` is judged on, on `points` (all of them; the regime filter is
+/// applied here).
+pub fn observations(claim: &Claim, points: &[Point<'_>]) -> Vec<PointObs> {
+    let q = Path::parse(&claim.quantity).ok();
+    let b = claim.baseline.as_deref().and_then(|p| Path::parse(p).ok());
+    let x = (claim.against != "strength")
+        .then(|| Path::parse(&claim.against).ok())
+        .flatten();
+    let binomial = b.is_none() && is_proportion(&claim.quantity);
+    points
+        .iter()
+        .filter(|p| match &claim.regime {
+            None => true,
+            Some(r) => {
+                r.from.is_none_or(|f| p.strength >= f) && r.to.is_none_or(|t| p.strength <= t)
+            }
+        })
+        .map(|p| PointObs {
+            label: p.label.clone(),
+            strength: p.strength,
+            runs: p
+                .runs
+                .iter()
+                .map(|r| {
+                    let y = q.as_ref().and_then(|q| q.number(r));
+                    let y = match (&b, y) {
+                        (Some(b), Some(y)) => b.number(r).map(|v| y - v),
+                        (_, y) => y,
+                    };
+                    Obs {
+                        x: x.as_ref().and_then(|x| x.number(r)),
+                        y: y.unwrap_or(f64::NAN),
+                        trials: binomial
+                            .then(|| r.pointer("/eval/test_samples").and_then(Value::as_u64))
+                            .flatten(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
