@@ -135,15 +135,20 @@ impl Kind {
     /// synthetic data), whose statistics are computed from the training split instead.
     pub fn normalization(self) -> Option<(&'static [f64], &'static [f64])> {
         match self {
-            Kind::Mnist => Some((&[0.1307], &[0.3081])),
-            Kind::FashionMnist => Some((&[0.2860], &[0.3530])),
-            Kind::Cifar10 => Some((&[0.491, 0.482, 0.447], &[0.247, 0.243, 0.262])),
-            Kind::Cifar100 | Kind::Cifar100Coarse => {
-                Some((&[0.5071, 0.4867, 0.4408], &[0.2675, 0.2565, 0.2761]))
-            }
-            Kind::Svhn | Kind::SvhnExtra => {
-                Some((&[0.4377, 0.4438, 0.4728], &[0.1980, 0.2010, 0.1970]))
-            }
+            Kind::Mnist => Some((&[0.1307] as &[f64], &[0.3081] as &[f64])),
+            Kind::FashionMnist => Some((&[0.2860] as &[f64], &[0.3530] as &[f64])),
+            Kind::Cifar10 => Some((
+                &[0.491, 0.482, 0.447] as &[f64],
+                &[0.247, 0.243, 0.262] as &[f64],
+            )),
+            Kind::Cifar100 | Kind::Cifar100Coarse => Some((
+                &[0.5071, 0.4867, 0.4408] as &[f64],
+                &[0.2675, 0.2565, 0.2761] as &[f64],
+            )),
+            Kind::Svhn | Kind::SvhnExtra => Some((
+                &[0.4377, 0.4438, 0.4728] as &[f64],
+                &[0.1980, 0.2010, 0.1970] as &[f64],
+            )),
             Kind::UciDigits | Kind::SyntheticGmm | Kind::SyntheticTeacher => None,
         }
     }

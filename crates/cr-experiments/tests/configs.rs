@@ -124,7 +124,8 @@ fn smoke_of(mut e: Value) -> Value {
             .or_insert_with(|| Value::Table(Default::default()));
         table(es).insert("patience".into(), Value::Integer(1));
         let arch = get(get(run, "model"), "arch");
-        match arch["kind"].as_str().unwrap() {
+        let kind = arch["kind"].as_str().unwrap().to_string();
+        match kind.as_str() {
             "fcn" => {
                 let w = arch["width"].as_integer().unwrap().min(32);
                 table(arch).insert("width".into(), Value::Integer(w));
