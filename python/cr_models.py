@@ -14,7 +14,8 @@ A model file written by cr (`model.safetensors`) loads into these modules direct
     model.eval()
 
 Inputs are NCHW float tensors in [0, 1]; `model(x)` gives logits, `model.features(x)` the
-representation Phi(x). `spec` is the JSON cr stores under `cr.model`. ResNet keys follow
+representation Phi(x); a spec with `normalize` (per-channel mean/std, cr's default for trained
+runs) normalises the inputs inside the model first. `spec` is the JSON cr stores under `cr.model`. ResNet keys follow
 torchvision (a torchvision resnet18 with a 3x3 stride-1 `conv1` and no max-pool loads the same
 weights).
 """
@@ -153,11 +154,17 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, c_in, blocks, bottleneck, width, width_per_group, classes, rank, pruned=None):
+    def __init__(self, c_in, blocks, bottleneck, width, width_per_group, classes, rank, pruned=None,
+                 stem="cifar"):
         super().__init__()
         pruned = pruned or {}
         exp = 4 if bottleneck else 1
-        self.conv1 = nn.Conv2d(c_in, width, 3, 1, 1, bias=False)
+        # "imagenet": torchvision's 7x7/2 conv + 3x3/2 max-pool; "cifar": 3x3/1, no max-pool.
+        self.imagenet_stem = stem == "imagenet"
+        if self.imagenet_stem:
+            self.conv1 = nn.Conv2d(c_in, width, 7, 2, 3, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(c_in, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         in_planes = width
         stages = []
@@ -179,6 +186,8 @@ class ResNet(nn.Module):
 
     def features(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
+        if self.imagenet_stem:
+            h = F.max_pool2d(h, 3, 2, 1)
         h = self.layer4(self.layer3(self.layer2(self.layer1(h))))
         return h.mean(dim=(2, 3))
 
@@ -334,7 +343,38 @@ class Vit(nn.Module):
 
 
 def build(spec):
-    """The module for a cr model spec (the JSON stored under `cr.model`)."""
+    """The module for a cr model spec (the JSON stored under `cr.model`), with its input
+    normalisation (`spec["normalize"]`) as a fixed first layer when the spec has one."""
+    model = _build(spec)
+    n = spec.get("normalize")
+    if n is not None:
+        attach_normalization(model, n["mean"], n["std"])
+    return model
+
+
+def attach_normalization(model, mean, std):
+    """Makes `model.features` (and so `model(x)`) compute `(x - mean_c) * (1 / std_c)` per
+    channel first, as cr's `Model::normalize` does (1/std in float64, then float32). The
+    statistics are non-persistent buffers: the state-dict keys are unchanged. Inputs stay
+    in [0, 1]."""
+    c = len(mean)
+    model.register_buffer(
+        "input_mean", torch.tensor(mean, dtype=torch.float64).float().view(1, c, 1, 1),
+        persistent=False)
+    model.register_buffer(
+        "input_inv_std",
+        (1.0 / torch.tensor(std, dtype=torch.float64)).float().view(1, c, 1, 1),
+        persistent=False)
+    inner = model.features
+
+    def features(x):
+        return inner((x - model.input_mean) * model.input_inv_std)
+
+    model.features = features
+    return model
+
+
+def _build(spec):
     a, (c, h, w), k = spec["arch"], spec["input"], spec["num_classes"]
     kind, rank, p = a["kind"], a.get("layer_rank"), spec.get("pruned", {})
     if kind == "fcn":
@@ -343,7 +383,7 @@ def build(spec):
         return Cnn((c, h, w), a["channels"], a.get("hidden", 0), k, rank, p)
     if kind == "resnet":
         return ResNet(c, a["blocks"], a.get("bottleneck", False), a.get("width", 64),
-                      a.get("width_per_group", 64), k, rank, p)
+                      a.get("width_per_group", 64), k, rank, p, a.get("stem", "cifar"))
     if kind == "vgg":
         return Vgg(c, a["config"], k, rank, p)
     if kind == "wrn":

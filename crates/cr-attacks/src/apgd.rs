@@ -211,6 +211,8 @@ struct Run {
     loss: Tensor<1>,
     /// Per sample: some iterate was misclassified (reference) / the final iterate is (ART).
     fooled: Tensor<1, Bool>,
+    /// Per sample: the iterate of highest loss (reference; ART: the final iterate).
+    best: Tensor<4>,
 }
 
 /// One run of the reference APGD (auto-attack `attack_single_run`) on all samples of `x`.
@@ -313,9 +315,10 @@ fn reference_run<C: Classifier + ?Sized>(
     }
     let fooled = acc.bool_not();
     Run {
-        adv: select_images(fooled.clone(), x_best_adv, x_best),
+        adv: select_images(fooled.clone(), x_best_adv, x_best.clone()),
         loss: loss_best,
         fooled,
+        best: x_best,
     }
 }
 
@@ -396,9 +399,35 @@ fn art_run<C: Classifier + ?Sized>(
     let p = probe(model, x_k.clone(), y.clone(), cfg.loss, false);
     Run {
         fooled: correct(p.logits, y).bool_not(),
+        best: x_k.clone(),
         adv: x_k,
         loss: p.loss,
     }
+}
+
+/// The loss-maximising point of EVERY sample (clean-misclassified ones too), as auto-attack's
+/// `perturb(best_loss=True)`: each restart runs the reference inner loop
+/// (`attack_single_run`) on all samples, and a sample keeps the iterate of highest loss over
+/// all iterates and restarts — not the first misclassified one. The ART mode's restarts are
+/// run with the reference inner loop here (ART has no best-loss output). Returns the points
+/// and their losses (the attack's loss, `[n]`).
+pub(crate) fn apgd_max_loss<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    positions: &[usize],
+    cfg: &ApgdConfig,
+) -> (Tensor<4>, Tensor<1>) {
+    let n = x.dims()[0];
+    let mut best = x.clone();
+    let mut best_loss = Tensor::<1>::full([n], f32::NEG_INFINITY, &x.device());
+    for r in 0..cfg.restarts.max(1) {
+        let run = reference_run(model, x.clone(), y.clone(), positions, r, cfg);
+        let better = run.loss.clone().greater(best_loss.clone());
+        best = select_images(better.clone(), run.best, best);
+        best_loss = best_loss.mask_where(better, run.loss);
+    }
+    (best, best_loss)
 }
 
 /// APGD over the samples marked `active` (the clean-correct ones); returns the adversarial

@@ -79,8 +79,8 @@ pub use model::Classifier;
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
 pub use run::{
-    Attack, AttackParams, AttackResult, RunOptions, SweepPoint, SweepResult, WorstCaseResult, apgd,
-    eps_sweep, fgsm, pgd, run_attack, worst_case,
+    Attack, AttackParams, AttackResult, MaxLossResult, RunOptions, SweepPoint, SweepResult,
+    WorstCaseResult, apgd, eps_sweep, fgsm, max_loss_points, pgd, run_attack, worst_case,
 };
 pub use sanity::{SanityWarning, sanity_checks};
 pub use train::{AdversarialBatch, Replace, adversarial_batch};

@@ -233,3 +233,90 @@ fn multiclass_linear_linf_and_l2() {
         }
     }
 }
+
+/// The loss-maximising point (the robustness gap's point, SPEC §2) on a two-class linear
+/// model, where it is closed-form: CE = softplus(−m), m = (w_y − w_o)·x + b_y − b_o, so the
+/// maximum over ‖δ‖ ≤ ε (no box) is at m − ε‖w_y − w_o‖_dual (ℓ1 for ℓ∞, ℓ2 for ℓ2). Every
+/// sample reaches it — the misclassified ones and the broken ones too, where `run_attack`
+/// returns the clean input and the first misclassified iterate.
+#[test]
+fn max_loss_points_reach_the_closed_form_maximum() {
+    use cr_attacks::max_loss_points;
+    for (norm, seed) in [(Norm::Linf, 1u64), (Norm::L2, 2), (Norm::L2, 3)] {
+        let c = case(2, 40, seed);
+        let d = c.x.len() / c.y.len();
+        let eps = match norm {
+            Norm::Linf => 0.5 * median_radius(&c, norm) as f32,
+            Norm::L2 => 2.0 * median_radius(&c, norm) as f32,
+        };
+        let cfg = ApgdConfig {
+            clip: false,
+            ..ApgdConfig::new(norm, eps, Loss::Ce)
+        };
+        let x = images(c.x.clone(), c.dims);
+        let y = labels(&c.y);
+        let opts = RunOptions {
+            batch_size: Some(16),
+            sanity: false,
+        };
+        let r = max_loss_points(
+            &|x| c.model.logits(x),
+            &Attack::Apgd(cfg),
+            x.clone(),
+            y.clone(),
+            &opts,
+        )
+        .unwrap();
+        let pts = host(r.points);
+        let softplus = |v: f64| if v > 30.0 { v } else { v.exp().ln_1p() };
+        let mut misclassified = 0;
+        for i in 0..c.y.len() {
+            let (yi, o) = (c.y[i] as usize, 1 - c.y[i] as usize);
+            let w: Vec<f64> = (0..d).map(|j| c.model.w[yi][j] - c.model.w[o][j]).collect();
+            let margin = |p: &[f32]| {
+                w.iter().zip(p).map(|(a, b)| a * *b as f64).sum::<f64>() + c.model.b[yi]
+                    - c.model.b[o]
+            };
+            let m = margin(&c.x[i * d..(i + 1) * d]);
+            misclassified += usize::from(m < 0.0);
+            let dual = match norm {
+                Norm::Linf => w.iter().map(|v| v.abs()).sum::<f64>(),
+                Norm::L2 => w.iter().map(|v| v * v).sum::<f64>().sqrt(),
+            };
+            let want = softplus(-(m - eps as f64 * dual));
+            let p = &pts[i * d..(i + 1) * d];
+            let got = softplus(-margin(p));
+            assert!(
+                (got - want).abs() <= 2e-3 * (1.0 + want),
+                "{norm:?} sample {i}: {got} vs {want}"
+            );
+            assert!((r.loss[i] as f64 - got).abs() <= 1e-3 * (1.0 + got));
+            // Inside the ball.
+            let delta: Vec<f64> = p
+                .iter()
+                .zip(&c.x[i * d..(i + 1) * d])
+                .map(|(a, b)| (*a - *b) as f64)
+                .collect();
+            let size = match norm {
+                Norm::Linf => delta.iter().fold(0.0f64, |a, b| a.max(b.abs())),
+                Norm::L2 => delta.iter().map(|v| v * v).sum::<f64>().sqrt(),
+            };
+            assert!(size <= eps as f64 * (1.0 + 1e-5));
+        }
+        assert!(
+            misclassified > 0,
+            "the case should contain misclassified samples"
+        );
+    }
+    // Not an APGD attack: a clear error.
+    let c = case(2, 4, 1);
+    let e = max_loss_points(
+        &|x| c.model.logits(x),
+        &Attack::Fgsm(FgsmConfig::new(Norm::Linf, 0.1)),
+        images(c.x.clone(), c.dims),
+        labels(&c.y),
+        &RunOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("APGD"), "{e}");
+}

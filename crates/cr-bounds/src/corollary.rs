@@ -117,3 +117,67 @@ pub fn softmax_cross_entropy_gap(
         gap: delta * network_lipschitz * constant,
     })
 }
+
+/// Corollary 3.3 for softmax cross-entropy with its factors named (SPEC §2): the encoder
+/// bound `L̂_Φ` of Theorem 3.2, the head factor `‖C‖_p` (the head's operator norm in the
+/// attack norm; for a one-row head θᵀ it is the paper's `‖θ‖₁` (ℓ∞) / `‖θ‖₂` (ℓ2)), the
+/// loss constant (2 for ℓ∞, √2 for ℓ2), and the input factor `‖N‖_p` of a fixed linear first
+/// layer N (input normalisation `diag(1/std)`: `max_c 1/std_c`; 1 without one):
+/// `F^adv − F ≤ δ · loss_constant · ‖N‖_p · L̂_Φ · ‖C‖_p`, since
+/// `|ℓ(CΦ(Nx')) − ℓ(CΦ(Nx))| ≤ loss_constant·‖C‖_p·L̂_Φ·‖N(x' − x)‖_p`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GapBound {
+    /// The loss (softmax cross-entropy).
+    pub loss: Loss,
+    /// The attack norm.
+    pub norm: Norm,
+    /// The attack radius δ.
+    pub delta: f64,
+    /// `‖N‖_p` of the fixed input normalisation (1 without one).
+    pub input_factor: f64,
+    /// Theorem 3.2's bound on the encoder Φ (hidden layers only).
+    pub encoder_bound: f64,
+    /// `‖C‖_p`: the head's operator norm in the attack norm (‖C‖_∞ = max row ℓ1, ‖C‖₂ = σ₁).
+    pub head_factor: f64,
+    /// The loss's Lipschitz constant in the logits ([`cross_entropy_logit_lipschitz`]).
+    pub loss_constant: f64,
+    /// `input_factor × encoder_bound × head_factor`: a bound on the whole network's
+    /// (pixels → logits) Lipschitz constant.
+    pub network_bound: f64,
+    /// The bound on `F^adv − F`: `delta × loss_constant × network_bound`.
+    pub gap_bound: f64,
+}
+
+/// [`GapBound`] for softmax cross-entropy from the input factor, the encoder bound and the
+/// head's operator norm in the attack norm.
+///
+/// # Errors
+/// [`crate::BoundsError::Invalid`] for a negative or non-finite δ, or a negative or NaN
+/// input factor, encoder bound or head factor.
+pub fn softmax_cross_entropy_gap_bound(
+    norm: Norm,
+    delta: f64,
+    input_factor: f64,
+    encoder_bound: f64,
+    head_factor: f64,
+) -> Result<GapBound> {
+    check(delta, encoder_bound)?;
+    for (v, f) in [(head_factor, "head_factor"), (input_factor, "input_factor")] {
+        if v.is_nan() || v < 0.0 {
+            return Err(invalid(f, format!("{v} is not ≥ 0")));
+        }
+    }
+    let loss_constant = cross_entropy_logit_lipschitz(norm);
+    let network_bound = input_factor * encoder_bound * head_factor;
+    Ok(GapBound {
+        loss: Loss::SoftmaxCrossEntropy,
+        norm,
+        delta,
+        input_factor,
+        encoder_bound,
+        head_factor,
+        loss_constant,
+        network_bound,
+        gap_bound: delta * loss_constant * network_bound,
+    })
+}

@@ -128,15 +128,19 @@ pub struct NetworkBound {
     /// `product_true_norms × alignment_product`: the alignment correction applied to the true
     /// norms (a bound too, tighter than both products when the estimator is certified).
     pub aligned_true_norms: f64,
-    /// Π of the chosen alignment factors `A*` over S_opt.
+    /// Π of the alignment factors used: `Ã_∞*` over S_opt for ℓ∞ (Eq. 8), `A_2*` over every
+    /// consecutive pair for ℓ2 (Eq. 9).
     pub alignment_product: f64,
-    /// S_opt: the chosen pairs `(l, l+1)`.
+    /// The pairs `(l, l+1)` whose factors enter `alignment_product`: S_opt for ℓ∞, every
+    /// applicable consecutive pair for ℓ2 (the field keeps its name for old result files).
     pub s_opt: Vec<(usize, usize)>,
     /// Every consecutive pair's alignment term.
     pub alignment: Vec<Alignment>,
-    /// The head's Theorem 3.1 bound (None for a one-layer chain).
+    /// The head's Theorem 3.1 bound (None when the network is one layer and it is in the
+    /// chain).
     pub head_theorem_3_1: Option<f64>,
-    /// The head's true operator norm (None for a one-layer chain).
+    /// The head's true operator norm: with the head excluded, Corollary 3.3's head factor
+    /// (None when the network is one layer and it is in the chain).
     pub head_true_norm: Option<f64>,
 }
 
@@ -239,7 +243,8 @@ fn validate(layers: &[Layer], opts: &BoundOptions) -> Result<Vec<bool>> {
 
 /// Everything for a chain of layers (SPEC §2): per-layer norms, ranks, compressibility and
 /// Theorem 3.1 bounds (Eq. 4, 5) at `opts.k`; for each norm the alignment terms of every
-/// consecutive pair (Eq. 6, 7) by `opts.estimator`, S_opt, and Theorem 3.2 (Eq. 8, 9) beside
+/// consecutive pair (Eq. 6, 7) by `opts.estimator`, and Theorem 3.2 — ℓ∞ (Eq. 8) with the
+/// alignment factors of S_opt, ℓ2 (Eq. 9) with those of every consecutive pair — beside
 /// the product of Theorem 3.1 bounds and the product of true norms.
 ///
 /// The network is `W_L φ(W_{L−1} … φ(W_1 x))`, ReLU φ, the last layer the linear head.
@@ -346,10 +351,24 @@ fn network_bound(
         alignments.push(a);
     }
     let factors: Vec<f64> = alignments.iter().map(|a| a.a_star).collect();
-    let (alignment_product, pairs) = s_opt(&factors);
+    let (alignment_product, pairs) = match norm {
+        // Eq. (8): Ã_∞* over the pairs of S_opt only.
+        Norm::Linf => s_opt(&factors),
+        // Eq. (9): A_2* over every consecutive pair (each layer's √Σ splits between its two
+        // neighbours, so no pairing is needed); a pair that does not chain counts 1.
+        Norm::L2 => (
+            factors.iter().product::<f64>(),
+            alignments
+                .iter()
+                .filter(|a| a.applicable)
+                .map(|a| a.pair)
+                .collect(),
+        ),
+    };
     let product_theorem_3_1: f64 = reports[..chain_len].iter().map(|r| pick(r).0).product();
     let product_true_norms: f64 = reports[..chain_len].iter().map(|r| pick(r).1).product();
-    let head = (reports.len() >= 2).then(|| pick(&reports[reports.len() - 1]));
+    let head = (reports.len() >= 2 || chain_len < reports.len())
+        .then(|| pick(&reports[reports.len() - 1]));
     Ok(NetworkBound {
         norm,
         estimator: opts.estimator,

@@ -184,7 +184,11 @@ proptest! {
                 prop_assert!(bound.aligned_true_norms >= truth - tol);
                 prop_assert!(bound.product_true_norms >= truth - tol);
                 prop_assert!(bound.product_theorem_3_1 >= bound.product_true_norms - tol);
-                prop_assert!(bound.theorem_3_2 <= bound.product_theorem_3_1 + tol);
+                // ℓ∞ takes a factor only when it is < 1 (S_opt); ℓ2 (Eq. 9) takes every pair's
+                // A₂*, which exceeds 1 when truncation leaves a remainder R₂.
+                if norm == Norm::Linf || bound.alignment.iter().all(|a| a.a_star <= 1.0) {
+                    prop_assert!(bound.theorem_3_2 <= bound.product_theorem_3_1 + tol);
+                }
                 for _ in 0..20 {
                     let x: Vec<f64> = (0..widths[0]).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
                     let g = operator_norm(&jacobian(&layers, &x).unwrap(), norm).unwrap();
@@ -367,4 +371,53 @@ fn one_layer_and_hand_alignment() {
     let r = analyze(std::slice::from_ref(&lo), &BoundOptions::default()).unwrap();
     assert_eq!(r.l2.theorem_3_2, r.layers[0].theorem_3_1_l2.bound);
     assert!(r.l2.alignment.is_empty() && r.l2.head_theorem_3_1.is_none());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Eq. (9): the ℓ2 encoder bound multiplies A_2* over ALL consecutive pairs. On random
+    /// encoders of 3–4 hidden layers (≤ 4 units each), with every singular value kept (k = h,
+    /// so R_2 = 0 and each A_2* ≤ 1): the bound is ≥ the maximum over every ReLU pattern of
+    /// ‖W_λ D … D W_1‖₂ (brute force), and ≤ the same product taken over S_opt only (the
+    /// version cr computed before; S_opt is Eq. 8's, for ℓ∞).
+    #[test]
+    fn l2_bound_uses_every_pair(depth in 3usize..5, seed in 0u64..10_000) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut widths = vec![rng.random_range(1..5usize)];
+        for _ in 0..depth {
+            widths.push(rng.random_range(2..(if depth == 4 { 4 } else { 5 })));
+        }
+        widths.push(rng.random_range(1..4usize));
+        let layers = chain(&widths, seed);
+        let opts = BoundOptions {
+            k: KChoice::Fraction(1.0),
+            estimator: Estimator::Exact,
+            include_head: false,
+            ..Default::default()
+        };
+        let r = analyze(&layers, &opts).unwrap();
+        let b = &r.l2;
+        let pairs: Vec<(usize, usize)> = (0..depth - 1).map(|l| (l, l + 1)).collect();
+        prop_assert_eq!(&b.s_opt, &pairs);
+        let all: f64 = b.alignment.iter().map(|a| a.a_star).product();
+        prop_assert!(close(b.alignment_product, all, 1e-12));
+        // The encoder φ(W_λ … φ(W_1 x)): the chain W_λ D … D W_1 (the last ReLU is 1-Lipschitz),
+        // brute-forced by pattern_max with an identity head.
+        let mut enc = layers[..depth].to_vec();
+        let h = widths[depth];
+        enc.push(Layer::new("id", Mat::<f64>::identity(h, h)));
+        let truth = pattern_max(&enc, Norm::L2).unwrap();
+        let tol = 1e-9 * (1.0 + truth);
+        prop_assert!(b.aligned_true_norms >= truth - tol, "{} < {truth}", b.aligned_true_norms);
+        prop_assert!(b.theorem_3_2 >= truth - tol);
+        let factors: Vec<f64> = b.alignment.iter().map(|a| a.a_star).collect();
+        let (s_opt_product, _) = s_opt(&factors);
+        prop_assert!(b.alignment.iter().all(|a| a.a_star <= 1.0 + 1e-12));
+        prop_assert!(b.theorem_3_2 <= b.product_theorem_3_1 * s_opt_product + tol);
+        prop_assert!(b.aligned_true_norms <= b.product_true_norms * s_opt_product + tol);
+        // ℓ∞ keeps S_opt (Eq. 8).
+        let finf: Vec<f64> = r.linf.alignment.iter().map(|a| a.a_star).collect();
+        prop_assert_eq!(&r.linf.s_opt, &s_opt(&finf).1);
+    }
 }

@@ -111,6 +111,28 @@ impl Dataset {
         })
     }
 
+    /// Per-channel mean and (population) standard deviation of the pixels, over all samples.
+    pub fn channel_stats(&self) -> (Vec<f64>, Vec<f64>) {
+        let [c, h, w] = self.shape;
+        let plane = h * w;
+        let mut sum = vec![0.0f64; c];
+        let mut sq = vec![0.0f64; c];
+        for (i, v) in self.images.iter().enumerate() {
+            let ch = (i / plane) % c.max(1);
+            let v = f64::from(*v);
+            sum[ch] += v;
+            sq[ch] += v * v;
+        }
+        let count = (self.len() * plane).max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+        let std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| (q / count - m * m).max(0.0).sqrt())
+            .collect();
+        (mean, std)
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -127,6 +127,32 @@ impl Kind {
         }
     }
 
+    /// The per-channel (mean, std) the authors' code (`mbarsbey/advcomp`, `utils/data.py`)
+    /// normalises this data set by: MNIST 0.1307/0.3081; CIFAR-10 (0.491, 0.482, 0.447)/
+    /// (0.247, 0.243, 0.262); CIFAR-100 (0.5071, 0.4867, 0.4408)/(0.2675, 0.2565, 0.2761);
+    /// SVHN (0.4377, 0.4438, 0.4728)/(0.1980, 0.2010, 0.1970). Fashion-MNIST (not in advcomp):
+    /// its usual 0.2860/0.3530. `None` for sets without published statistics (UCI digits,
+    /// synthetic data), whose statistics are computed from the training split instead.
+    pub fn normalization(self) -> Option<(&'static [f64], &'static [f64])> {
+        match self {
+            Kind::Mnist => Some((&[0.1307] as &[f64], &[0.3081] as &[f64])),
+            Kind::FashionMnist => Some((&[0.2860] as &[f64], &[0.3530] as &[f64])),
+            Kind::Cifar10 => Some((
+                &[0.491, 0.482, 0.447] as &[f64],
+                &[0.247, 0.243, 0.262] as &[f64],
+            )),
+            Kind::Cifar100 | Kind::Cifar100Coarse => Some((
+                &[0.5071, 0.4867, 0.4408] as &[f64],
+                &[0.2675, 0.2565, 0.2761] as &[f64],
+            )),
+            Kind::Svhn | Kind::SvhnExtra => Some((
+                &[0.4377, 0.4438, 0.4728] as &[f64],
+                &[0.1980, 0.2010, 0.1970] as &[f64],
+            )),
+            Kind::UciDigits | Kind::SyntheticGmm | Kind::SyntheticTeacher => None,
+        }
+    }
+
     /// The folders, relative to a `--data-dir` root, where its official files are looked
     /// for, in order (the first is the conventional one; the others are common layouts such
     /// as torchvision's `MNIST/raw`).
@@ -221,9 +247,10 @@ impl DataSource {
     }
 
     /// Parses `spec`; a name given without a directory is looked for under `data_dir`
-    /// ([`Kind::subdirs`]) when that is given. An embedded set found under none of its
-    /// folders falls back to the embedded subset with a warning; any other set is an error
-    /// naming the folders looked at.
+    /// ([`Kind::subdirs`]) when that is given; found under none of them it is an error naming
+    /// the folders looked at — also for the embedded sets, which are used only when no
+    /// `data_dir` is given (a run pointed at official data never silently trains on the
+    /// embedded subset).
     pub fn resolve(spec: &str, data_dir: Option<&Path>) -> Result<Self> {
         let (name, rest) = match spec.split_once(':') {
             Some((n, r)) => (n.trim(), Some(r)),
@@ -268,15 +295,18 @@ impl DataSource {
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            if kind.is_embedded() {
-                tracing::warn!(
-                    "{name}: none of {looked} exists under --data-dir; using the embedded subset"
-                );
-                return Ok(DataSource::Embedded(kind));
-            }
+            // Never a silent substitution: with a data root given, the embedded subset is not
+            // used in place of the official files.
+            let hint = if kind.is_embedded() {
+                format!(
+                    " (for the embedded subset, run without --data-dir or write `{name}` with no root)"
+                )
+            } else {
+                String::new()
+            };
             return Err(DataError::Missing {
                 path: root.to_path_buf(),
-                what: format!("{name} files; looked in {looked}"),
+                what: format!("{name} files; looked in {looked}{hint}"),
             });
         }
         if kind.is_embedded() {

@@ -95,10 +95,16 @@ fn synthetic_specs_take_documented_parameters() {
 fn data_dir_resolves_conventional_folders() {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
-    // Nothing under the root: embedded sets fall back (with a warning), others are errors
-    // naming the folders looked at.
+    // Nothing under the root: an error naming the folders looked at, for the embedded sets
+    // too (never a silent substitution); without a root the embedded subset is the default.
+    let e = DataSource::resolve("mnist", Some(r))
+        .unwrap_err()
+        .to_string();
+    for p in ["mnist", "MNIST/raw", "MNIST"] {
+        assert!(e.contains(&r.join(p).display().to_string()), "{e}");
+    }
     assert_eq!(
-        DataSource::resolve("mnist", Some(r)).unwrap(),
+        DataSource::resolve("mnist", None).unwrap(),
         DataSource::Embedded(Kind::Mnist)
     );
     let e = DataSource::resolve("cifar10", Some(r))

@@ -61,9 +61,22 @@ pub fn chains(layers: &[Layer]) -> bool {
         .all(|w| w[1].matrix.ncols() == w[0].matrix.nrows())
 }
 
-/// Theorem 3.1 per layer and Theorem 3.2 for the network (k minimised per layer, certified
-/// upper estimate of the alignment terms), with Corollary 3.3 for softmax cross-entropy at
-/// the main attack's budget.
+/// Theorem 3.1 per layer, Theorem 3.2 for the ENCODER Φ (hidden layers only; k minimised per
+/// layer, certified upper estimate of the alignment terms), and Corollary 3.3 for softmax
+/// cross-entropy at the main attack's budget.
+///
+/// Result fields (under `measures.bounds`):
+/// * `l2.theorem_3_2`, `linf.theorem_3_2`: the encoder bounds `L̂_Φ` (Eq. 9, 8); also copied
+///   to `encoder_bound.{l2,linf}`;
+/// * `head_factor.{l2,linf}`: the head's operator norm `‖C‖_p` (also `l2.head_true_norm`);
+/// * `input_factor`: `max_c 1/std_c` of the model's input normalisation (1 without one);
+/// * `network_bound.{l2,linf}`: `input_factor × encoder_bound × head_factor`, a bound on the
+///   pixels → logits map;
+/// * `corollary_3_3` (with an attack): [`cr_bounds::corollary::GapBound`] in the attack's
+///   norm — `input_factor`, `encoder_bound`, `head_factor`, `loss_constant`,
+///   `network_bound`, `gap_bound`
+///   (the Corollary's bound on `F^adv − F`, what Figure 3 plots), and `gap` (= `gap_bound`,
+///   the name older result files used).
 fn bounds(
     model: &Model,
     attack: Option<&AttackSpec>,
@@ -73,21 +86,47 @@ fn bounds(
     let opts = BoundOptions {
         k: KChoice::Minimise,
         estimator: Estimator::CertifiedUpper,
-        include_head: true,
+        include_head: false,
         seed,
         strict_shapes: chains(&layers),
         ..BoundOptions::default()
     };
     let report = analyze(&layers, &opts).map_err(|e| err("bounds", e))?;
     let mut v = serde_json::to_value(&report).map_err(|e| err("bounds", e))?;
+    let head = |b: &cr_bounds::NetworkBound| b.head_true_norm.unwrap_or(1.0);
+    // The fixed normalisation layer diag(1/std): ‖·‖₂ = ‖·‖_∞ = max_c 1/std_c.
+    let input_factor = model
+        .spec
+        .normalize
+        .as_ref()
+        .map_or(1.0, |n| n.std.iter().map(|s| 1.0 / s).fold(0.0, f64::max));
+    v["input_factor"] = serde_json::json!(input_factor);
+    v["encoder_bound"] = serde_json::json!({
+        "l2": report.l2.theorem_3_2, "linf": report.linf.theorem_3_2,
+    });
+    v["head_factor"] = serde_json::json!({
+        "l2": head(&report.l2), "linf": head(&report.linf),
+    });
+    v["network_bound"] = serde_json::json!({
+        "l2": input_factor * report.l2.theorem_3_2 * head(&report.l2),
+        "linf": input_factor * report.linf.theorem_3_2 * head(&report.linf),
+    });
     if let Some(a) = attack {
         let (n, net) = match a.norm {
             NormKind::Linf => (Norm::Linf, &report.linf),
             NormKind::L2 => (Norm::L2, &report.l2),
         };
-        let gap = cr_bounds::corollary::softmax_cross_entropy_gap(n, a.eps, net.theorem_3_2)
-            .map_err(|e| err("Corollary 3.3", e))?;
-        v["corollary_3_3"] = serde_json::to_value(gap).map_err(|e| err("bounds", e))?;
+        let gap = cr_bounds::corollary::softmax_cross_entropy_gap_bound(
+            n,
+            a.eps,
+            input_factor,
+            net.theorem_3_2,
+            head(net),
+        )
+        .map_err(|e| err("Corollary 3.3", e))?;
+        let mut g = serde_json::to_value(gap).map_err(|e| err("bounds", e))?;
+        g["gap"] = serde_json::json!(gap.gap_bound);
+        v["corollary_3_3"] = g;
     }
     Ok(v)
 }
@@ -143,6 +182,7 @@ fn pruning(
             max_layer_ratio: settings
                 .max_layer_ratio
                 .unwrap_or(cr_prune::DEFAULT_MAX_LAYER_RATIO),
+            eps_vector: settings.eps_vector,
             ..PruneConfig::with_ratio(method, 0.0)
         };
         let eval = |m: &Model| -> Result<EvalPoint, ExpError> {

@@ -214,6 +214,7 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
             input: [1, 28, 28],
             num_classes: 10,
             pruned: Default::default(),
+            normalize: None,
         };
         let (rate, secs, peak, model) = train_epoch(&spec, &train, ctx)?;
         if want("train-fcn") {
@@ -259,6 +260,7 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
             input: [1, 28, 28],
             num_classes: 10,
             pruned: Default::default(),
+            normalize: None,
         };
         let before = conv_algorithm();
         set_conv_algorithm(algo);

@@ -28,6 +28,16 @@ pub struct DataConfig {
     /// Use at most this many test samples (class-balanced, deterministic).
     #[serde(default)]
     pub test_subset: Option<usize>,
+    /// Normalise the inputs inside the model by the data set's per-channel mean and std, as
+    /// the authors' code does (default true; `cr_data::Kind::normalization`, or the training
+    /// split's statistics for sets without published ones). Ignored when the model spec sets
+    /// `normalize` itself. Attacks, budgets and clipping stay in [0, 1] either way.
+    #[serde(default = "d_true")]
+    pub normalize: bool,
+}
+
+fn d_true() -> bool {
+    true
 }
 
 /// Attack norm.
@@ -70,6 +80,22 @@ pub struct AdversarialTraining {
     /// Clip adversarial inputs to [0, 1] (the authors' training did not).
     #[serde(default)]
     pub clip: bool,
+    /// Which labels the PGD examples attack: `predicted` (default; the model's predictions on
+    /// the clean batch, as the authors' code, which calls ART's `generate(x)` without y) or
+    /// `true` (the data's labels).
+    #[serde(default)]
+    pub labels: AtLabels,
+}
+
+/// The labels adversarial training's PGD attacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AtLabels {
+    /// The model's predictions on the clean batch (advcomp / ART `generate(x)`).
+    #[default]
+    Predicted,
+    /// The true labels.
+    True,
 }
 
 fn d_at_steps() -> usize {
@@ -227,6 +253,10 @@ pub struct PruningSettings {
     /// Most a single layer may lose (cr-prune's default 0.9 when absent).
     #[serde(default)]
     pub max_layer_ratio: Option<f64>,
+    /// What `eps-target` measures ε on: `nu` (default; Theorem 3.1's row ℓ1 norms, q = 1) or
+    /// `row-l2` (row ℓ2 norms, q = 2).
+    #[serde(default)]
+    pub eps_vector: cr_prune::EpsVector,
 }
 
 /// One complete run.

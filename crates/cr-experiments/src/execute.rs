@@ -12,7 +12,7 @@ use cr_models::file::{load_model, save_model};
 use cr_regularize::Regularizer;
 use cr_train::{HookList, Hooks, RunOptions, TrainConfig, TrainMetrics, Trainable};
 
-use crate::config::{AdversarialTraining, DataConfig, NormKind, RunConfig};
+use crate::config::{AdversarialTraining, AtLabels, DataConfig, NormKind, RunConfig};
 use crate::error::{ExpError, invalid};
 use crate::store::{read_json, write_json};
 
@@ -57,6 +57,36 @@ pub fn load_data(cfg: &DataConfig, ctx: &Context) -> Result<Splits, ExpError> {
         s.test = s.test.balanced(n);
     }
     Ok(s)
+}
+
+/// The model spec a run trains: `cfg.model`, with the input normalisation of its data filled
+/// in when the spec has none and `data.normalize` is on (the default): the data set's
+/// published per-channel statistics (`cr_data::Kind::normalization`, the authors' values), or
+/// the training split's own for sets without them.
+pub fn model_spec(cfg: &RunConfig, train: &Dataset) -> Result<cr_models::ModelSpec, ExpError> {
+    let mut spec = cfg.model.clone();
+    if spec.normalize.is_none() && cfg.data.normalize {
+        let name = cfg.data.name.split(':').next().unwrap_or("").trim();
+        let kind =
+            cr_data::Kind::from_name(name).map_err(|e| invalid("data.name", e.to_string()))?;
+        let (mean, std) = match kind.normalization() {
+            Some((m, s)) => (m.to_vec(), s.to_vec()),
+            None => {
+                let (m, s) = train.channel_stats();
+                // A constant channel has no spread to divide by: leave it unscaled.
+                (
+                    m,
+                    s.into_iter()
+                        .map(|v| if v > 1e-6 { v } else { 1.0 })
+                        .collect(),
+                )
+            }
+        };
+        spec.normalize = Some(cr_models::Normalize { mean, std });
+    }
+    spec.validate()
+        .map_err(|e| invalid("model.normalize", e.to_string()))?;
+    Ok(spec)
 }
 
 fn check_model_fits(cfg: &RunConfig, data: &Dataset, field: &str) -> Result<(), ExpError> {
@@ -119,24 +149,30 @@ impl Hooks for AdversarialHook {
         x: Tensor<4>,
         y: Tensor<1, Int>,
         seed: u64,
-    ) -> Tensor<4> {
+    ) -> Result<Tensor<4>, String> {
         let eval = model.snapshot();
         let f = |x: Tensor<4>| eval.forward(x);
         let device = x.device();
-        match adversarial_batch(
-            &f,
-            x.clone(),
-            y,
-            &self.pgd(seed),
-            self.cfg.fraction,
-            Replace::First,
-        ) {
-            Ok(b) => b.x.to_device(&device).autodiff(),
-            Err(e) => {
-                // Only reachable with a config that validation rejects; keep training clean.
-                tracing::error!("adversarial batch failed ({e}); using the clean batch");
-                x
-            }
+        let y = attack_labels(&f, &x, y, self.cfg.labels);
+        let b = adversarial_batch(&f, x, y, &self.pgd(seed), self.cfg.fraction, Replace::First)
+            .map_err(|e| format!("the adversarial batch could not be computed: {e}"))?;
+        Ok(b.x.to_device(&device).autodiff())
+    }
+}
+
+/// The labels adversarial training attacks: the model's predictions on the clean batch
+/// ([`AtLabels::Predicted`], advcomp's choice) or the true labels.
+pub fn attack_labels(
+    model: &dyn Fn(Tensor<4>) -> Tensor<2>,
+    x: &Tensor<4>,
+    y: Tensor<1, Int>,
+    labels: AtLabels,
+) -> Tensor<1, Int> {
+    match labels {
+        AtLabels::True => y,
+        AtLabels::Predicted => {
+            let [n, ..] = x.dims();
+            model(x.clone().inner()).argmax(1).reshape([n])
         }
     }
 }
@@ -192,7 +228,8 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
             (load_model(path, &ctx.device)?, metrics)
         }
         None => {
-            let initial = Model::new(&cfg.model, &ctx.device, cfg.init_seed)?;
+            let spec = model_spec(cfg, &data.train)?;
+            let initial = Model::new(&spec, &ctx.device, cfg.init_seed)?;
             let mut hooks = hooks(cfg, &initial)?;
             let options = RunOptions {
                 checkpoint: dir.map(|d| d.join("train.ckpt")),
@@ -295,4 +332,107 @@ pub fn model_metadata(cfg: &RunConfig) -> BTreeMap<String, String> {
         env!("CARGO_PKG_VERSION").to_string(),
     );
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cpu() -> Device {
+        Device::flex()
+    }
+
+    /// Adversarial training attacks the model's predictions by default (advcomp calls ART's
+    /// `generate(x)` without y); `labels = "true"` attacks the data's labels.
+    #[test]
+    fn adversarial_training_labels_default_to_predictions() {
+        // A "model" whose logits are the two input pixels: predictions [0, 1, 1].
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![0.9f32, 0.1, 0.2, 0.8, 0.4, 0.6], [3, 1, 1, 2]),
+            &cpu(),
+        );
+        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 1, 0], [3]), &cpu());
+        let f = |x: Tensor<4>| x.reshape([3, 2]);
+        let host = |t: Tensor<1, Int>| t.into_data().try_into_vec_as::<i64>().unwrap();
+        assert_eq!(
+            host(attack_labels(&f, &x, y.clone(), AtLabels::Predicted)),
+            vec![0, 1, 1]
+        );
+        assert_eq!(
+            host(attack_labels(&f, &x, y, AtLabels::True)),
+            vec![1, 1, 0]
+        );
+        let at: AdversarialTraining = toml::from_str("norm = \"linf\"\neps = 0.1").unwrap();
+        assert_eq!(at.labels, AtLabels::Predicted);
+        let at: AdversarialTraining =
+            toml::from_str("norm = \"linf\"\neps = 0.1\nlabels = \"true\"").unwrap();
+        assert_eq!(at.labels, AtLabels::True);
+        assert!(
+            toml::from_str::<AdversarialTraining>("norm = \"linf\"\neps = 0.1\nlabels = \"y\"")
+                .is_err()
+        );
+    }
+
+    fn run_config(extra_data: &str, extra_model: &str, name: &str) -> RunConfig {
+        toml::from_str(&format!(
+            "[data]\nname = \"{name}\"\n{extra_data}\n[model]\ninput = [1, 8, 8]\nnum_classes = 10\n{extra_model}\n[model.arch]\nkind = \"fcn\"\nwidth = 4\ndepth = 1\n"
+        ))
+        .unwrap()
+    }
+
+    /// Normalisation is on by default: MNIST gets advcomp's 0.1307/0.3081; a set without
+    /// published statistics gets its training split's (checked against a host computation);
+    /// `data.normalize = false` turns it off; a spec's own statistics win.
+    #[test]
+    fn normalisation_is_filled_in_by_default() {
+        let tiny = Dataset {
+            name: "t".into(),
+            images: vec![0.0, 0.5, 1.0, 0.5, 0.25, 0.25, 0.75, 0.75],
+            labels: vec![0, 1],
+            shape: [1, 2, 2],
+            num_classes: 10,
+        };
+        let spec = model_spec(&run_config("", "", "mnist"), &tiny).unwrap();
+        let n = spec.normalize.unwrap();
+        assert_eq!((n.mean, n.std), (vec![0.1307], vec![0.3081]));
+        let cfg = run_config("", "", "uci-digits");
+        let n = model_spec(&cfg, &tiny).unwrap().normalize.unwrap();
+        // Pixels 0, .5, 1, .5, .25, .25, .75, .75: mean 0.5, E[x²] = 2.75/8, var 0.75/8.
+        assert!((n.mean[0] - 0.5).abs() < 1e-12);
+        assert!(
+            (n.std[0] - (0.75f64 / 8.0).sqrt()).abs() < 1e-7,
+            "{:?}",
+            n.std
+        );
+        let off = run_config("normalize = false", "", "mnist");
+        assert!(!off.data.normalize);
+        assert!(model_spec(&off, &tiny).unwrap().normalize.is_none());
+        let own = run_config("", "normalize = { mean = [0.5], std = [0.25] }", "mnist");
+        let n = model_spec(&own, &tiny).unwrap().normalize.unwrap();
+        assert_eq!((n.mean, n.std), (vec![0.5], vec![0.25]));
+    }
+
+    /// An adversarial batch that cannot be computed is an error, not a clean batch.
+    #[test]
+    fn a_failed_adversarial_batch_is_an_error() {
+        let spec: cr_models::ModelSpec = serde_json::from_str(
+            r#"{"arch": {"kind": "fcn", "width": 4, "depth": 1}, "input": [1, 1, 2], "num_classes": 2}"#,
+        )
+        .unwrap();
+        let model = Model::new(&spec, &cpu(), 0).unwrap();
+        let mut hook = AdversarialHook::new(&AdversarialTraining {
+            norm: NormKind::Linf,
+            eps: -1.0,
+            steps: 2,
+            step_size: None,
+            fraction: 0.5,
+            clip: false,
+            labels: AtLabels::True,
+        });
+        let x = Tensor::<4>::zeros([2, 1, 1, 2], &cpu());
+        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &cpu());
+        let e = hook.transform_batch(&model, x, y, 0).unwrap_err();
+        assert!(e.contains("adversarial batch"), "{e}");
+    }
 }

@@ -317,13 +317,15 @@ pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f
     (correct as f64 / n.max(1) as f64, loss / n.max(1) as f64)
 }
 
+/// The attack's adversarial examples (the first misclassified iterate of a broken sample, the
+/// clean input of a misclassified one) and the clean-correct mask.
 fn adversarial(
     model: &Model,
     spec: &AttackSpec,
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
     seed: u64,
-) -> Result<Tensor<4>, ExpError> {
+) -> Result<(Tensor<4>, Vec<bool>), ExpError> {
     let f = |x: Tensor<4>| model.forward(x);
     let r = run_attack(
         &f,
@@ -336,8 +338,42 @@ fn adversarial(
         },
     )
     .map_err(|e| err("attack", e))?;
-    r.adversarial
-        .ok_or_else(|| err("attack", "no adversarial examples returned"))
+    let adv = r
+        .adversarial
+        .ok_or_else(|| err("attack", "no adversarial examples returned"))?;
+    Ok((adv, r.correct_clean))
+}
+
+/// The empirical robustness gap (SPEC §2, paper Figure 3): the mean cross-entropy at the
+/// loss-maximising point of EVERY test sample (APGD's best-loss point, auto-attack's
+/// `perturb(best_loss=True)`; clean-misclassified samples are attacked too) minus the mean
+/// clean cross-entropy.
+fn gap(
+    model: &Model,
+    spec: &AttackSpec,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    seed: u64,
+    clean_loss: f64,
+) -> Result<serde_json::Value, ExpError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    let r = cr_attacks::max_loss_points(
+        &f,
+        &attack_of(spec, seed),
+        x.clone(),
+        y.clone(),
+        &RunOptions {
+            batch_size: Some(ATTACK_BATCH),
+            sanity: false,
+        },
+    )
+    .map_err(|e| err("gap", e))?;
+    let (adv_acc, adv_loss) = accuracy_and_loss(model, &r.points, y);
+    Ok(serde_json::json!({
+        "attack": spec.label(), "point": "max-loss (APGD best loss, every sample)",
+        "clean_loss": clean_loss, "adversarial_loss": adv_loss,
+        "gap": adv_loss - clean_loss, "adversarial_accuracy": adv_acc,
+    }))
 }
 
 /// Evaluates `model` (an evaluation snapshot) on `test` as `cfg` asks.
@@ -431,19 +467,20 @@ pub fn evaluate(
                 let spec = main_attack
                     .as_ref()
                     .ok_or_else(|| err("representation", "needs an attack"))?;
-                let adv = adversarial(&model, spec, &x, &y, cfg.seed)?;
-                representation(&model, &x, &adv, cfg.settings.alignment_k.unwrap_or(10))?
+                let (adv, correct) = adversarial(&model, spec, &x, &y, cfg.seed)?;
+                representation(
+                    &model,
+                    &x,
+                    &adv,
+                    &correct,
+                    cfg.settings.alignment_k.unwrap_or(10),
+                )?
             }
             "gap" => {
                 let spec = main_attack
                     .as_ref()
                     .ok_or_else(|| err("gap", "needs an attack"))?;
-                let adv = adversarial(&model, spec, &x, &y, cfg.seed)?;
-                let (adv_acc, adv_loss) = accuracy_and_loss(&model, &adv, &y);
-                serde_json::json!({
-                    "attack": spec.label(), "clean_loss": clean_loss, "adversarial_loss": adv_loss,
-                    "gap": adv_loss - clean_loss, "adversarial_accuracy": adv_acc,
-                })
+                gap(&model, spec, &x, &y, cfg.seed, clean_loss)?
             }
             "uap" => {
                 let (n_kind, eps) = match (&cfg.settings.uap, &main_attack) {
@@ -569,26 +606,49 @@ fn rank_truncation(
     Ok(serde_json::json!({"layer": name, "singular_values": d.s, "points": points}))
 }
 
+/// The mean of `values[i]` over the samples with `mask[i]` and a finite value (`NaN` when
+/// there are none).
+pub fn mean_where(values: &[f64], mask: &[bool]) -> f64 {
+    let (sum, n) = values
+        .iter()
+        .zip(mask)
+        .filter(|(v, m)| **m && v.is_finite())
+        .fold((0.0, 0usize), |(s, n), (v, _)| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
 /// ‖Φ(x_adv) − Φ(x)‖/‖Φ(x)‖ and the alignment |v_iᵀa| of the perturbation with the right
-/// singular vectors of W¹ (paper Figure 4, right).
+/// singular vectors of W¹ (paper Figure 4, right), both over the CLEAN-CORRECT samples only
+/// (`correct`): a misclassified sample is never perturbed (Δ = 0) and would pull the means
+/// towards 0. `change_per_sample` lists every sample (0 for the misclassified ones).
 fn representation(
     model: &Model,
     x: &Tensor<4>,
     adv: &Tensor<4>,
+    correct: &[bool],
     k: usize,
 ) -> Result<serde_json::Value, ExpError> {
     let enc = |t: Tensor<4>| model.features(t);
     let rc = representation_change(&enc, x.clone(), adv.clone())
         .map_err(|e| err("representation", e))?;
+    let kept: Vec<usize> = (0..correct.len()).filter(|&i| correct[i]).collect();
+    let change_mean = mean_where(&rc.per_sample, correct);
     let (name, m) = first_layer(model)?;
     let [_, c, h, wd] = x.dims();
-    let alignment = if m.cols == c * h * wd {
+    let alignment = if m.cols == c * h * wd && !kept.is_empty() {
         let w = from_rows_f32(m.rows, m.cols, &m.data).map_err(|e| err("alignment", e))?;
         let d = svd::thin_svd(&w).map_err(|e| err("alignment", e))?;
         let vectors: Vec<Vec<f32>> = (0..d.s.len())
             .map(|i| (0..m.cols).map(|j| d.v[(j, i)] as f32).collect())
             .collect();
-        let a = adv.clone() - x.clone();
+        let idx = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                kept.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                [kept.len()],
+            ),
+            &x.device(),
+        );
+        let a = adv.clone().select(0, idx.clone()) - x.clone().select(0, idx);
         let sa = singular_alignment(a, &vectors, k.min(vectors.len()))
             .map_err(|e| err("alignment", e))?;
         serde_json::json!({
@@ -599,7 +659,11 @@ fn representation(
         serde_json::Value::Null
     };
     Ok(serde_json::json!({
-        "change_mean": rc.mean,
+        "change_mean": change_mean,
+        "change_mean_all_samples": rc.mean,
+        "averaged_over": "clean-correct samples",
+        "samples": kept.len(),
+        "zero_reference": rc.zero_reference,
         "change_per_sample": rc.per_sample,
         "alignment": alignment,
     }))
@@ -617,7 +681,7 @@ fn boundary(
 ) -> Result<serde_json::Value, ExpError> {
     let sub = test.balanced(500);
     let (x, y) = sub.tensors(device);
-    let adv = adversarial(model, spec, &x, &y, seed)?;
+    let (adv, _) = adversarial(model, spec, &x, &y, seed)?;
     let z: Vec<f32> = model
         .features(x.clone())
         .into_data()
@@ -701,4 +765,19 @@ fn boundary(
         "image": xi, "perturbation": perturbation, "image_shape": sub.shape,
         "explained_variance": d.s.iter().take(2).map(|s| s * s / n as f64).collect::<Vec<_>>(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_where;
+
+    /// ‖z_adv − z‖/‖z‖ is averaged over the clean-correct samples: a misclassified sample
+    /// (never perturbed, 0) and a zero reference (NaN) are left out.
+    #[test]
+    fn representation_change_averages_clean_correct_samples() {
+        let v = [0.5, 0.0, f64::NAN, 0.3, 0.0];
+        let m = [true, false, true, true, false];
+        assert!((mean_where(&v, &m) - 0.4).abs() < 1e-15);
+        assert!(mean_where(&v, &[false; 5]).is_nan());
+    }
 }

@@ -207,7 +207,7 @@ pub struct AnalyzeReport {
 
 /// ReLU patterns of every hidden layer of a bias-free FCN on `x` (the data-driven input of the
 /// alignment estimators): `patterns[l][sample][unit]`, computed on the host from the
-/// effective layer matrices.
+/// effective layer matrices applied to the normalised input.
 pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>, ExpError> {
     match model.spec.arch {
         cr_models::Arch::Fcn { bias: false, .. } => {}
@@ -219,8 +219,9 @@ pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>,
         }
     }
     let [n, ..] = x.dims();
-    let flat: Vec<f32> = x
-        .clone()
+    // The layer matrices act on the normalised input (the spec's fixed first layer).
+    let flat: Vec<f32> = model
+        .normalize(x.clone())
         .reshape([n as i32, -1])
         .into_data()
         .try_into_vec::<f32>()

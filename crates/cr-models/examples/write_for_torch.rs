@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 width: 4,
                 width_per_group: 64,
                 layer_rank: Some(2),
+                stem: Default::default(),
             },
         ),
         (
@@ -40,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             input: [3, 8, 8],
             num_classes: 4,
             pruned: Default::default(),
+            normalize: None,
         };
         let model = Model::new(&spec, &device, 3)?;
         let x = Tensor::<4>::ones([1, 3, 8, 8], &device).mul_scalar(0.5);

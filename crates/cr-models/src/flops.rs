@@ -76,6 +76,10 @@ impl Model {
             Network::ResNet(m) => {
                 let (mut f, ho, wo) = conv2d(&m.conv1, h, w);
                 (h, w) = (ho, wo);
+                if m.max_pool {
+                    // 3×3 stride 2 padding 1 (comparisons are not counted).
+                    (h, w) = ((h + 2 - 3) / 2 + 1, (w + 2 - 3) / 2 + 1);
+                }
                 for stage in [&m.layer1, &m.layer2, &m.layer3, &m.layer4] {
                     for block in stage {
                         match block {

@@ -15,13 +15,40 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::layout::ParamKind;
 use crate::params::map_params;
 
+/// How conv weights are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvInit {
+    /// PyTorch's default `U(−b, b)`, `b = 1/√fan_in`.
+    PytorchDefault,
+    /// torchvision ResNet's `kaiming_normal_(mode="fan_out", nonlinearity="relu")`:
+    /// `N(0, 2/fan_out)` with `fan_out = out·kh·kw`.
+    KaimingNormalFanOut,
+}
+
 /// Re-initialises every parameter of `net` from `seed` (see the module docs).
 pub fn init_params<M: Module>(net: M, seed: u64) -> M {
+    init_params_with(net, seed, ConvInit::PytorchDefault)
+}
+
+/// [`init_params`] with the conv weights drawn as `conv` says (linear layers, biases and norms
+/// as PyTorch's defaults).
+pub fn init_params_with<M: Module>(net: M, seed: u64, conv: ConvInit) -> M {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut fan_in: usize = 1;
     map_params(net, |info, old| {
         let n = info.numel();
         let values: Vec<f32> = match info.kind {
+            ParamKind::ConvWeight if conv == ConvInit::KaimingNormalFanOut => {
+                fan_in = info.shape.iter().skip(1).product::<usize>().max(1);
+                let fan_out = info.shape[0] * info.shape.iter().skip(2).product::<usize>();
+                let sd = (2.0 / fan_out.max(1) as f64).sqrt();
+                (0..n)
+                    .map(|_| {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        (sd * z) as f32
+                    })
+                    .collect()
+            }
             ParamKind::LinearWeight | ParamKind::ConvWeight => {
                 fan_in = info.shape.iter().skip(1).product::<usize>().max(1);
                 uniform(&mut rng, n, 1.0 / (fan_in as f64).sqrt())

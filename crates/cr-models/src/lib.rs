@@ -48,4 +48,4 @@ pub mod spec;
 pub use error::{ModelError, Result};
 pub use introspect::{LayerInfo, LayerKind, LayerMatrix, LayerRole, Selection};
 pub use model::{Model, Network};
-pub use spec::{Arch, ModelSpec};
+pub use spec::{Arch, ModelSpec, Normalize, Stem};

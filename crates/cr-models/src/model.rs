@@ -90,8 +90,24 @@ impl Model {
     /// (see [`crate::init`]).
     pub fn new(spec: &ModelSpec, device: &Device, seed: u64) -> Result<Self> {
         let model = Self::build(spec, device)?;
+        let tv = matches!(
+            spec.arch,
+            Arch::Resnet {
+                stem: crate::spec::Stem::Imagenet,
+                ..
+            }
+        );
+        let net = if tv {
+            crate::init::init_params_with(
+                model.net,
+                seed,
+                crate::init::ConvInit::KaimingNormalFanOut,
+            )
+        } else {
+            init_params(model.net, seed)
+        };
         Ok(Model {
-            net: init_params(model.net, seed),
+            net,
             spec: model.spec,
         })
     }
@@ -139,6 +155,7 @@ impl Model {
                 width,
                 width_per_group,
                 layer_rank,
+                stem,
             } => Network::ResNet(ResNet::new(
                 c,
                 ResNetShape {
@@ -147,6 +164,7 @@ impl Model {
                     width: *width,
                     width_per_group: *width_per_group,
                     rank: *layer_rank,
+                    imagenet_stem: *stem == crate::spec::Stem::Imagenet,
                 },
                 k,
                 widths,
@@ -207,14 +225,38 @@ impl Model {
         Ok(model)
     }
 
-    /// Logits `[B, classes]` of NCHW inputs in [0, 1].
+    /// Logits `[B, classes]` of NCHW inputs in [0, 1] (normalised first when the spec says
+    /// so).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        self.net.forward(x)
+        self.net.forward(self.normalize(x))
     }
 
-    /// The representation `z = Φ(x)`, `[B, h]`.
+    /// The representation `z = Φ(x)`, `[B, h]`, of inputs in [0, 1] (normalised first when
+    /// the spec says so).
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        self.net.features(x)
+        self.net.features(self.normalize(x))
+    }
+
+    /// The fixed first layer of [`ModelSpec::normalize`]: `(x − mean_c)/std_c` per channel,
+    /// or `x` unchanged without it. Differentiable in `x` (gradients flow to the pixels).
+    pub fn normalize(&self, x: Tensor<4>) -> Tensor<4> {
+        let Some(n) = &self.spec.normalize else {
+            return x;
+        };
+        let [b, c, h, w] = x.dims();
+        let device = x.device();
+        let column = |v: &[f64]| {
+            Tensor::<4>::from_data(
+                TensorData::new(
+                    v.iter().map(|&f| f as f32).collect::<Vec<_>>(),
+                    [1, c, 1, 1],
+                ),
+                &device,
+            )
+            .expand([b, c, h, w])
+        };
+        let inv: Vec<f64> = n.std.iter().map(|s| 1.0 / s).collect();
+        (x - column(&n.mean)) * column(&inv)
     }
 
     /// Total number of scalars in trainable parameters (running statistics excluded).

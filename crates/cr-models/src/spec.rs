@@ -38,6 +38,64 @@ pub struct ModelSpec {
     /// (`layers.0`, `layer1.0.conv1`, `blocks.2.conv`, …). Empty for an unpruned model.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub pruned: std::collections::BTreeMap<String, usize>,
+    /// Input normalisation, a fixed first layer `x ↦ (x − mean_c)/std_c` per channel (as the
+    /// authors' code normalises by the data set's statistics). Inputs, attack budgets and
+    /// clipping stay in [0, 1] pixel space; `None`: the network sees the pixels as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
+}
+
+/// Per-channel input normalisation (see [`ModelSpec::normalize`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalize {
+    /// Per-channel mean (one value per input channel).
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation (one positive value per input channel).
+    pub std: Vec<f64>,
+}
+
+impl Normalize {
+    /// Checks that there is one finite mean and one finite positive std per channel.
+    pub fn validate(&self, channels: usize) -> Result<()> {
+        for (v, f) in [(&self.mean, "normalize.mean"), (&self.std, "normalize.std")] {
+            if v.len() != channels {
+                return Err(invalid(
+                    f,
+                    format!("{} values for {channels} input channel(s)", v.len()),
+                ));
+            }
+        }
+        if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
+            return Err(invalid("normalize.mean", format!("{m} is not finite")));
+        }
+        if let Some(s) = self.std.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(invalid(
+                "normalize.std",
+                format!("{s} is not a finite value > 0"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The stem of a ResNet (see [`Arch::Resnet`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// 3×3 conv, stride 1, no max-pool (the CIFAR form).
+    #[default]
+    Cifar,
+    /// torchvision's ImageNet stem: 7×7 conv stride 2 (padding 3), 3×3 max-pool stride 2
+    /// (padding 1); convs initialised kaiming-normal (fan-out, ReLU gain).
+    Imagenet,
+}
+
+impl Stem {
+    /// Whether this is the default CIFAR stem.
+    pub fn is_cifar(&self) -> bool {
+        *self == Stem::Cifar
+    }
 }
 
 /// The architectures cr builds. Each variant's fields are its hyper-parameters.
@@ -88,6 +146,11 @@ pub enum Arch {
         /// Factorise the 3×3 convs in blocks to this rank.
         #[serde(default)]
         layer_rank: Option<usize>,
+        /// The stem: `cifar` (default; 3×3 stride-1 conv, no max-pool) or `imagenet`
+        /// (torchvision's 7×7 stride-2 conv and 3×3 stride-2 max-pool, with torchvision's
+        /// kaiming-normal fan-out initialisation of every conv, as advcomp's `resnet18-tv`).
+        #[serde(default, skip_serializing_if = "Stem::is_cifar")]
+        stem: Stem,
     },
     /// VGG with batch norm (CIFAR form: one linear classifier on the pooled features).
     Vgg {
@@ -199,6 +262,7 @@ impl ModelSpec {
             input,
             num_classes,
             pruned: Default::default(),
+            normalize: None,
         };
         spec.validate()?;
         Ok(spec)
@@ -237,6 +301,9 @@ impl ModelSpec {
             if v == 0 || v > MAX_INPUT_SIDE {
                 return Err(invalid(f, format!("{v} is outside 1..={MAX_INPUT_SIDE}")));
             }
+        }
+        if let Some(n) = &self.normalize {
+            n.validate(c)?;
         }
         for (name, w) in &self.pruned {
             if *w == 0 || *w > MAX_WIDTH {
@@ -315,6 +382,7 @@ impl ModelSpec {
                 width: wd,
                 width_per_group,
                 layer_rank,
+                stem,
                 ..
             } => {
                 for (i, b) in blocks.iter().enumerate() {
@@ -324,9 +392,13 @@ impl ModelSpec {
                 width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
                 width(*width_per_group, "arch.width_per_group")?;
                 rank(layer_rank)?;
-                // Three stride-2 stages: the input must be at least 8 pixels on a side.
-                if h < 8 || w < 8 {
-                    return Err(self.input_error("ResNet needs at least 8x8 inputs".into()));
+                // Three stride-2 stages (five with the ImageNet stem): the input must be at least
+                // 8 (32) pixels on a side.
+                let min = if *stem == Stem::Imagenet { 32 } else { 8 };
+                if h < min || w < min {
+                    return Err(self.input_error(format!(
+                        "ResNet with the {stem:?} stem needs at least {min}x{min} inputs"
+                    )));
                 }
             }
             Arch::Vgg { config, layer_rank } => {
@@ -415,6 +487,7 @@ fn resnet(blocks: [usize; 4], bottleneck: bool, width_per_group: usize) -> Arch 
         width: 64,
         width_per_group,
         layer_rank: None,
+        stem: Stem::Cifar,
     }
 }
 

@@ -14,6 +14,7 @@ fn spec(arch: Arch, input: [usize; 3]) -> ModelSpec {
         input,
         num_classes: 3,
         pruned: Default::default(),
+        normalize: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn tiny_specs() -> Vec<ModelSpec> {
                 width: 4,
                 width_per_group: 64,
                 layer_rank: None,
+                stem: Default::default(),
             },
             [3, 8, 8],
         ),
@@ -62,6 +64,7 @@ fn tiny_specs() -> Vec<ModelSpec> {
                 width: 4,
                 width_per_group: 128,
                 layer_rank: Some(2),
+                stem: Default::default(),
             },
             [3, 8, 8],
         ),
@@ -201,6 +204,7 @@ fn first_conv_and_head_roles_are_marked() {
             width: 4,
             width_per_group: 64,
             layer_rank: None,
+            stem: Default::default(),
         },
         [3, 8, 8],
     );
@@ -377,4 +381,166 @@ fn flops_match_hand_counts() {
     let gmacs = m.flops() as f64 / 2e9;
     assert!((gmacs - 0.556).abs() < 0.01, "{gmacs}");
     assert_eq!(m.num_params(), 11_173_962);
+}
+
+/// Input normalisation is a fixed first layer: the logits and features of a normalised model
+/// at x equal those of the same weights without normalisation at `(x − mean_c)/std_c`
+/// (computed here on the host, per channel); gradients reach the pixels; the spec survives a
+/// model file; bad statistics are errors naming the field.
+#[test]
+fn normalisation_is_a_fixed_first_layer() {
+    let device = cpu();
+    let mut plain = spec(
+        Arch::Cnn {
+            channels: vec![4],
+            hidden: 0,
+            layer_rank: None,
+        },
+        [3, 4, 4],
+    );
+    let mean = vec![0.5, 0.25, 0.1];
+    let std = vec![0.2, 0.5, 0.3];
+    let mut norm = plain.clone();
+    norm.normalize = Some(cr_models::Normalize {
+        mean: mean.clone(),
+        std: std.clone(),
+    });
+    let a = Model::new(&plain, &device, 3).unwrap();
+    let b = Model::new(&norm, &device, 3).unwrap();
+    let x: Vec<f32> = (0..2 * 48)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
+    let xn: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let c = (i / 16) % 3;
+            ((*v as f64 - mean[c]) / std[c]) as f32
+        })
+        .collect();
+    let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [2, 3, 4, 4]), &device);
+    let host = |t: Tensor<2>| t.into_data().try_into_vec_as::<f32>().unwrap();
+    let want = host(a.forward(t(xn.clone())));
+    let got = host(b.forward(t(x.clone())));
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    let (fw, fg) = (host(a.features(t(xn))), host(b.features(t(x.clone()))));
+    for (g, w) in fg.iter().zip(&fw) {
+        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()));
+    }
+    // Gradients flow to the pixels through the fixed layer (and train the weights on an
+    // autodiff device).
+    let xa = t(x).autodiff().require_grad();
+    let grads = b.snapshot().forward(xa.clone()).sum().backward();
+    let g = xa.grad(&grads).unwrap();
+    let gsum: f32 = g.abs().sum().into_scalar();
+    assert!(gsum > 0.0);
+    let ad = Model::new(&norm, &device.autodiff(), 3).unwrap();
+    let xs = Tensor::<4>::ones([2, 3, 4, 4], &device.autodiff()).mul_scalar(0.5);
+    let _ = ad.forward(xs).sum().backward();
+    // Model files keep the statistics.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    cr_models::file::save_model(&b, &path, &Default::default()).unwrap();
+    let back = cr_models::file::load_model(&path, &device).unwrap();
+    assert_eq!(back.spec.normalize, norm.normalize);
+    // Bad statistics.
+    plain.normalize = Some(cr_models::Normalize {
+        mean: vec![0.0; 2],
+        std: vec![1.0; 3],
+    });
+    let e = Model::new(&plain, &device, 0).unwrap_err().to_string();
+    assert!(e.contains("normalize.mean"), "{e}");
+    plain.normalize = Some(cr_models::Normalize {
+        mean: vec![0.0; 3],
+        std: vec![1.0, 0.0, 1.0],
+    });
+    let e = Model::new(&plain, &device, 0).unwrap_err().to_string();
+    assert!(e.contains("normalize.std"), "{e}");
+}
+
+/// torchvision's ImageNet stem: a 7×7 stride-2 stem conv, a 3×3 stride-2 padding-1 max-pool
+/// (checked against a brute-force host max-pool), kaiming-normal fan-out conv weights (sample
+/// standard deviation of the stem conv ≈ √(2/fan_out)), and a spec that round-trips through
+/// JSON with the CIFAR stem as the default.
+#[test]
+fn resnet_imagenet_stem() {
+    use cr_models::Stem;
+    let device = cpu();
+    let arch = |stem| Arch::Resnet {
+        blocks: [1, 1, 1, 1],
+        bottleneck: false,
+        width: 8,
+        width_per_group: 64,
+        layer_rank: None,
+        stem,
+    };
+    let tv = spec(arch(Stem::Imagenet), [3, 32, 32]);
+    let m = Model::new(&tv, &device, 5).unwrap();
+    let conv1 = m.layers().into_iter().find(|l| l.name == "conv1").unwrap();
+    assert_eq!(conv1.shape, vec![8, 3, 7, 7]);
+    let x = Tensor::<4>::ones([2, 3, 32, 32], &device).mul_scalar(0.5);
+    assert_eq!(m.forward(x).dims(), [2, 3]);
+    // Kaiming-normal fan-out: layer1.0.conv1 is 8×8×3×3 (fan_out 72, sd 1/6): 576 draws.
+    let t = cr_models::file::model_tensors(&m);
+    let w = &t["layer1.0.conv1.weight"].data;
+    let n = w.len() as f64;
+    let mean = w.iter().map(|v| f64::from(*v)).sum::<f64>() / n;
+    let sd = (w
+        .iter()
+        .map(|v| (f64::from(*v) - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let want = (2.0f64 / 72.0).sqrt();
+    assert!((sd / want - 1.0).abs() < 0.1, "sd {sd} vs {want}");
+    // The CIFAR stem stays PyTorch's uniform default: |w| ≤ 1/√fan_in.
+    let cifar = Model::new(&spec(arch(Stem::Cifar), [3, 32, 32]), &device, 5).unwrap();
+    let t = cr_models::file::model_tensors(&cifar);
+    let bound = 1.0 / (8.0f32 * 9.0).sqrt();
+    assert!(
+        t["layer1.0.conv1.weight"]
+            .data
+            .iter()
+            .all(|v| v.abs() <= bound)
+    );
+    // Max-pool against brute force on a 1×1×5×5 input (padding never wins: −∞).
+    let vals: Vec<f32> = (0..25).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+    let xp = Tensor::<4>::from_data(TensorData::new(vals.clone(), [1, 1, 5, 5]), &device);
+    let got = cr_models::arch::resnet::stem_max_pool(xp)
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let mut want = Vec::new();
+    for oi in 0..3i64 {
+        for oj in 0..3i64 {
+            let mut best = f32::NEG_INFINITY;
+            for di in 0..3 {
+                for dj in 0..3 {
+                    let (i, j) = (2 * oi - 1 + di, 2 * oj - 1 + dj);
+                    if (0..5).contains(&i) && (0..5).contains(&j) {
+                        best = best.max(vals[(i * 5 + j) as usize]);
+                    }
+                }
+            }
+            want.push(best);
+        }
+    }
+    assert_eq!(got, want);
+    // JSON: the default stem is omitted and read back as CIFAR; `imagenet` is kept.
+    let plain: ModelSpec =
+        serde_json::from_str(&serde_json::to_string(&spec(arch(Stem::Cifar), [3, 8, 8])).unwrap())
+            .unwrap();
+    assert!(matches!(
+        plain.arch,
+        Arch::Resnet {
+            stem: Stem::Cifar,
+            ..
+        }
+    ));
+    let j = serde_json::to_string(&tv).unwrap();
+    assert!(j.contains("\"stem\":\"imagenet\""), "{j}");
+    // Too small for five halvings.
+    assert!(Model::new(&spec(arch(Stem::Imagenet), [3, 16, 16]), &device, 0).is_err());
 }

@@ -94,6 +94,31 @@ fn default_max_layer_ratio() -> f64 {
     DEFAULT_MAX_LAYER_RATIO
 }
 
+/// What ε-targeted pruning measures ε on, per layer (paper §4.1, Figure 8 right: "we set a
+/// target ε for each layer, and for each compute k that satisfies this ε level").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EpsVector {
+    /// Theorem 3.1's neuron vector ν = the rows' ℓ1 norms, with `ε₁(k) = ‖ν − ν_k‖₁/‖ν‖₁`
+    /// (the (1, k_ν, ε_ν)-compressibility of Eq. 4); rows ranked by their ℓ1 norm. The
+    /// default: it is the ε the bound is stated in.
+    #[default]
+    Nu,
+    /// The rows' ℓ2 norms ρ with `ε₂(k) = ‖ρ − ρ_k‖₂/‖ρ‖₂`; rows ranked by their ℓ2 norm
+    /// (what cr used before; kept as an option).
+    RowL2,
+}
+
+impl EpsVector {
+    /// `(p, q)`: the row norm ℓ_p and the ε's ℓ_q.
+    pub fn norms(self) -> (f64, f64) {
+        match self {
+            EpsVector::Nu => (1.0, 1.0),
+            EpsVector::RowL2 => (2.0, 2.0),
+        }
+    }
+}
+
 /// What to prune and how much.
 ///
 /// | method | needs | meaning |
@@ -116,6 +141,9 @@ pub struct PruneConfig {
     /// Target ε in [0, 1] of ε-targeted pruning.
     #[serde(default)]
     pub eps_target: Option<f64>,
+    /// The per-layer vector and q whose `ε_q(k)` ε-targeted pruning targets (default `nu`).
+    #[serde(default)]
+    pub eps_vector: EpsVector,
     /// Largest fraction of one layer's rows (weights, rank) that may be removed, in [0, 1];
     /// at least one row (weight, singular triplet) is always kept.
     #[serde(default = "default_max_layer_ratio")]
@@ -133,6 +161,7 @@ impl Default for PruneConfig {
             ratio: None,
             rank: None,
             eps_target: None,
+            eps_vector: EpsVector::Nu,
             max_layer_ratio: DEFAULT_MAX_LAYER_RATIO,
             physical: false,
         }

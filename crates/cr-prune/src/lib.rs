@@ -55,7 +55,7 @@ use serde::Serialize;
 
 use cr_models::Model;
 
-pub use config::{DEFAULT_MAX_LAYER_RATIO, Method, PruneConfig};
+pub use config::{DEFAULT_MAX_LAYER_RATIO, EpsVector, Method, PruneConfig};
 pub use error::{PruneError, Result};
 pub use sweep::{EvalPoint, SweepError, SweepPoint, sweep};
 
@@ -124,7 +124,14 @@ pub fn prune(model: &Model, cfg: &PruneConfig) -> Result<Pruned> {
     let cap = cfg.max_layer_ratio;
     match cfg.method {
         Method::Layerwise | Method::Global | Method::EpsTarget => {
-            let plan = structured::plan(model, cfg.method, cfg.ratio, cfg.eps_target, cap)?;
+            let plan = structured::plan(
+                model,
+                cfg.method,
+                cfg.ratio,
+                cfg.eps_target,
+                cfg.eps_vector,
+                cap,
+            )?;
             let masked = structured::apply_masked(model, &plan)?;
             let (physical, params_after, flops_after) = if cfg.physical {
                 let p = structured::apply_physical(model, &plan)?;

@@ -48,10 +48,6 @@ use crate::error::{PruneError, Result};
 use crate::host::{rebuild, slice_dim0, slice_dim1, zero_dim0};
 use crate::{LayerPrune, Method};
 
-/// The `q` of the ν-compressibility used by ε-targeted pruning: the row-norm vector is judged
-/// by `ε₂(k) = ‖ρ − ρ_k‖₂ / ‖ρ‖₂` (cr-linalg's `eps` with q = 2).
-pub const EPS_Q: f64 = 2.0;
-
 /// One prunable layer and everything that changes with its output channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrunableLayer {
@@ -205,6 +201,11 @@ pub fn prunable_layers(model: &Model) -> Vec<PrunableLayer> {
 
 /// The ℓ2 norm of every row of every prunable layer's effective `[out, in·kh·kw]` matrix.
 pub fn row_norms(model: &Model, layers: &[PrunableLayer]) -> Vec<Vec<f64>> {
+    row_p_norms(model, layers, 2.0)
+}
+
+/// The ℓ_p norm (p = 1 or 2) of every row of every prunable layer's effective matrix.
+pub fn row_p_norms(model: &Model, layers: &[PrunableLayer], p: f64) -> Vec<Vec<f64>> {
     let mats: BTreeMap<String, cr_models::LayerMatrix> = model
         .effective_matrices(Selection::ALL)
         .into_iter()
@@ -214,11 +215,12 @@ pub fn row_norms(model: &Model, layers: &[PrunableLayer]) -> Vec<Vec<f64>> {
         .map(|l| match mats.get(&l.name) {
             Some(m) => (0..m.rows)
                 .map(|i| {
-                    m.data[i * m.cols..(i + 1) * m.cols]
-                        .iter()
-                        .map(|&v| (v as f64) * (v as f64))
-                        .sum::<f64>()
-                        .sqrt()
+                    let row = m.data[i * m.cols..(i + 1) * m.cols].iter();
+                    if p == 1.0 {
+                        row.map(|&v| (v as f64).abs()).sum::<f64>()
+                    } else {
+                        row.map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt()
+                    }
                 })
                 .collect(),
             None => vec![0.0; l.rows],
@@ -292,7 +294,8 @@ pub fn global_counts(norms: &[Vec<f64>], ratio: f64, max_ratio: f64) -> Vec<usiz
 }
 
 /// Numbers of rows kept per layer by ε-targeted pruning at `eps`: the least k with
-/// `ε₂(k) ≤ eps` on the row-norm vector (cr-linalg's `min_k`), raised to respect the cap.
+/// `ε(k) ≤ eps` on each layer's ε curve (`curves[l][k-1] = ε(k)`, cr-linalg's `eps_curve`),
+/// raised to respect the cap.
 pub fn eps_counts(curves: &[Vec<f64>], eps: f64, max_ratio: f64) -> Vec<usize> {
     curves
         .iter()
@@ -369,12 +372,14 @@ impl RowPlan {
 }
 
 /// The rows a structured `method` keeps. `ratio` is used by `Layerwise`, `Global` and by
-/// `EpsTarget` without `eps_target`.
+/// `EpsTarget` without `eps_target`; `eps_vector` says what `EpsTarget` measures ε on (and
+/// ranks rows by); layerwise and global pruning rank rows by their ℓ2 norm.
 pub fn plan(
     model: &Model,
     method: Method,
     ratio: Option<f64>,
     eps_target: Option<f64>,
+    eps_vector: crate::EpsVector,
     max_ratio: f64,
 ) -> Result<RowPlan> {
     let layers = prunable_layers(model);
@@ -384,16 +389,18 @@ pub fn plan(
             model.spec.arch_name()
         )));
     }
-    let norms = row_norms(model, &layers);
+    let mut norms = row_norms(model, &layers);
     let rows: Vec<usize> = layers.iter().map(|l| l.rows).collect();
     let mut eps = None;
     let counts = match method {
         Method::Layerwise => layerwise_counts(&rows, ratio.unwrap_or(0.0), max_ratio),
         Method::Global => global_counts(&norms, ratio.unwrap_or(0.0), max_ratio),
         Method::EpsTarget => {
+            let (p, q) = eps_vector.norms();
+            norms = row_p_norms(model, &layers, p);
             let curves = norms
                 .iter()
-                .map(|v| eps_curve(v, EPS_Q))
+                .map(|v| eps_curve(v, q))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             let e = match eps_target {
                 Some(e) => e,

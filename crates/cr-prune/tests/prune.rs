@@ -16,6 +16,7 @@ fn spec(arch: Arch, input: [usize; 3], classes: usize) -> ModelSpec {
         input,
         num_classes: classes,
         pruned: Default::default(),
+        normalize: None,
     };
     s.validate().unwrap();
     s
@@ -198,6 +199,7 @@ fn every_architecture_physical_equals_masked() {
                 width: 4,
                 width_per_group: 64,
                 layer_rank: None,
+                stem: Default::default(),
             },
             [3, 8, 8],
             3,
@@ -209,6 +211,7 @@ fn every_architecture_physical_equals_masked() {
                 width: 4,
                 width_per_group: 64,
                 layer_rank: None,
+                stem: Default::default(),
             },
             [3, 8, 8],
             3,
@@ -220,6 +223,7 @@ fn every_architecture_physical_equals_masked() {
                 width: 4,
                 width_per_group: 64,
                 layer_rank: Some(2),
+                stem: Default::default(),
             },
             [3, 8, 8],
             3,
@@ -270,6 +274,7 @@ fn resnet_prunes_only_inner_convs() {
             width: 4,
             width_per_group: 64,
             layer_rank: None,
+            stem: Default::default(),
         },
         [3, 8, 8],
         3,
@@ -364,13 +369,55 @@ fn global_prunes_the_smallest_normalised_rows() {
     }
 }
 
+/// Default ε-targeted pruning targets Theorem 3.1's ν (row ℓ1 norms, q = 1): per layer the
+/// kept count is the least k with Σ_{i>k} ν_(i) / Σ ν ≤ ε (brute force over k on hand-sorted
+/// ℓ1 norms).
 #[test]
-fn eps_target_k_is_the_least_k() {
+fn eps_target_default_uses_nu_l1() {
     let m = model(&fcn(20, 3, false, None), 4);
     for eps in [0.02, 0.1, 0.3, 0.6] {
         let cfg = PruneConfig {
             method: Method::EpsTarget,
             eps_target: Some(eps),
+            max_layer_ratio: 1.0,
+            ..Default::default()
+        };
+        assert_eq!(cfg.eps_vector, cr_prune::EpsVector::Nu);
+        let out = prune(&m, &cfg).unwrap();
+        for l in &out.report.layers {
+            let w = m
+                .effective_matrices(Selection::ALL)
+                .into_iter()
+                .find(|(n, _)| *n == l.name)
+                .unwrap()
+                .1;
+            let nu: Vec<f64> = (0..w.rows)
+                .map(|i| {
+                    w.data[i * w.cols..(i + 1) * w.cols]
+                        .iter()
+                        .map(|v| f64::from(v.abs()))
+                        .sum()
+                })
+                .collect();
+            let mut sorted = nu.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let total: f64 = sorted.iter().sum();
+            let k = (1..=sorted.len())
+                .find(|&k| sorted[k..].iter().sum::<f64>() / total <= eps)
+                .unwrap();
+            assert_eq!(l.kept, k, "{} at ε = {eps}", l.name);
+        }
+    }
+}
+
+#[test]
+fn eps_target_row_l2_option_k_is_the_least_k() {
+    let m = model(&fcn(20, 3, false, None), 4);
+    for eps in [0.02, 0.1, 0.3, 0.6] {
+        let cfg = PruneConfig {
+            method: Method::EpsTarget,
+            eps_target: Some(eps),
+            eps_vector: cr_prune::EpsVector::RowL2,
             max_layer_ratio: 1.0,
             ..Default::default()
         };

@@ -82,6 +82,7 @@ fn train(cfg: &RegularizeConfig) -> Model {
         input: [1, 1, D],
         num_classes: 4,
         pruned: Default::default(),
+        normalize: None,
     };
     let model = Model::new(&spec, &device, 3).unwrap();
     let mut reg = Regularizer::new(cfg, &model).unwrap();

@@ -23,6 +23,7 @@ fn tiny(w: &[f32], device: &Device) -> Model {
         input: [1, 1, 3],
         num_classes: 2,
         pruned: Default::default(),
+        normalize: None,
     };
     let m = Model::new(&spec, device, 0).unwrap();
     m.set_layer_matrix(
@@ -250,6 +251,7 @@ fn frobenius_normalisation_holds_after_training_steps() {
             input: [1, 2, 2],
             num_classes: 3,
             pruned: Default::default(),
+            normalize: None,
         };
         let model = Model::new(&spec, &device, 1).unwrap();
         let cfg = RegularizeConfig {

@@ -6,6 +6,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::error::TrainError;
+
 /// A labelled image data set the loop can draw minibatches from.
 pub trait TrainData {
     /// Number of samples.
@@ -56,15 +58,30 @@ pub mod tags {
 /// Splits `0..n` into (train, validation) indices: a stratified, seeded split holding out
 /// `round(fraction · n_c)` samples of each class c (at least one when the fraction is > 0
 /// and the class has two or more samples). Both lists are sorted.
-pub fn split_indices(data: &dyn TrainData, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+///
+/// # Errors
+/// [`TrainError::Data`] naming the first sample whose label is not below
+/// [`TrainData::num_classes`] (never merged into another class).
+pub fn split_indices(
+    data: &dyn TrainData,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), TrainError> {
     let n = data.len();
-    if fraction <= 0.0 {
-        return ((0..n).collect(), Vec::new());
-    }
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); data.num_classes().max(1)];
+    let classes = data.num_classes();
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for i in 0..n {
-        let c = data.label(i).min(by_class.len() - 1);
-        by_class[c].push(i);
+        let c = data.label(i);
+        let slot = by_class.get_mut(c).ok_or_else(|| {
+            TrainError::Data(format!(
+                "sample {i} has label {c}, but the data set has {classes} classes (labels 0..{})",
+                classes.saturating_sub(1)
+            ))
+        })?;
+        slot.push(i);
+    }
+    if fraction <= 0.0 {
+        return Ok(((0..n).collect(), Vec::new()));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, tags::SPLIT, 0));
     let (mut train, mut val) = (Vec::new(), Vec::new());
@@ -78,7 +95,7 @@ pub fn split_indices(data: &dyn TrainData, fraction: f64, seed: u64) -> (Vec<usi
     }
     train.sort_unstable();
     val.sort_unstable();
-    (train, val)
+    Ok((train, val))
 }
 
 /// The order in which epoch `epoch` visits `indices`: a permutation fixed by (seed, epoch).
@@ -114,6 +131,7 @@ impl TrainData for cr_data::Dataset {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     struct Labels(Vec<usize>);
@@ -141,7 +159,7 @@ mod tests {
     fn split_is_stratified_disjoint_complete_and_seeded() {
         let labels: Vec<usize> = (0..300).map(|i| i % 3).collect();
         let data = Labels(labels.clone());
-        let (t, v) = split_indices(&data, 0.1, 7);
+        let (t, v) = split_indices(&data, 0.1, 7).unwrap();
         assert_eq!(t.len() + v.len(), 300);
         assert_eq!(v.len(), 30);
         for c in 0..3 {
@@ -150,8 +168,25 @@ mod tests {
         let mut all: Vec<usize> = t.iter().chain(&v).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..300).collect::<Vec<_>>());
-        assert_eq!(split_indices(&data, 0.1, 7), (t.clone(), v.clone()));
-        assert_ne!(split_indices(&data, 0.1, 8).1, v);
+        assert_eq!(
+            split_indices(&data, 0.1, 7).unwrap(),
+            (t.clone(), v.clone())
+        );
+        assert_ne!(split_indices(&data, 0.1, 8).unwrap().1, v);
+    }
+
+    /// A label ≥ the class count is an error naming the sample (it used to be merged into
+    /// the last class), with or without a validation split.
+    #[test]
+    fn labels_out_of_range_are_errors() {
+        let data = Labels(vec![0, 1, 2, 3, 1]);
+        for fraction in [0.0, 0.2] {
+            let e = split_indices(&data, fraction, 0).unwrap_err().to_string();
+            assert!(
+                e.contains("sample 3") && e.contains("label 3") && e.contains("3 classes"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,17 @@ pub enum TrainError {
         /// The loss value.
         loss: f64,
     },
+    /// A hook failed to transform a minibatch (e.g. the adversarial examples of adversarial
+    /// training could not be computed); training stops rather than continue on another batch.
+    #[error("{hook} failed at step {step}: {message}")]
+    Hook {
+        /// The hook's name.
+        hook: String,
+        /// Global step.
+        step: u64,
+        /// What went wrong.
+        message: String,
+    },
     /// A model error (building, files).
     #[error(transparent)]
     Model(#[from] cr_models::ModelError),

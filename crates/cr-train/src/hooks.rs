@@ -31,15 +31,19 @@ pub trait Hooks {
 
     /// May replace the minibatch inputs before the step (e.g. by adversarial examples).
     /// `seed` is fixed by the run seed and the global step, so a resumed run draws the same.
+    ///
+    /// # Errors
+    /// A message; training stops with [`crate::TrainError::Hook`] (it never continues on a
+    /// batch other than the one asked for).
     fn transform_batch(
         &mut self,
         model: &Model,
         x: Tensor<4>,
         y: Tensor<1, Int>,
         seed: u64,
-    ) -> Tensor<4> {
+    ) -> Result<Tensor<4>, String> {
         let _ = (model, y, seed);
-        x
+        Ok(x)
     }
 
     /// State to store in checkpoints.
@@ -99,9 +103,10 @@ impl Hooks for HookList {
         x: Tensor<4>,
         y: Tensor<1, Int>,
         seed: u64,
-    ) -> Tensor<4> {
-        self.0.iter_mut().enumerate().fold(x, |x, (i, h)| {
+    ) -> Result<Tensor<4>, String> {
+        self.0.iter_mut().enumerate().try_fold(x, |x, (i, h)| {
             h.transform_batch(model, x, y.clone(), crate::data::mix(seed ^ i as u64))
+                .map_err(|e| format!("{}: {e}", h.name()))
         })
     }
 

@@ -156,7 +156,7 @@ pub fn train(
     }
     let plain = device.clone().without_autodiff();
     let ad = plain.clone().autodiff();
-    let (train_idx, val_idx) = split_indices(data, config.val_fraction, config.seed);
+    let (train_idx, val_idx) = split_indices(data, config.val_fraction, config.seed)?;
     let head = model.net.head_name().to_string();
     let head_prefix = format!("{head}.");
     let trainable_all = |_: &str| true;
@@ -236,12 +236,18 @@ pub fn train(
                 ))
             });
             let (x, y) = data.batch(chunk, aug.as_mut(), &ad);
-            let x = hooks.transform_batch(
-                &model,
-                x,
-                y.clone(),
-                sub_seed(config.seed, tags::HOOK, state.step),
-            );
+            let x = hooks
+                .transform_batch(
+                    &model,
+                    x,
+                    y.clone(),
+                    sub_seed(config.seed, tags::HOOK, state.step),
+                )
+                .map_err(|message| TrainError::Hook {
+                    hook: hooks.name(),
+                    step: state.step,
+                    message,
+                })?;
             let logits = match &frozen_encoder {
                 Some(enc) => model.net.head(enc.features(x.inner()).autodiff()),
                 None => model.forward(x),

@@ -27,6 +27,7 @@ fn fcn(depth: usize) -> ModelSpec {
         input: [1, 3, 3],
         num_classes: 3,
         pruned: Default::default(),
+        normalize: None,
     }
 }
 
@@ -387,6 +388,7 @@ fn every_architecture_takes_a_training_step() {
                 width: 2,
                 width_per_group: 64,
                 layer_rank: Some(1),
+                stem: Default::default(),
             },
             [3, 8, 8],
         ),
@@ -422,6 +424,7 @@ fn every_architecture_takes_a_training_step() {
             input,
             num_classes: 3,
             pruned: Default::default(),
+            normalize: None,
         };
         let data = Blobs::new(12, 3, input, 9);
         let model = Model::new(&spec, &device, 0).unwrap();
@@ -544,4 +547,42 @@ fn checkpoint_with_non_finite_values_resumes() {
     let again = run();
     assert_eq!(model_tensors(&first.model), model_tensors(&again.model));
     assert!(again.metrics.epochs[0].val_loss.is_nan());
+}
+
+/// A hook that cannot transform a batch stops training with an error naming it and the step
+/// (training never continues on a batch other than the one asked for).
+#[test]
+fn a_failing_batch_transform_stops_training() {
+    struct Failing;
+    impl Hooks for Failing {
+        fn name(&self) -> String {
+            "failing".into()
+        }
+        fn transform_batch(
+            &mut self,
+            _model: &Model,
+            _x: burn::prelude::Tensor<4>,
+            _y: burn::prelude::Tensor<1, burn::prelude::Int>,
+            _seed: u64,
+        ) -> Result<burn::prelude::Tensor<4>, String> {
+            Err("no adversarial batch".into())
+        }
+    }
+    let data = Blobs::new(60, 3, [1, 3, 3], 4);
+    let device = cpu();
+    let model = Model::new(&fcn(1), &device, 0).unwrap();
+    let e = train(
+        model,
+        &data,
+        &quick(1),
+        &mut Failing,
+        &RunOptions::default(),
+        &device,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(&e, cr_train::TrainError::Hook { hook, step: 0, message } if hook == "failing" && message.contains("no adversarial")),
+        "{e}"
+    );
 }

@@ -27,6 +27,10 @@ pub struct Args {
     /// Target compressibility per layer (eps-target).
     #[arg(long)]
     eps_target: Option<f64>,
+    /// What eps-target measures ε on: `nu` (Theorem 3.1's row ℓ1 norms, q = 1; default) or
+    /// `row-l2` (row ℓ2 norms, q = 2).
+    #[arg(long, default_value = "nu")]
+    eps_vector: String,
     /// Most rows any one layer may lose.
     #[arg(long, default_value_t = cr_prune::DEFAULT_MAX_LAYER_RATIO)]
     max_layer_ratio: f64,
@@ -69,6 +73,11 @@ pub fn run(args: Args) -> Result<()> {
         ratio: args.ratio,
         rank: args.rank,
         eps_target: args.eps_target,
+        eps_vector: match args.eps_vector.as_str() {
+            "nu" => cr_prune::EpsVector::Nu,
+            "row-l2" => cr_prune::EpsVector::RowL2,
+            o => bail!("--eps-vector `{o}`: expected nu or row-l2"),
+        },
         max_layer_ratio: args.max_layer_ratio,
         physical: method.is_structured() || (method == Method::LowRank && args.rank.is_some()),
     };

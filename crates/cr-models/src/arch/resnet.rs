@@ -1,5 +1,6 @@
-//! ResNet, CIFAR form (3×3 stem, stride 1, no max-pool), with torchvision's key names
-//! (`conv1`, `bn1`, `layer1.0.conv1`, …, `layerK.0.downsample.0`, `fc`).
+//! ResNet, CIFAR form (3×3 stem, stride 1, no max-pool) or with torchvision's ImageNet stem
+//! (7×7 stride-2 conv, 3×3 stride-2 max-pool), with torchvision's key names (`conv1`, `bn1`,
+//! `layer1.0.conv1`, …, `layerK.0.downsample.0`, `fc`).
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -99,10 +100,20 @@ impl Block {
     }
 }
 
+/// torchvision's stem max-pool: 3×3, stride 2, padding 1 (floor mode).
+pub fn stem_max_pool(x: Tensor<4>) -> Tensor<4> {
+    burn::tensor::module::max_pool2d(
+        x,
+        burn::tensor::ops::MaxPoolOptions::new([3, 3])
+            .with_stride([2, 2])
+            .with_padding([1, 1]),
+    )
+}
+
 /// ResNet with four stages.
 #[derive(Module, Debug)]
 pub struct ResNet {
-    /// 3×3 stem conv.
+    /// Stem conv: 3×3 stride 1 (CIFAR) or 7×7 stride 2 (ImageNet stem).
     pub conv1: Conv2d,
     /// Stem batch norm.
     pub bn1: BatchNorm,
@@ -116,6 +127,8 @@ pub struct ResNet {
     pub layer4: Vec<Block>,
     /// Linear head.
     pub fc: Linear,
+    /// torchvision's ImageNet stem: a 3×3 stride-2 max-pool (padding 1) after the stem.
+    pub max_pool: bool,
 }
 
 /// Hyper-parameters of [`ResNet::new`].
@@ -131,6 +144,8 @@ pub struct ResNetShape {
     pub width_per_group: usize,
     /// Factorisation rank of the 3×3 block convs.
     pub rank: Option<usize>,
+    /// torchvision's ImageNet stem (7×7 stride-2 conv and max-pool) instead of the CIFAR one.
+    pub imagenet_stem: bool,
 }
 
 impl ResNet {
@@ -185,20 +200,29 @@ impl ResNet {
         let layer2 = make_stage(2, 2 * w, shape.blocks[1], 2);
         let layer3 = make_stage(3, 4 * w, shape.blocks[2], 2);
         let layer4 = make_stage(4, 8 * w, shape.blocks[3], 2);
+        let conv1 = if shape.imagenet_stem {
+            conv(c_in, w, 7, 2, 3, false, device)
+        } else {
+            conv(c_in, w, 3, 1, 1, false, device)
+        };
         Self {
-            conv1: conv(c_in, w, 3, 1, 1, false, device),
+            conv1,
             bn1: batch_norm(w, device),
             layer1,
             layer2,
             layer3,
             layer4,
             fc: linear(8 * w * expansion, classes, true, device),
+            max_pool: shape.imagenet_stem,
         }
     }
 
     /// Φ(x): globally pooled features of stage 4.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = relu(self.bn1.forward(crate::conv::forward(&self.conv1, x)));
+        if self.max_pool {
+            h = stem_max_pool(h);
+        }
         for stage in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
             for block in stage {
                 h = block.forward(h);
