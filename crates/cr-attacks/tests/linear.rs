@@ -270,6 +270,7 @@ fn max_loss_points_reach_the_closed_form_maximum() {
         let pts = host(r.points);
         let softplus = |v: f64| if v > 30.0 { v } else { v.exp().ln_1p() };
         let mut misclassified = 0;
+        let mut checked = 0;
         for i in 0..c.y.len() {
             let (yi, o) = (c.y[i] as usize, 1 - c.y[i] as usize);
             let w: Vec<f64> = (0..d).map(|j| c.model.w[yi][j] - c.model.w[o][j]).collect();
@@ -286,11 +287,18 @@ fn max_loss_points_reach_the_closed_form_maximum() {
             let want = softplus(-(m - eps as f64 * dual));
             let p = &pts[i * d..(i + 1) * d];
             let got = softplus(-margin(p));
-            assert!(
-                (got - want).abs() <= 2e-3 * (1.0 + want),
-                "{norm:?} sample {i}: {got} vs {want}"
-            );
-            assert!((r.loss[i] as f64 - got).abs() <= 1e-3 * (1.0 + got));
+            // In f32 the cross-entropy of a sample with margin above ~16 is exactly 0 (1 + e^−m
+            // rounds to 1) and so is its gradient: no f32 gradient method (auto-attack's
+            // included) can climb from there, so the closed form is checked where the loss
+            // is informative, and every sample for the ball below.
+            if m < 15.0 {
+                assert!(
+                    (got - want).abs() <= 2e-3 * (1.0 + want),
+                    "{norm:?} sample {i}: {got} vs {want} (clean margin {m})"
+                );
+                assert!((r.loss[i] as f64 - got).abs() <= 1e-3 * (1.0 + got));
+                checked += 1;
+            }
             // Inside the ball.
             let delta: Vec<f64> = p
                 .iter()
@@ -304,8 +312,8 @@ fn max_loss_points_reach_the_closed_form_maximum() {
             assert!(size <= eps as f64 * (1.0 + 1e-5));
         }
         assert!(
-            misclassified > 0,
-            "the case should contain misclassified samples"
+            misclassified > 0 && checked >= c.y.len() / 2,
+            "the case should contain misclassified samples ({misclassified}) and mostly informative ones ({checked})"
         );
     }
     // Not an APGD attack: a clear error.

@@ -176,6 +176,9 @@ fn smoke_of(mut e: Value) -> Value {
             }
         }
     }
+    // Two seeds at most, so the judge's bootstrap runs end to end.
+    let seeds = e["seeds"].as_integer().unwrap_or(1).min(2);
+    table(&mut e).insert("seeds".into(), Value::Integer(seeds));
     table(&mut e).insert(
         "notes".into(),
         Value::String(

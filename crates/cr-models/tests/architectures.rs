@@ -436,8 +436,9 @@ fn normalisation_is_a_fixed_first_layer() {
     let g = xa.grad(&grads).unwrap();
     let gsum: f32 = g.abs().sum().into_scalar();
     assert!(gsum > 0.0);
-    let ad = Model::new(&norm, &device.autodiff(), 3).unwrap();
-    let xs = Tensor::<4>::ones([2, 3, 4, 4], &device.autodiff()).mul_scalar(0.5);
+    let ad_device = device.clone().autodiff();
+    let ad = Model::new(&norm, &ad_device, 3).unwrap();
+    let xs = Tensor::<4>::ones([2, 3, 4, 4], &ad_device).mul_scalar(0.5);
     let _ = ad.forward(xs).sum().backward();
     // Model files keep the statistics.
     let dir = tempfile::tempdir().unwrap();

@@ -182,7 +182,7 @@ fn early_stopping_keeps_the_best_validation_model() {
         assert_eq!(m.epochs.len(), best + 1 + 2);
     }
     // The returned model is the best one: its validation loss is the recorded minimum.
-    let (_, val) = cr_train::data::split_indices(&data, 0.2, cfg.seed);
+    let (_, val) = cr_train::data::split_indices(&data, 0.2, cfg.seed).unwrap();
     let e = evaluate(&out.model, &data, &val, 500, &device);
     assert!((e.loss - min).abs() < 1e-5, "{} vs {}", e.loss, min);
 }
