@@ -71,9 +71,11 @@ export W B CORES DEVICES
 
 # --- unpack and check -------------------------------------------------------------------------
 [ -f "$B/MANIFEST.json" ] || { echo "no $B/MANIFEST.json: run gpu/make-bundle.sh, carry gpu/bundle" >&2; exit 1; }
+BINS=$(python3 -c "import json; print(' '.join(k[6:] for k in json.load(open('$B/MANIFEST.json'))['binaries']))")
+export BINS
 unpack() {
   local f want
-  for f in cuda vulkan; do
+  for f in $BINS; do
     xz -dc "$B/xtask-$f.xz" > "$W/bin/xtask-$f" && chmod +x "$W/bin/xtask-$f" || return 1
     want=$(python3 -c "import json; print(json.load(open('$B/MANIFEST.json'))['binaries']['xtask-$f']['sha256'])")
     [ "$(sha256sum "$W/bin/xtask-$f" | cut -d' ' -f1)" = "$want" ] || { echo "xtask-$f: checksum mismatch"; return 1; }
@@ -94,6 +96,16 @@ for d in "${DEVLIST[@]}"; do
     *) echo "--device $d: expected cuda, cuda:N, vulkan or cpu" >&2; exit 2 ;;
   esac
 done
+# A bundle made with --features cuda (say) lacks the other binary: its targets are skipped.
+kept=()
+for t in "${TARGETS[@]}"; do
+  IFS=: read -r label bin dev <<< "$t"
+  if [ -f "$B/xtask-$bin.xz" ]; then kept+=("$t"); else
+    printf '%s\t-\t0\tskipped (no xtask-%s in the bundle)\n' "target-$label" "$bin" >> "$STEPS"
+    echo "-- $label: skipped (no xtask-$bin in the bundle)"
+  fi
+done
+TARGETS=("${kept[@]}")
 
 if [ "$GPU" = 1 ]; then
   # The Vulkan loader and GL dispatch libraries (the device tool's recipe), only where the
@@ -130,7 +142,7 @@ check() {
   echo "CUDA_PATH=${CUDA_PATH:-} ($(ls "${CUDA_PATH:-/nonexistent}"/nvvm/libdevice 2>/dev/null))"
   for f in "$B"/debs/*.deb; do dpkg-deb -I "$f" >/dev/null || { echo "bad package $f"; ok=1; }; done
   echo "packages: $(ls "$B"/debs | tr '\n' ' ')"
-  for f in cuda vulkan; do
+  for f in $BINS; do
     echo "xtask-$f needs:"; ldd "$W/bin/xtask-$f" | sed 's/^/  /'
     ldd "$W/bin/xtask-$f" | grep -q 'not found' && ok=1
     "$W/bin/xtask-$f" --version || ok=1
@@ -156,7 +168,7 @@ DEADLINE=$END_SMOKE
 ref() {
   local i rc=0 pids=() th=$((CORES / 4 > 0 ? CORES / 4 : 1))
   for i in 0 1 2; do
-    RAYON_NUM_THREADS=$th X cuda reproduce --scale smoke --seeds 3 --shard "$i/3" --no-report \
+    RAYON_NUM_THREADS=$th X "${BINS%% *}" reproduce --scale smoke --seeds 3 --shard "$i/3" --no-report \
       --out "$W/smoke-ref-$i" --device cpu > "$W/logs/smoke-ref-$i.log" 2>&1 &
     pids+=($!)
   done

@@ -8,7 +8,7 @@
 #   debs/*.deb                       the Vulkan loader and GL vendor-neutral dispatch libraries
 #   MANIFEST.json                    versions, checksums, sizes, needed shared libraries
 #
-# Usage: gpu/make-bundle.sh [--skip-build]   (from anywhere; works in the repository root)
+# Usage: gpu/make-bundle.sh [--skip-build] [--features cuda,vulkan]   (from anywhere)
 # Environment:
 #   CUDARC_CUDA_VERSION   CUDA version of the GPU machine's driver (default 13000: driver 580)
 #   CR_TARGET_CUDA, CR_TARGET_VULKAN   cargo target dirs, one per feature so that neither build
@@ -23,13 +23,18 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-SKIP_BUILD=0
-for a in "$@"; do
-  case "$a" in
-    --skip-build) SKIP_BUILD=1 ;;
+SKIP_BUILD=0; FEATURES="cuda,vulkan"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --skip-build) SKIP_BUILD=1; shift ;;
+    --features) FEATURES="$2"; shift 2 ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "make-bundle.sh: unknown argument $a" >&2; exit 2 ;;
+    *) echo "make-bundle.sh: unknown argument $1" >&2; exit 2 ;;
   esac
+done
+IFS=, read -r -a FEATS <<< "$FEATURES"
+for f in "${FEATS[@]}"; do
+  case "$f" in cuda|vulkan) ;; *) echo "--features: cuda and/or vulkan, not $f" >&2; exit 2 ;; esac
 done
 
 export CUDARC_CUDA_VERSION="${CUDARC_CUDA_VERSION:-13000}"
@@ -50,15 +55,14 @@ build() { # feature target-dir
   echo "   built in $((SECONDS - t0)) s"
 }
 
+td() { if [ "$1" = cuda ]; then echo "$TD_CUDA"; else echo "$TD_VULKAN"; fi; }
 if [ "$SKIP_BUILD" = 0 ]; then
-  build cuda "$TD_CUDA"
-  build vulkan "$TD_VULKAN"
+  for f in "${FEATS[@]}"; do build "$f" "$(td "$f")"; done
 fi
 
 rm -rf "$B.new"; mkdir -p "$B.new/debs" "$B.new/cuda/nvvm/libdevice"
-for f in cuda vulkan; do
-  td=$TD_CUDA; [ $f = vulkan ] && td=$TD_VULKAN
-  bin="$td/release/xtask"
+for f in "${FEATS[@]}"; do
+  bin="$(td "$f")/release/xtask"
   [ -x "$bin" ] || { echo "no $bin: build it first (without --skip-build)" >&2; exit 1; }
   strip -o "$B.new/xtask-$f" "$bin"
   echo "== xz xtask-$f ($(stat -c %s "$B.new/xtask-$f") bytes stripped)"
@@ -92,7 +96,7 @@ glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
   echo "  \"llvm\": \"$(ls "${XDG_DATA_HOME:-$HOME/.local/share}"/tracel 2>/dev/null | head -1)\","
   echo "  \"binaries\": {"
   sep=""
-  for f in cuda vulkan; do
+  for f in "${FEATS[@]}"; do
     x="$B.new/xtask-$f"
     printf '%s    "xtask-%s": {"bytes": %s, "xz_bytes": %s, "sha256": "%s", "needed": "%s", "glibc": "%s"}' \
       "$sep" "$f" "$(stat -c %s "$x")" "$(stat -c %s "$x.xz")" "$(sha256sum "$x" | cut -d' ' -f1)" \
@@ -104,7 +108,7 @@ glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
   echo "  \"debs\": [$(cd "$B.new/debs" && ls *.deb | sed 's/.*/"&"/' | paste -sd, -)]"
   echo "}"
 } > "$B.new/MANIFEST.json"
-rm -f "$B.new/xtask-cuda" "$B.new/xtask-vulkan"
+for f in "${FEATS[@]}"; do rm -f "$B.new/xtask-$f"; done
 rm -rf "$B"; mv "$B.new" "$B"
 
 bundle=$(du -sb "$B" | cut -f1)
