@@ -19,6 +19,9 @@
 # phase a deadline, and the whole stays within --budget seconds (default 450: done within 8
 # minutes); a step that would not fit is skipped and recorded as such.
 #
+# Through the device tool: carry gpu/bundle (ignored by git), command `bash gpu/device-run.sh`,
+# timeout_s 540; $OUT is set there and its files come back.
+#
 # --device cpu rehearses it all on a CPU machine: the two "backends" are then the CPU as run by
 # the cuda binary and by the vulkan binary, and nothing is installed on the machine.
 set -uo pipefail
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
     --device) DEVICES="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --budget) BUDGET="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "device-run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
