@@ -196,13 +196,16 @@ impl Judgement {
     }
 }
 
+/// Why the data cannot carry an interval: points kept, (fewest, most) seeds, the reason.
+type Unusable = (usize, (usize, usize), String);
+
 /// Keeps finite observations (and, against a measured `x`, those with a finite `x`), drops
 /// points left empty, and checks that every point can carry an interval.
 fn clean(
     points: &[PointObs],
     measured_x: bool,
     min_seeds: usize,
-) -> Result<(Vec<PointObs>, String), (usize, (usize, usize), String)> {
+) -> Result<(Vec<PointObs>, String), Unusable> {
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
     for p in points {
