@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<()> {
                 restarts: None,
                 step_size: None,
                 mode: None,
+                version: None,
             })
             .collect(),
     };
