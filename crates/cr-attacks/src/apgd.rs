@@ -226,6 +226,7 @@ struct Run {
 /// What the reference APGD ascends: an untargeted loss, or the targeted DLR loss of APGD-T
 /// with one target class per sample.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Objective {
     /// [`Loss::per_sample`].
     Loss(Loss),

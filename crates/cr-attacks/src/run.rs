@@ -338,6 +338,10 @@ fn fraction(v: &[bool]) -> f64 {
     }
 }
 
+/// AutoAttack's per-chunk bookkeeping: per sample the component index that broke it; seconds
+/// and skip reasons per component.
+type EnsembleInfo = (Vec<Option<usize>>, Vec<f64>, Vec<Option<String>>);
+
 /// What one chunk of a run produced.
 struct Chunk {
     adv: Tensor<4>,
@@ -345,7 +349,7 @@ struct Chunk {
     robust: Vec<bool>,
     /// AutoAttack only: per sample, the component index that broke it; seconds and skip
     /// reasons per component.
-    ensemble: Option<(Vec<Option<usize>>, Vec<f64>, Vec<Option<String>>)>,
+    ensemble: Option<EnsembleInfo>,
     num_classes: usize,
 }
 

@@ -205,7 +205,7 @@ fn l2_point(x: &[f32], delta: &[f64], eps: f64, out: &mut [f32]) {
 
 /// One Square run on the samples `x` (host, `[b·d]`, shape `dims`), labels `y`; `positions`
 /// key the random streams. Returns the best points and whether each is misclassified.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 fn square_run<C: Classifier + ?Sized>(
     model: &C,
     x: &[f32],
@@ -318,7 +318,7 @@ fn square_run<C: Classifier + ?Sized>(
                 }
                 Norm::L2 => {
                     let mut s = py_round((p * d as f64 / c as f64).sqrt()).max(3);
-                    if s % 2 == 0 {
+                    if s.is_multiple_of(2) {
                         s += 1;
                     }
                     let s = s.min(h.min(w));

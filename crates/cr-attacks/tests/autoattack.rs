@@ -2,7 +2,7 @@
 //! torchattacks' implementations on a tiny committed model (`fixtures/autoattack.json`, made by
 //! `fixtures/make_autoattack.py`), FAB's hyperplane projections against torchattacks', and
 //! reproducibility. Random attacks are compared statistically, not bit for bit.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod common;
 

@@ -5,7 +5,7 @@
 //! `x − λ·∂` along the dual direction; when that point stays inside `[0, 1]^d` the box does not
 //! bind and FAB (untargeted) must find it. Whatever an attack returns lies in the ε-ball and in
 //! `[0, 1]` (property test over random models, radii and norms).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod common;
 
