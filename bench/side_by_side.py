@@ -4,6 +4,15 @@
     pip install torch torchattacks adversarial-robustness-toolbox packaging numpy
     python3 bench/side_by_side.py            # runs target/release/xtask bench --json, then these
 
+    python3 bench/side_by_side.py --autoattack-only --rounds 2   # just the AutoAttack comparison
+
+AutoAttack is compared on the *same* model and data: the FCN trained here is written as a cr
+model file and the 1,000 test samples as IDX files, `xtask attack --attack autoattack` runs on
+them, alternating with torchattacks on the same tensors (its `AutoAttack` as shipped, which uses
+10 iterations for APGD/APGD-T/FAB and a rescaled Square schedule, and a `MultiAttack` with the
+reference settings: 100 iterations, Square schedule not rescaled). cr's time is the ensemble's
+own wall time from its JSON (process start and file loading excluded).
+
 Same data (the embedded MNIST / Fashion-MNIST files in data/), same shapes, batch sizes,
 optimiser (AdamW 1e-3, weight decay 0.01), attack settings and thread count (2: torch and the
 BLAS under numpy). Each workload is warmed up once before it is timed, as in cr. The ratio is
@@ -71,12 +80,105 @@ def train_epoch(spec, x, y):
     return model, len(x) / secs, secs
 
 
+def write_idx(dirpath, x, y):
+    """The samples as MNIST IDX files (both splits), for `xtask attack --data mnist:DIR`."""
+    os.makedirs(dirpath, exist_ok=True)
+    img = (x.squeeze(1).numpy() * 255).round().astype(np.uint8)
+    lab = y.numpy().astype(np.uint8)
+    for pre in ("train", "t10k"):
+        with gzip.open(os.path.join(dirpath, f"{pre}-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in img.shape) + img.tobytes())
+        with gzip.open(os.path.join(dirpath, f"{pre}-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(bytes([0, 0, 8, 1]) + len(lab).to_bytes(4, "big") + lab.tobytes())
+
+
+def autoattack_side_by_side(xtask, spec, fcn, tx, ty, rounds, eps=0.1):
+    """AutoAttack standard, l-inf eps, on the same model and samples in cr and torchattacks,
+    alternating; returns rows of (name, robust accuracy, seconds per round)."""
+    import tempfile
+
+    import torchattacks
+    from safetensors.torch import save_file
+
+    tmp = tempfile.mkdtemp(prefix="cr-aa-")
+    model_path = os.path.join(tmp, "fcn.safetensors")
+    save_file({k: v.contiguous() for k, v in fcn.state_dict().items()}, model_path,
+              metadata={"cr.model": json.dumps(spec), "cr.format": "cr-model-1"})
+    write_idx(os.path.join(tmp, "mnist"), tx, ty)
+    # The IDX round trip quantises to 1/255: attack exactly those values on both sides.
+    tx = torch.round(tx * 255) / 255
+
+    def run_cr():
+        out = subprocess.run([xtask, "attack", "--model", model_path, "--data", f"mnist:{os.path.join(tmp, 'mnist')}",
+                              "--attack", "autoattack", "--norm", "linf", "--eps", str(eps), "--json"],
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+        a = json.loads(out.stdout)["attacks"][0]
+        return a["robust_accuracy"], a["seconds"], a.get("stages", [])
+
+    def run_ta(attack):
+        t = time.perf_counter()
+        adv = attack(tx, ty)
+        secs = time.perf_counter() - t
+        with torch.no_grad():
+            rob = (fcn(adv).argmax(1) == ty).float().mean().item()
+        return rob, secs
+
+    def reference_settings():
+        return torchattacks.MultiAttack([
+            torchattacks.APGD(fcn, norm="Linf", eps=eps, steps=100, n_restarts=1, loss="ce", seed=0),
+            torchattacks.APGDT(fcn, norm="Linf", eps=eps, steps=100, n_restarts=1, n_classes=10, seed=0),
+            torchattacks.FAB(fcn, norm="Linf", eps=eps, steps=100, n_restarts=1, multi_targeted=True, n_classes=10, seed=0),
+            torchattacks.Square(fcn, norm="Linf", eps=eps, n_queries=5000, n_restarts=1, p_init=0.8,
+                                resc_schedule=False, seed=0),
+        ])
+
+    res = {"cr": [], "torchattacks AutoAttack (as shipped)": [], "torchattacks, reference settings": []}
+    for r in range(rounds):
+        rob, secs, stages = run_cr()
+        res["cr"].append((rob, secs))
+        print(f"  round {r}: cr robust {rob:.4f} in {secs:.1f} s; stages "
+              + ", ".join(f"{s['attack']} {s['robust_accuracy']:.3f} ({s['seconds']:.1f} s)" for s in stages),
+              file=sys.stderr)
+        ta = torchattacks.AutoAttack(fcn, norm="Linf", eps=eps, version="standard", n_classes=10, seed=0)
+        res["torchattacks AutoAttack (as shipped)"].append(run_ta(ta))
+        res["torchattacks, reference settings"].append(run_ta(reference_settings()))
+        for k, v in res.items():
+            if k != "cr":
+                print(f"  round {r}: {k} robust {v[-1][0]:.4f} in {v[-1][1]:.1f} s", file=sys.stderr)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xtask", default=os.path.join(ROOT, "target/release/xtask"))
     ap.add_argument("--cr-json", help="use this saved `xtask bench --json` output instead of running it")
     ap.add_argument("--json", help="write both sides and the ratios here")
+    ap.add_argument("--autoattack-only", action="store_true",
+                    help="only the AutoAttack comparison (trains the FCN here, runs `xtask attack`)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of the AutoAttack comparison")
     args = ap.parse_args()
+
+    if args.autoattack_only:
+        fcn_spec = {"arch": {"kind": "fcn", "width": 400, "depth": 1, "bias": False}, "input": [1, 28, 28], "num_classes": 10}
+        x, y = load("mnist", "train")
+        fcn, _, _ = train_epoch(fcn_spec, x, y)
+        for p in fcn.parameters():
+            p.requires_grad_(False)
+        tx, ty = load("mnist", "test")
+        res = autoattack_side_by_side(args.xtask, fcn_spec, fcn, tx[:1000], ty[:1000], args.rounds)
+        cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("Model name")), "?")
+        print(f"AutoAttack standard, l-inf 0.1, 784-400-10 FCN, 1000 MNIST test samples; {model}, "
+              f"torch {torch.__version__}, {THREADS} threads")
+        cr_rob = np.mean([r[0] for r in res["cr"]])
+        cr_t = np.median([r[1] for r in res["cr"]])
+        print(f"{'who':<40} {'robust acc':>10} {'median s':>9} {'cr time ratio':>14}")
+        for k, v in res.items():
+            rob, t = np.mean([r[0] for r in v]), np.median([r[1] for r in v])
+            print(f"{k:<40} {rob:>10.4f} {t:>9.1f} {cr_t / t:>14.3f}   (cr robust - this: {cr_rob - rob:+.4f})")
+        if args.json:
+            json.dump({"cpu": model, "rounds": res}, open(args.json, "w"), indent=1)
+        return
 
     if args.cr_json:
         cr = json.load(open(args.cr_json))

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, invalid};
 use crate::loss::Loss;
 use crate::model::{
-    Classifier, correct, index_tensor, mask_tensor, probe, read_bool, scatter_rows,
+    Classifier, correct, forward, index_tensor, mask_tensor, probe, probe_with, read_bool,
+    read_f32, scatter_rows,
 };
 use crate::norm::{
     Norm, ascent_direction, check_eps, per_image, project, project_art, select_images,
@@ -81,6 +82,10 @@ pub struct ApgdConfig {
     pub clip: bool,
     /// Seed of the random starts.
     pub seed: u64,
+    /// Expectation over transformation: gradients averaged over this many forward/backward
+    /// passes per step (1; AutoAttack's `rand` version uses 20 for randomised defences).
+    /// Reference mode only.
+    pub eot_iter: usize,
 }
 
 impl ApgdConfig {
@@ -97,6 +102,7 @@ impl ApgdConfig {
             rho: 0.75,
             clip: true,
             seed: 0,
+            eot_iter: 1,
         }
     }
 
@@ -115,11 +121,12 @@ impl ApgdConfig {
         self.step_size.unwrap_or(2.0 * self.eps)
     }
 
-    /// The attack's name: `apgd-ce` or `apgd-dlr`.
+    /// The attack's name: `apgd-ce`, `apgd-dlr` or `apgd-margin`.
     pub fn name(&self) -> &'static str {
         match self.loss {
             Loss::Ce => "apgd-ce",
             Loss::Dlr => "apgd-dlr",
+            Loss::Margin => "apgd-margin",
         }
     }
 
@@ -139,6 +146,9 @@ impl ApgdConfig {
         }
         if self.restarts == 0 {
             return Err(invalid("restarts", "must be ≥ 1"));
+        }
+        if self.eot_iter == 0 {
+            return Err(invalid("eot_iter", "must be ≥ 1"));
         }
         if !(self.rho > 0.0 && self.rho <= 1.0) {
             return Err(invalid(
@@ -215,7 +225,53 @@ struct Run {
     best: Tensor<4>,
 }
 
+/// What the reference APGD ascends: an untargeted loss, or the targeted DLR loss of APGD-T
+/// with one target class per sample.
+#[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Objective {
+    /// [`Loss::per_sample`].
+    Loss(Loss),
+    /// [`crate::targeted_dlr_loss`] towards these targets `[b]`.
+    TargetedDlr(Tensor<1, Int>),
+}
+
+impl Objective {
+    fn value(&self, z: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
+        match self {
+            Objective::Loss(l) => l.per_sample(z, y),
+            Objective::TargetedDlr(t) => crate::loss::targeted_dlr_loss(z, y, t.clone()),
+        }
+    }
+}
+
+/// [`crate::model::probe_with`] for an objective, with the input gradient averaged over
+/// `eot` forward/backward passes (loss and logits of the last pass, as auto-attack).
+fn probe_eot<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    obj: &Objective,
+    need_grad: bool,
+    eot: usize,
+) -> crate::model::Probe {
+    let passes = if need_grad { eot.max(1) } else { 1 };
+    let mut p = probe_with(model, x.clone(), y.clone(), need_grad, |z, y| {
+        obj.value(z, y)
+    });
+    if passes > 1 {
+        let mut g = p.grad;
+        for _ in 1..passes {
+            p = probe_with(model, x.clone(), y.clone(), true, |z, y| obj.value(z, y));
+            g = g + p.grad;
+        }
+        p.grad = g.div_scalar(passes as f32);
+    }
+    p
+}
+
 /// One run of the reference APGD (auto-attack `attack_single_run`) on all samples of `x`.
+#[allow(clippy::too_many_arguments)]
 fn reference_run<C: Classifier + ?Sized>(
     model: &C,
     x: Tensor<4>,
@@ -223,6 +279,8 @@ fn reference_run<C: Classifier + ?Sized>(
     positions: &[usize],
     restart: usize,
     cfg: &ApgdConfig,
+    obj: &Objective,
+    stream: u64,
 ) -> Run {
     let dims = x.dims();
     let b = dims[0];
@@ -233,19 +291,19 @@ fn reference_run<C: Classifier + ?Sized>(
         Norm::L2 => Start::L2Sphere,
     };
     let noise = random_start(
-        kind,
-        eps,
-        cfg.seed,
-        purpose::APGD,
-        restart,
-        positions,
-        dims,
-        &device,
+        kind, eps, cfg.seed, stream, restart, positions, dims, &device,
     );
     let start = x.clone() + noise;
     let mut x_adv = if clip { start.clamp(0.0, 1.0) } else { start };
 
-    let p = probe(model, x_adv.clone(), y.clone(), cfg.loss, cfg.steps > 0);
+    let p = probe_eot(
+        model,
+        x_adv.clone(),
+        y.clone(),
+        obj,
+        cfg.steps > 0,
+        cfg.eot_iter,
+    );
     let mut grad = p.grad;
     let mut acc = correct(p.logits, y.clone());
     let mut x_best_adv = x_adv.clone();
@@ -283,7 +341,7 @@ fn reference_run<C: Classifier + ?Sized>(
         x_adv = x_new;
 
         let last = i + 1 == cfg.steps;
-        let p = probe(model, x_adv.clone(), y.clone(), cfg.loss, !last);
+        let p = probe_eot(model, x_adv.clone(), y.clone(), obj, !last, cfg.eot_iter);
         grad = p.grad;
         let ok = correct(p.logits, y.clone());
         x_best_adv = select_images(ok.clone().bool_not(), x_adv.clone(), x_best_adv);
@@ -469,7 +527,8 @@ pub(crate) fn apgd_restarts<C: Classifier + ?Sized>(
         let in_sel = mask_tensor(&in_sel, &device);
         let fooled_s = match cfg.mode {
             ApgdMode::Reference => {
-                let run = reference_run(model, xs, ys, &positions, r, cfg);
+                let obj = Objective::Loss(cfg.loss);
+                let run = reference_run(model, xs, ys, &positions, r, cfg, &obj, purpose::APGD);
                 let cand = scatter_rows(adv.clone(), run.adv, &sel, &all);
                 let cand_loss = scatter_rows(best_loss.clone(), run.loss, &sel, &all);
                 let fooled_full = scatter_rows(
@@ -525,6 +584,164 @@ pub(crate) fn apgd_restarts<C: Classifier + ?Sized>(
             mode = cfg.mode.name(),
             "APGD restart"
         );
+    }
+    Ok((adv, fooled))
+}
+
+/// Configuration of APGD-T: AutoPGD on the targeted DLR loss (Croce & Hein 2020, §3.2;
+/// auto-attack `APGDAttack_targeted`; SPEC §3, AutoAttack).
+///
+/// For each of the `targets` classes with the largest clean logits after the top one (the
+/// 2nd, 3rd, … largest, computed on the clean input as the reference does), a full reference
+/// APGD run of `steps` iterations (and `restarts` runs) on [`crate::targeted_dlr_loss`]
+/// attacks the samples still robust. A sample counts as broken when any iterate is
+/// misclassified (as any class, not only the target). Broken samples keep the first
+/// misclassified iterate found; the others keep the clean input (as the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ApgdTConfig {
+    /// Threat model.
+    pub norm: Norm,
+    /// Radius ε.
+    pub eps: f32,
+    /// Iterations per target class (100).
+    pub steps: usize,
+    /// Runs per target class (1).
+    pub restarts: usize,
+    /// Number of target classes (9; capped at `K − 1`).
+    pub targets: usize,
+    /// Fraction ρ of the checkpoint condition (0.75).
+    pub rho: f32,
+    /// Clip to `[0, 1]`.
+    pub clip: bool,
+    /// Seed of the random starts.
+    pub seed: u64,
+}
+
+impl ApgdTConfig {
+    /// The AutoAttack-standard configuration: 9 targets, 100 iterations, 1 restart, ρ = 0.75,
+    /// η₀ = 2ε, clipping on, seed 0.
+    pub fn new(norm: Norm, eps: f32) -> Self {
+        Self {
+            norm,
+            eps,
+            steps: 100,
+            restarts: 1,
+            targets: 9,
+            rho: 0.75,
+            clip: true,
+            seed: 0,
+        }
+    }
+
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        check_eps("eps", self.eps)?;
+        if self.steps == 0 {
+            return Err(invalid("steps", "must be ≥ 1"));
+        }
+        if self.restarts == 0 {
+            return Err(invalid("restarts", "must be ≥ 1"));
+        }
+        if self.targets == 0 {
+            return Err(invalid("targets", "must be ≥ 1"));
+        }
+        if !(self.rho > 0.0 && self.rho <= 1.0) {
+            return Err(invalid(
+                "rho",
+                format!("must be in (0, 1], got {}", self.rho),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The APGD configuration of each targeted run.
+    fn inner(&self) -> ApgdConfig {
+        ApgdConfig {
+            steps: self.steps,
+            restarts: 1,
+            rho: self.rho,
+            clip: self.clip,
+            seed: self.seed,
+            ..ApgdConfig::new(self.norm, self.eps, Loss::Dlr)
+        }
+    }
+}
+
+/// Per row of `logits` `[b, K]`, the class with the `rank`-th largest value (rank 1 = the
+/// largest), as `logits.sort(dim=1)[1][:, -rank]`; ties keep the higher index first, as a
+/// stable ascending sort read from the end.
+pub(crate) fn ranked_classes(logits: Tensor<2>, rank: usize) -> Result<Vec<i64>> {
+    let [b, k] = logits.dims();
+    let z = read_f32(logits, "logits")?;
+    Ok((0..b)
+        .map(|i| {
+            let row = &z[i * k..(i + 1) * k];
+            let mut idx: Vec<usize> = (0..k).collect();
+            idx.sort_by(|&a, &c| row[a].total_cmp(&row[c]));
+            idx[k - rank] as i64
+        })
+        .collect())
+}
+
+/// APGD-T over the samples marked `active`; returns the adversarial batch (clean input where
+/// not broken) and the host mask of samples fooled.
+pub(crate) fn apgd_targeted<C: Classifier + ?Sized>(
+    model: &C,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    positions: &[usize],
+    active: &[bool],
+    cfg: &ApgdTConfig,
+    num_classes: usize,
+) -> Result<(Tensor<4>, Vec<bool>)> {
+    if num_classes < 4 {
+        return Err(crate::AttackError::NotEnoughClasses {
+            attack: "APGD-T (targeted DLR loss)",
+            needed: 4,
+            got: num_classes,
+        });
+    }
+    let n = active.len();
+    let device = x.device();
+    let inner = cfg.inner();
+    let mut adv = x.clone();
+    let mut fooled = vec![false; n];
+    let targets = cfg.targets.min(num_classes - 1);
+    for t in 0..targets {
+        for r in 0..cfg.restarts {
+            let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
+            if sel.is_empty() {
+                return Ok((adv, fooled));
+            }
+            let idx = index_tensor(&sel, &device);
+            let xs = x.clone().select(0, idx.clone());
+            let ys = y.clone().select(0, idx);
+            let target = ranked_classes(forward(model, xs.clone()), t + 2)?;
+            let target = Tensor::<1, Int>::from_data(TensorData::new(target, [sel.len()]), &device);
+            let pos: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
+            let run = reference_run(
+                model,
+                xs,
+                ys,
+                &pos,
+                t * cfg.restarts + r,
+                &inner,
+                &Objective::TargetedDlr(target),
+                purpose::APGD_T,
+            );
+            let fs = read_bool(run.fooled, "APGD-T predictions")?;
+            adv = scatter_rows(adv, run.adv, &sel, &fs);
+            for (&i, f) in sel.iter().zip(&fs) {
+                fooled[i] = *f;
+            }
+            tracing::debug!(
+                target = t + 2,
+                restart = r,
+                attacked = sel.len(),
+                fooled = fooled.iter().filter(|f| **f).count(),
+                "APGD-T run"
+            );
+        }
     }
     Ok((adv, fooled))
 }

@@ -40,6 +40,16 @@ pub enum AttackError {
     /// The DLR loss needs at least three classes.
     #[error("the DLR loss needs at least 3 classes, the model returns {0} logits")]
     TooFewClasses(usize),
+    /// An attack needs more classes than the model has.
+    #[error("{attack} needs at least {needed} classes, the model returns {got} logits")]
+    NotEnoughClasses {
+        /// The attack.
+        attack: &'static str,
+        /// Classes it needs.
+        needed: usize,
+        /// Logits the model returns.
+        got: usize,
+    },
     /// Reading a tensor back to the host failed.
     #[error("reading {what} back from the device failed: {message}")]
     Read {

@@ -8,6 +8,10 @@
 //!   and restarts ([`PgdConfig`]); AutoPGD with CE or DLR loss ([`ApgdConfig`]) in the
 //!   auto-attack reference semantics or ART 1.18's variant ([`ApgdMode`]). Norms ℓ∞ and ℓ2
 //!   ([`Norm`]) with per-sample projections; clipping to `[0, 1]` on by default, switchable.
+//! * AutoAttack ([`AutoAttackConfig`], versions `standard`, `plus`, `rand`): APGD-T
+//!   ([`ApgdTConfig`]), FAB / FAB-T ([`FabConfig`]) and the gradient-free Square
+//!   ([`SquareConfig`]), each on the samples the previous components left robust, with the
+//!   per-sample attack that broke each sample and AutoAttack's checks as warnings.
 //! * Evaluation: per-sample worst case over attacks ([`worst_case`]), robust-accuracy curves
 //!   over ε ([`eps_sweep`]), AutoAttack-style sanity checks ([`sanity_checks`]). Every
 //!   result records its parameters, per-sample masks, the adversarial examples and the wall
@@ -54,7 +58,9 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 mod apgd;
+mod autoattack;
 mod error;
+mod fab;
 mod fgsm;
 mod loss;
 mod measure;
@@ -64,13 +70,16 @@ mod pgd;
 mod rng;
 mod run;
 mod sanity;
+mod square;
 mod train;
 mod uap;
 
-pub use apgd::{ApgdConfig, ApgdMode, apgd_checkpoints, art_checkpoints};
+pub use apgd::{ApgdConfig, ApgdMode, ApgdTConfig, apgd_checkpoints, art_checkpoints};
+pub use autoattack::{AutoAttackConfig, AutoAttackVersion, StageResult};
 pub use error::{AttackError, Result};
+pub use fab::{FabConfig, project_hyperplane_box};
 pub use fgsm::FgsmConfig;
-pub use loss::{Loss, ce_loss, dlr_loss, logit_margin};
+pub use loss::{Loss, ce_loss, dlr_loss, logit_margin, targeted_dlr_loss};
 pub use measure::{
     LipschitzConfig, LipschitzEstimate, RepresentationChange, SingularAlignment, local_lipschitz,
     representation_change, singular_alignment,
@@ -83,6 +92,7 @@ pub use run::{
     WorstCaseResult, apgd, eps_sweep, fgsm, max_loss_points, pgd, run_attack, worst_case,
 };
 pub use sanity::{SanityWarning, sanity_checks};
+pub use square::SquareConfig;
 pub use train::{AdversarialBatch, Replace, adversarial_batch};
 pub use uap::{
     UapConfig, UapResult, UapSgdConfig, fooling_rate, universal_perturbation,

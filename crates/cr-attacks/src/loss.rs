@@ -14,6 +14,9 @@ pub enum Loss {
     Ce,
     /// Difference of logits ratio (Croce & Hein 2020, Eq. 6), see [`dlr_loss`].
     Dlr,
+    /// The negated logit margin `max_{i≠y} z_i − z_y` (see [`logit_margin`]): what Square
+    /// and FAB drive across the decision boundary.
+    Margin,
 }
 
 impl Loss {
@@ -22,6 +25,7 @@ impl Loss {
         match self {
             Loss::Ce => "ce",
             Loss::Dlr => "dlr",
+            Loss::Margin => "margin",
         }
     }
 
@@ -39,6 +43,7 @@ impl Loss {
         match self {
             Loss::Ce => ce_loss(logits, y),
             Loss::Dlr => dlr_loss(logits, y),
+            Loss::Margin => logit_margin(logits, y).neg(),
         }
     }
 }
@@ -72,6 +77,27 @@ pub fn dlr_loss(logits: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
     let num = zy - other;
     let den = (z1 - z3).add_scalar(1e-12);
     (num / den).neg().reshape([b])
+}
+
+/// Per-sample targeted DLR loss of APGD-T (SPEC §3; Croce & Hein 2020, §3.2; auto-attack
+/// `APGDAttack_targeted.dlr_loss_targeted`):
+/// `−(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2 + 1e−12)`, shape `[B]`, where `t` is the target
+/// class of each sample and `z_π1 ≥ … ≥ z_π4` are the four largest logits. Needs `K ≥ 4`
+/// (the caller checks).
+pub fn targeted_dlr_loss(
+    logits: Tensor<2>,
+    y: Tensor<1, Int>,
+    target: Tensor<1, Int>,
+) -> Tensor<1> {
+    let b = logits.dims()[0];
+    let top = logits.clone().topk(4, 1);
+    let z1 = top.clone().slice([0..b, 0..1]);
+    let z3 = top.clone().slice([0..b, 2..3]);
+    let z4 = top.slice([0..b, 3..4]);
+    let zy = logits.clone().gather(1, y.reshape([b, 1]));
+    let zt = logits.gather(1, target.reshape([b, 1]));
+    let den = (z1 - (z3 + z4).mul_scalar(0.5)).add_scalar(1e-12);
+    ((zy - zt) / den).neg().reshape([b])
 }
 
 /// Per-sample logit margin `z_y − max_{i≠y} z_i`, shape `[B]`: positive iff the sample is

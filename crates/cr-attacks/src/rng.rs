@@ -30,6 +30,9 @@ pub(crate) mod purpose {
     pub const APGD_ART: u64 = 3;
     pub const TRAIN_SUBSET: u64 = 4;
     pub const UAP: u64 = 5;
+    pub const APGD_T: u64 = 6;
+    pub const FAB: u64 = 7;
+    pub const SQUARE: u64 = 8;
 }
 
 /// The ChaCha8 stream of one sample.

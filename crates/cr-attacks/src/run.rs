@@ -5,14 +5,17 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::apgd::{ApgdConfig, ApgdMode, apgd_restarts};
+use crate::apgd::{ApgdConfig, ApgdMode, ApgdTConfig, apgd_restarts, apgd_targeted};
+use crate::autoattack::{AutoAttackConfig, AutoAttackVersion, StageResult, ensemble_chunk};
 use crate::error::{Result, invalid};
+use crate::fab::{FabConfig, fab_attack};
 use crate::fgsm::{FgsmConfig, fgsm_batch};
 use crate::loss::Loss;
 use crate::model::{Classifier, correct, forward, prepare, read_bool};
 use crate::norm::Norm;
 use crate::pgd::{PgdConfig, pgd_restarts};
 use crate::sanity::{SanityWarning, sanity_checks};
+use crate::square::{SquareConfig, square_attack};
 
 /// An attack and its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -24,10 +27,20 @@ pub enum Attack {
     Pgd(PgdConfig),
     /// APGD-CE / APGD-DLR.
     Apgd(ApgdConfig),
+    /// APGD-T: APGD on the targeted DLR loss, over several target classes.
+    ApgdT(ApgdTConfig),
+    /// FAB-T / FAB: minimal-perturbation boundary attack.
+    Fab(FabConfig),
+    /// Square: score-based random search (no gradients).
+    Square(SquareConfig),
+    /// AutoAttack: an ensemble, each component on the samples still robust.
+    #[serde(rename = "autoattack")]
+    AutoAttack(AutoAttackConfig),
 }
 
 impl Attack {
-    /// Short name: `fgsm`, `fgm`, `pgd`, `apgd-ce`, `apgd-dlr`.
+    /// Short name: `fgsm`, `fgm`, `pgd`, `apgd-ce`, `apgd-dlr`, `apgd-t`, `fab-t`, `fab`,
+    /// `square`, `autoattack`.
     pub fn name(&self) -> &'static str {
         match self {
             Attack::Fgsm(c) => match c.norm {
@@ -36,6 +49,10 @@ impl Attack {
             },
             Attack::Pgd(_) => "pgd",
             Attack::Apgd(c) => c.name(),
+            Attack::ApgdT(_) => "apgd-t",
+            Attack::Fab(c) => c.name(),
+            Attack::Square(_) => "square",
+            Attack::AutoAttack(_) => "autoattack",
         }
     }
 
@@ -45,6 +62,10 @@ impl Attack {
             Attack::Fgsm(c) => c.norm,
             Attack::Pgd(c) => c.norm,
             Attack::Apgd(c) => c.norm,
+            Attack::ApgdT(c) => c.norm,
+            Attack::Fab(c) => c.norm,
+            Attack::Square(c) => c.norm,
+            Attack::AutoAttack(c) => c.norm,
         }
     }
 
@@ -54,15 +75,22 @@ impl Attack {
             Attack::Fgsm(c) => c.eps,
             Attack::Pgd(c) => c.eps,
             Attack::Apgd(c) => c.eps,
+            Attack::ApgdT(c) => c.eps,
+            Attack::Fab(c) => c.eps,
+            Attack::Square(c) => c.eps,
+            Attack::AutoAttack(c) => c.eps,
         }
     }
 
-    /// Whether results are clipped to `[0, 1]`.
+    /// Whether results are clipped to `[0, 1]` (always for FAB, Square and AutoAttack, whose
+    /// searches live in the box).
     pub fn clip(&self) -> bool {
         match self {
             Attack::Fgsm(c) => c.clip,
             Attack::Pgd(c) => c.clip,
             Attack::Apgd(c) => c.clip,
+            Attack::ApgdT(c) => c.clip,
+            Attack::Fab(_) | Attack::Square(_) | Attack::AutoAttack(_) => true,
         }
     }
 
@@ -72,6 +100,10 @@ impl Attack {
             Attack::Fgsm(c) => Attack::Fgsm(FgsmConfig { eps, ..*c }),
             Attack::Pgd(c) => Attack::Pgd(c.with_eps(eps)),
             Attack::Apgd(c) => Attack::Apgd(c.with_eps(eps)),
+            Attack::ApgdT(c) => Attack::ApgdT(ApgdTConfig { eps, ..*c }),
+            Attack::Fab(c) => Attack::Fab(FabConfig { eps, ..*c }),
+            Attack::Square(c) => Attack::Square(SquareConfig { eps, ..*c }),
+            Attack::AutoAttack(c) => Attack::AutoAttack(AutoAttackConfig { eps, ..*c }),
         }
     }
 
@@ -81,6 +113,10 @@ impl Attack {
             Attack::Fgsm(c) => c.validate(),
             Attack::Pgd(c) => c.validate(),
             Attack::Apgd(c) => c.validate(),
+            Attack::ApgdT(c) => c.validate(),
+            Attack::Fab(c) => c.validate(),
+            Attack::Square(c) => c.validate(),
+            Attack::AutoAttack(c) => c.validate(),
         }
     }
 
@@ -99,6 +135,7 @@ impl Attack {
                 loss: c.loss,
                 random_start: false,
                 clip: c.clip,
+                ..AttackParams::base(self)
             },
             Attack::Pgd(c) => AttackParams {
                 attack: self.name().into(),
@@ -112,6 +149,7 @@ impl Attack {
                 loss: c.loss,
                 random_start: c.random_start,
                 clip: c.clip,
+                ..AttackParams::base(self)
             },
             Attack::Apgd(c) => AttackParams {
                 attack: self.name().into(),
@@ -125,6 +163,55 @@ impl Attack {
                 loss: c.loss,
                 random_start: true,
                 clip: c.clip,
+                eot_iter: (c.eot_iter > 1).then_some(c.eot_iter),
+                ..AttackParams::base(self)
+            },
+            Attack::ApgdT(c) => AttackParams {
+                step_size: 2.0 * c.eps,
+                steps: c.steps,
+                restarts: c.restarts,
+                seed: Some(c.seed),
+                mode: Some(ApgdMode::Reference),
+                loss: Loss::Dlr,
+                random_start: true,
+                clip: c.clip,
+                targets: Some(c.targets),
+                ..AttackParams::base(self)
+            },
+            Attack::Fab(c) => AttackParams {
+                step_size: c.eta,
+                steps: c.steps,
+                restarts: c.restarts,
+                seed: Some(c.seed),
+                loss: Loss::Margin,
+                random_start: c.restarts > 1,
+                targets: c.targeted.then_some(c.targets),
+                ..AttackParams::base(self)
+            },
+            Attack::Square(c) => AttackParams {
+                step_size: c.p_init,
+                steps: c.queries,
+                restarts: c.restarts,
+                seed: Some(c.seed),
+                loss: Loss::Margin,
+                random_start: true,
+                ..AttackParams::base(self)
+            },
+            Attack::AutoAttack(c) => AttackParams {
+                step_size: 2.0 * c.eps,
+                steps: 100,
+                restarts: if c.version == AutoAttackVersion::Plus {
+                    5
+                } else {
+                    1
+                },
+                seed: Some(c.seed),
+                mode: Some(ApgdMode::Reference),
+                loss: Loss::Ce,
+                random_start: true,
+                version: Some(c.version),
+                targets: (c.version != AutoAttackVersion::Rand).then_some(9),
+                ..AttackParams::base(self)
             },
         }
     }
@@ -139,9 +226,10 @@ pub struct AttackParams {
     pub norm: Norm,
     /// Radius ε.
     pub eps: f32,
-    /// Step size (FGSM: ε; PGD: α; APGD: the initial η₀).
+    /// Step size (FGSM: ε; PGD: α; APGD, APGD-T, AutoAttack: the initial η₀; FAB: the
+    /// overshoot η; Square: `p_init`).
     pub step_size: f32,
-    /// Iterations per restart (FGSM: 1).
+    /// Iterations per restart (FGSM: 1; Square: queries).
     pub steps: usize,
     /// Restarts (FGSM: 1).
     pub restarts: usize,
@@ -155,6 +243,38 @@ pub struct AttackParams {
     pub random_start: bool,
     /// Whether points are clipped to `[0, 1]`.
     pub clip: bool,
+    /// Target classes (APGD-T, FAB-T, AutoAttack's targeted components).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<usize>,
+    /// AutoAttack version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<AutoAttackVersion>,
+    /// EOT passes per gradient, when more than 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eot_iter: Option<usize>,
+}
+
+impl AttackParams {
+    /// The fields every attack shares, the others at neutral values (filled in by
+    /// [`Attack::params`]).
+    fn base(attack: &Attack) -> Self {
+        Self {
+            attack: attack.name().into(),
+            norm: attack.norm(),
+            eps: attack.eps(),
+            step_size: attack.eps(),
+            steps: 1,
+            restarts: 1,
+            seed: None,
+            mode: None,
+            loss: Loss::Ce,
+            random_start: false,
+            clip: attack.clip(),
+            targets: None,
+            version: None,
+            eot_iter: None,
+        }
+    }
 }
 
 /// The outcome of one attack on a set of samples.
@@ -178,6 +298,16 @@ pub struct AttackResult {
     /// perturbation, the clean input). Not serialised; `None` after deserialisation.
     #[serde(skip)]
     pub adversarial: Option<Tensor<4>>,
+    /// AutoAttack: per sample, the component that broke it (`None`: robust, or
+    /// misclassified without perturbation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_by: Option<Vec<Option<String>>>,
+    /// AutoAttack: each component's share, in the order they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageResult>,
+    /// AutoAttack's checks that fired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<SanityWarning>,
 }
 
 /// Options of a run that do not change the attack.
@@ -208,15 +338,61 @@ fn fraction(v: &[bool]) -> f64 {
     }
 }
 
-/// Runs one attack on one chunk; returns (adversarial, correct_clean, robust).
+/// AutoAttack's per-chunk bookkeeping: per sample the component index that broke it; seconds
+/// and skip reasons per component.
+type EnsembleInfo = (Vec<Option<usize>>, Vec<f64>, Vec<Option<String>>);
+
+/// What one chunk of a run produced.
+struct Chunk {
+    adv: Tensor<4>,
+    correct: Vec<bool>,
+    robust: Vec<bool>,
+    /// AutoAttack only: per sample, the component index that broke it; seconds and skip
+    /// reasons per component.
+    ensemble: Option<EnsembleInfo>,
+    num_classes: usize,
+}
+
+/// Runs a multi-step attack on the samples marked `active` of a validated batch; returns the
+/// adversarial batch and the host mask of samples fooled. `positions` key the random streams.
+pub(crate) fn attack_active<C: Classifier + ?Sized>(
+    model: &C,
+    attack: &Attack,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    positions: &[usize],
+    active: &[bool],
+    num_classes: usize,
+) -> Result<(Tensor<4>, Vec<bool>)> {
+    match attack {
+        Attack::Pgd(c) => {
+            c.loss.check_classes(num_classes)?;
+            pgd_restarts(model, x, y, positions, active, c)
+        }
+        Attack::Apgd(c) => {
+            c.loss.check_classes(num_classes)?;
+            apgd_restarts(model, x, y, positions, active, c)
+        }
+        Attack::ApgdT(c) => apgd_targeted(model, x, y, positions, active, c, num_classes),
+        Attack::Fab(c) => fab_attack(model, x, y, positions, active, c, num_classes),
+        Attack::Square(c) => square_attack(model, x, y, positions, active, c),
+        Attack::Fgsm(_) | Attack::AutoAttack(_) => Err(invalid(
+            "attack",
+            format!("{} cannot run as a component of an ensemble", attack.name()),
+        )),
+    }
+}
+
+/// Runs one attack on one chunk.
 fn attack_chunk<C: Classifier + ?Sized>(
     model: &C,
     attack: &Attack,
     x: Tensor<4>,
     y: Tensor<1, Int>,
     offset: usize,
-) -> Result<(Tensor<4>, Vec<bool>, Vec<bool>)> {
+) -> Result<Chunk> {
     let batch = prepare(model, x, y, attack.clip())?;
+    let positions: Vec<usize> = (offset..offset + batch.len()).collect();
     match attack {
         Attack::Fgsm(c) => {
             c.loss.check_classes(batch.num_classes)?;
@@ -225,23 +401,56 @@ fn attack_chunk<C: Classifier + ?Sized>(
             let robust = read_bool(batch.correct.clone().bool_and(still), "FGSM predictions")?;
             // Misclassified samples keep the clean input.
             let adv = crate::norm::select_images(batch.correct, adv, batch.x);
-            Ok((adv, batch.correct_host, robust))
+            Ok(Chunk {
+                adv,
+                correct: batch.correct_host,
+                robust,
+                ensemble: None,
+                num_classes: batch.num_classes,
+            })
         }
-        Attack::Pgd(c) => {
-            c.loss.check_classes(batch.num_classes)?;
-            let positions: Vec<usize> = (offset..offset + batch.len()).collect();
-            let (adv, fooled) =
-                pgd_restarts(model, batch.x, batch.y, &positions, &batch.correct_host, c)?;
-            let robust = robust_from(&batch.correct_host, &fooled);
-            Ok((adv, batch.correct_host, robust))
+        Attack::AutoAttack(c) => {
+            let e = ensemble_chunk(
+                model,
+                c,
+                batch.x,
+                batch.y,
+                &positions,
+                &batch.correct_host,
+                batch.num_classes,
+            )?;
+            let robust = batch
+                .correct_host
+                .iter()
+                .zip(&e.broken_by)
+                .map(|(c, b)| *c && b.is_none())
+                .collect();
+            Ok(Chunk {
+                adv: e.adv,
+                correct: batch.correct_host,
+                robust,
+                ensemble: Some((e.broken_by, e.seconds, e.skipped)),
+                num_classes: batch.num_classes,
+            })
         }
-        Attack::Apgd(c) => {
-            c.loss.check_classes(batch.num_classes)?;
-            let positions: Vec<usize> = (offset..offset + batch.len()).collect();
-            let (adv, fooled) =
-                apgd_restarts(model, batch.x, batch.y, &positions, &batch.correct_host, c)?;
+        other => {
+            let (adv, fooled) = attack_active(
+                model,
+                other,
+                batch.x,
+                batch.y,
+                &positions,
+                &batch.correct_host,
+                batch.num_classes,
+            )?;
             let robust = robust_from(&batch.correct_host, &fooled);
-            Ok((adv, batch.correct_host, robust))
+            Ok(Chunk {
+                adv,
+                correct: batch.correct_host,
+                robust,
+                ensemble: None,
+                num_classes: batch.num_classes,
+            })
         }
     }
 }
@@ -280,13 +489,45 @@ pub fn run_attack<C: Classifier + ?Sized>(
     let mut advs = Vec::new();
     let mut correct_clean = Vec::with_capacity(n);
     let mut robust = Vec::with_capacity(n);
+    let mut broken_by: Vec<Option<usize>> = Vec::with_capacity(n);
+    let mut stage_seconds: Vec<f64> = Vec::new();
+    let mut skipped: Vec<Option<String>> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut num_classes = 0;
     for (s, e) in chunks(n, opts.batch_size)? {
         let xs = x.clone().slice([s..e]);
         let ys = y.clone().slice([s..e]);
-        let (adv, c, r) = attack_chunk(model, attack, xs, ys, s)?;
-        advs.push(adv);
-        correct_clean.extend(c);
-        robust.extend(r);
+        if s == 0
+            && opts.sanity
+            && let Attack::AutoAttack(c) = attack
+        {
+            warnings.extend(
+                sanity_checks(model, xs.clone(), ys.clone())?
+                    .into_iter()
+                    .filter(|w| {
+                        c.version != AutoAttackVersion::Rand
+                            || !matches!(w, SanityWarning::NonDeterministic { .. })
+                    }),
+            );
+        }
+        let chunk = attack_chunk(model, attack, xs, ys, s)?;
+        num_classes = chunk.num_classes;
+        advs.push(chunk.adv);
+        correct_clean.extend(chunk.correct);
+        robust.extend(chunk.robust);
+        if let Some((b, secs, skip)) = chunk.ensemble {
+            broken_by.extend(b);
+            stage_seconds.resize(secs.len(), 0.0);
+            skipped.resize(secs.len(), None);
+            for (j, v) in secs.into_iter().enumerate() {
+                stage_seconds[j] += v;
+            }
+            for (j, v) in skip.into_iter().enumerate() {
+                if v.is_some() {
+                    skipped[j] = v;
+                }
+            }
+        }
         tracing::debug!(attack = attack.name(), done = e, total = n, "attack batch");
     }
     let adversarial = if advs.len() == 1 {
@@ -294,6 +535,40 @@ pub fn run_attack<C: Classifier + ?Sized>(
     } else {
         Some(Tensor::cat(advs, 0))
     };
+    let (stages, broken_by) = match attack {
+        Attack::AutoAttack(c) => {
+            let comps = c.components();
+            let names: Vec<String> = comps.iter().map(|a| a.name().to_string()).collect();
+            let mut left = correct_clean.iter().filter(|b| **b).count();
+            let mut stages = Vec::with_capacity(comps.len());
+            for (j, name) in names.iter().enumerate() {
+                let broken = broken_by.iter().filter(|b| **b == Some(j)).count();
+                left -= broken;
+                stages.push(StageResult {
+                    attack: name.clone(),
+                    broken,
+                    robust_accuracy: if n == 0 { 0.0 } else { left as f64 / n as f64 },
+                    seconds: stage_seconds.get(j).copied().unwrap_or(0.0),
+                    skipped: skipped.get(j).cloned().flatten(),
+                });
+            }
+            warnings.extend(crate::sanity::ensemble_warnings(
+                c,
+                &stages,
+                fraction(&correct_clean),
+                num_classes,
+            ));
+            let by = broken_by
+                .iter()
+                .map(|b| b.map(|j| names[j].clone()))
+                .collect();
+            (stages, Some(by))
+        }
+        _ => (Vec::new(), None),
+    };
+    for w in &warnings {
+        tracing::warn!("AutoAttack check: {w}");
+    }
     let result = AttackResult {
         params: attack.params(),
         n,
@@ -303,6 +578,9 @@ pub fn run_attack<C: Classifier + ?Sized>(
         robust,
         seconds: start.elapsed().as_secs_f64(),
         adversarial,
+        broken_by,
+        stages,
+        warnings,
     };
     tracing::info!(
         attack = attack.name(),

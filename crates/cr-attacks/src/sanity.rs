@@ -35,6 +35,24 @@ pub enum SanityWarning {
         /// Largest absolute difference between the two outputs.
         max_abs_diff: f32,
     },
+    /// AutoAttack: the gradient-free Square attack broke more than 0.2 % of the samples
+    /// after the gradient-based components (auto-attack `check_square_sr`): a sign of
+    /// gradient masking; the gradient-based numbers overestimate robustness.
+    SquareFoundMore {
+        /// Robust accuracy before Square (the lowest of the other components').
+        before: f64,
+        /// Robust accuracy after Square.
+        after: f64,
+    },
+    /// AutoAttack: more target classes requested than the model has besides the label
+    /// (auto-attack `check_n_classes`); the targeted attacks use `K − 1`, or skip when the
+    /// loss is undefined.
+    TooFewClasses {
+        /// Target classes requested.
+        targets: usize,
+        /// Classes of the model.
+        classes: usize,
+    },
 }
 
 impl fmt::Display for SanityWarning {
@@ -55,8 +73,55 @@ impl fmt::Display for SanityWarning {
                 "two forward passes on the same input differ by up to {max_abs_diff}: \
                  the model is not deterministic (evaluation mode?)"
             ),
+            SanityWarning::SquareFoundMore { before, after } => write!(
+                f,
+                "Square (gradient-free) lowered the robust accuracy from {before:.4} to \
+                 {after:.4} after the gradient-based attacks: possible gradient masking; \
+                 the evaluation may be unreliable (run Square with more queries, or an \
+                 adaptive attack)"
+            ),
+            SanityWarning::TooFewClasses { targets, classes } => write!(
+                f,
+                "{targets} target classes requested but the model has {classes} classes: \
+                 the targeted attacks use at most {} (APGD-T needs 4 classes)",
+                classes.saturating_sub(1)
+            ),
         }
     }
+}
+
+/// AutoAttack's checks on a finished ensemble (auto-attack `check_square_sr`,
+/// `check_n_classes`).
+pub(crate) fn ensemble_warnings(
+    cfg: &crate::autoattack::AutoAttackConfig,
+    stages: &[crate::autoattack::StageResult],
+    clean_accuracy: f64,
+    num_classes: usize,
+) -> Vec<SanityWarning> {
+    let mut out = Vec::new();
+    let targeted = cfg.version != crate::autoattack::AutoAttackVersion::Rand;
+    if targeted && num_classes > 0 && 9 + 1 > num_classes {
+        out.push(SanityWarning::TooFewClasses {
+            targets: 9,
+            classes: num_classes,
+        });
+    }
+    if let Some(sq) = stages.iter().find(|s| s.attack == "square")
+        && stages.len() > 1
+    {
+        let before = stages
+            .iter()
+            .filter(|s| s.attack != "square")
+            .map(|s| s.robust_accuracy)
+            .fold(clean_accuracy, f64::min);
+        if sq.robust_accuracy < before - 0.002 {
+            out.push(SanityWarning::SquareFoundMore {
+                before,
+                after: sq.robust_accuracy,
+            });
+        }
+    }
+    out
 }
 
 /// Runs the three checks on `x`, `y` and returns the warnings that fired (each also logged

@@ -1,5 +1,6 @@
 //! The fixed speed suite behind `cargo xtask bench` (issue "Speed"): training throughput of the
-//! 784-400-10 FCN and of the cpu-scale CNN, PGD-10 and APGD-CE-100 on 1,000 MNIST samples, a
+//! 784-400-10 FCN and of the cpu-scale CNN, PGD-10, APGD-CE-100 and AutoAttack (standard) on
+//! 1,000 MNIST samples, a
 //! universal perturbation, and SVD / operator norms of 512² and 2048² matrices, each with its
 //! wall time and peak resident memory. `bench/side_by_side.py` runs the same workloads in
 //! PyTorch (torch, torchattacks, ART, numpy) and prints the ratios.
@@ -16,8 +17,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use cr_attacks::{
-    ApgdConfig, Attack, Loss, Norm, PgdConfig, RunOptions as AttackOptions, UapConfig, run_attack,
-    universal_perturbation,
+    ApgdConfig, Attack, AutoAttackConfig, Loss, Norm, PgdConfig, RunOptions as AttackOptions,
+    UapConfig, run_attack, universal_perturbation,
 };
 use cr_data::Dataset;
 use cr_linalg::{Mat, norms, svd};
@@ -29,13 +30,14 @@ use crate::error::ExpError;
 use crate::execute::Context;
 
 /// The workloads, in the order they run.
-pub const WORKLOADS: [&str; 10] = [
+pub const WORKLOADS: [&str; 11] = [
     "train-fcn",
     "train-cnn",
     "train-cnn-im2col",
     "train-cnn-native",
     "pgd-10",
     "apgd-ce-100",
+    "autoattack",
     "uap",
     "svd-512",
     "svd-2048",
@@ -201,7 +203,9 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
     let (x, y) = test.tensors(&ctx.device);
 
     // The FCN is needed by the attacks too: train it whenever one of them runs.
-    let attacks_wanted = ["pgd-10", "apgd-ce-100", "uap"].iter().any(|w| want(w));
+    let attacks_wanted = ["pgd-10", "apgd-ce-100", "autoattack", "uap"]
+        .iter()
+        .any(|w| want(w));
     let mut fcn = None;
     if want("train-fcn") || attacks_wanted {
         let spec = ModelSpec {
@@ -300,6 +304,11 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
                 "apgd-ce-100",
                 Attack::Apgd(ApgdConfig::new(Norm::Linf, 0.1, Loss::Ce)),
                 "APGD-CE, 100 iterations, 1 restart, l-inf 0.1, batch 500",
+            ),
+            (
+                "autoattack",
+                Attack::AutoAttack(AutoAttackConfig::new(Norm::Linf, 0.1)),
+                "AutoAttack standard (APGD-CE, APGD-T, FAB-T, Square 5000), l-inf 0.1, batch 500",
             ),
         ];
         for (name, attack, what) in attacks {

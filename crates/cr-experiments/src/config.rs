@@ -129,7 +129,8 @@ pub struct Transfer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttackSpec {
-    /// `fgsm`, `pgd`, `apgd-ce` or `apgd-dlr`.
+    /// `fgsm`, `pgd`, `apgd-ce`, `apgd-dlr`, `apgd-t`, `fab-t`, `fab`, `square` or
+    /// `autoattack` (the ensemble; see `version`).
     pub attack: String,
     /// Threat model.
     pub norm: NormKind,
@@ -147,6 +148,10 @@ pub struct AttackSpec {
     /// APGD semantics: `reference` (auto-attack) or `art` (ART 1.18).
     #[serde(default)]
     pub mode: Option<String>,
+    /// AutoAttack version: `standard` (default), `plus` or `rand`; only with
+    /// `attack = "autoattack"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// What to measure on a trained model.
@@ -300,7 +305,17 @@ pub const MEASURES: [&str; 8] = [
 ];
 
 /// Known attack names.
-pub const ATTACKS: [&str; 4] = ["fgsm", "pgd", "apgd-ce", "apgd-dlr"];
+pub const ATTACKS: [&str; 9] = [
+    "fgsm",
+    "pgd",
+    "apgd-ce",
+    "apgd-dlr",
+    "apgd-t",
+    "fab-t",
+    "fab",
+    "square",
+    "autoattack",
+];
 
 fn check_eps(v: f64, field: &str) -> Result<(), ExpError> {
     if v.is_finite() && v > 0.0 {
@@ -341,6 +356,23 @@ impl AttackSpec {
                 &format!("{field}.mode"),
                 format!("`{m}` is neither `reference` nor `art`"),
             ));
+        }
+        if let Some(v) = &self.version {
+            if self.attack != "autoattack" {
+                return Err(invalid(
+                    &format!("{field}.version"),
+                    format!(
+                        "only `attack = \"autoattack\"` has a version, not `{}`",
+                        self.attack
+                    ),
+                ));
+            }
+            if !["standard", "plus", "rand"].contains(&v.as_str()) {
+                return Err(invalid(
+                    &format!("{field}.version"),
+                    format!("`{v}` is none of `standard`, `plus`, `rand`"),
+                ));
+            }
         }
         Ok(())
     }

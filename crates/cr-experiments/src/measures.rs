@@ -8,9 +8,9 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    ApgdConfig, ApgdMode, Attack, FgsmConfig, LipschitzConfig, Loss, PgdConfig, RunOptions,
-    UapConfig, local_lipschitz, representation_change, run_attack, singular_alignment,
-    universal_perturbation, worst_case,
+    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AutoAttackConfig, FabConfig, FgsmConfig,
+    LipschitzConfig, Loss, PgdConfig, RunOptions, SquareConfig, UapConfig, local_lipschitz,
+    representation_change, run_attack, singular_alignment, universal_perturbation, worst_case,
 };
 use cr_data::Dataset;
 use cr_linalg::{compress, matrix::from_rows_f32, norms, svd};
@@ -47,6 +47,52 @@ pub fn attack_of(spec: &AttackSpec, seed: u64) -> Attack {
             }
             p.seed = seed;
             Attack::Pgd(p)
+        }
+        "apgd-t" => {
+            let mut a = ApgdTConfig::new(n, eps);
+            if let Some(s) = spec.steps {
+                a.steps = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::ApgdT(a)
+        }
+        "fab-t" | "fab" => {
+            let mut a = if spec.attack == "fab" {
+                FabConfig::untargeted(n, eps)
+            } else {
+                FabConfig::new(n, eps)
+            };
+            if let Some(s) = spec.steps {
+                a.steps = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::Fab(a)
+        }
+        "square" => {
+            let mut a = SquareConfig::new(n, eps);
+            if let Some(s) = spec.steps {
+                a.queries = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::Square(a)
+        }
+        "autoattack" => {
+            let mut a = AutoAttackConfig::new(n, eps);
+            // Validated by `AttackSpec::validate`; an unknown name falls back to standard.
+            if let Some(v) = spec.version.as_deref().and_then(|v| v.parse().ok()) {
+                a.version = v;
+            }
+            a.seed = seed;
+            Attack::AutoAttack(a)
         }
         other => {
             let loss = if other == "apgd-dlr" {
@@ -88,6 +134,13 @@ pub struct AttackOutcome {
     pub robust_accuracy: f64,
     /// Wall seconds.
     pub seconds: f64,
+    /// AutoAttack: each component's share, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<cr_attacks::StageResult>,
+    /// AutoAttack: per sample, the component that broke it (`null`: robust or misclassified
+    /// without perturbation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_by: Option<Vec<Option<String>>>,
 }
 
 /// Compressibility and norms of one layer (SPEC §1), on its effective `[out, in·kh·kw]`
@@ -414,9 +467,17 @@ pub fn evaluate(
                 spec: spec.clone(),
                 robust_accuracy: r.robust_accuracy,
                 seconds: r.seconds,
+                stages: r.stages.clone(),
+                broken_by: r.broken_by.clone(),
             });
         }
         warnings = wc.warnings.iter().map(|w| w.to_string()).collect();
+        for w in wc.attacks.iter().flat_map(|r| &r.warnings) {
+            let w = w.to_string();
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
         robust_accuracy = Some(wc.robust_accuracy);
     }
     let mut cross_check = Vec::new();
@@ -437,6 +498,8 @@ pub fn evaluate(
             spec: spec.clone(),
             robust_accuracy: r.robust_accuracy,
             seconds: r.seconds,
+            stages: r.stages.clone(),
+            broken_by: r.broken_by.clone(),
         });
     }
     let compressibility = compressibility(&model, cfg.k_fraction)?;

@@ -83,6 +83,13 @@ pub struct AttackLine {
     pub robust_accuracy: f64,
     /// Seconds.
     pub seconds: f64,
+    /// AutoAttack: each component's share, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<cr_attacks::StageResult>,
+    /// AutoAttack: per sample, the component that broke it (`null`: robust or
+    /// misclassified without perturbation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_by: Option<Vec<Option<String>>>,
 }
 
 /// What `attack` reports.
@@ -152,6 +159,12 @@ pub fn attack(
         .map_err(|e| ExpError::Other(e.to_string()))?;
         report.worst_case_robust_accuracy = Some(wc.robust_accuracy);
         report.warnings = wc.warnings.iter().map(|w| w.to_string()).collect();
+        for w in wc.attacks.iter().flat_map(|r| &r.warnings) {
+            let w = w.to_string();
+            if !report.warnings.contains(&w) {
+                report.warnings.push(w);
+            }
+        }
         report.attacks = wc
             .attacks
             .iter()
@@ -159,6 +172,8 @@ pub fn attack(
                 params: r.params.clone(),
                 robust_accuracy: r.robust_accuracy,
                 seconds: r.seconds,
+                stages: r.stages.clone(),
+                broken_by: r.broken_by.clone(),
             })
             .collect();
     }

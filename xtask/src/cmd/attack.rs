@@ -23,7 +23,8 @@ pub struct Args {
     /// Attack the first N samples (class-balanced); all when omitted.
     #[arg(long)]
     n: Option<usize>,
-    /// Attack: fgsm, pgd, apgd-ce, apgd-dlr or uap. Repeat for the per-sample worst case.
+    /// Attack: fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, autoattack (the
+    /// ensemble, see --version) or uap. Repeat for the per-sample worst case.
     #[arg(long, required = true)]
     attack: Vec<String>,
     /// Threat model.
@@ -47,6 +48,9 @@ pub struct Args {
     /// APGD semantics: `reference` (auto-attack) or `art` (ART 1.18).
     #[arg(long)]
     mode: Option<String>,
+    /// AutoAttack version: standard (APGD-CE, APGD-T, FAB-T, Square), plus or rand.
+    #[arg(long)]
+    version: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -85,6 +89,7 @@ pub fn run(args: Args) -> Result<()> {
             restarts: args.restarts,
             step_size: args.step_size,
             mode: args.mode.clone(),
+            version: args.version.clone(),
         });
     }
     let label = format!("{} ({:?}, {} samples)", args.data, args.split, data.len());
@@ -128,6 +133,24 @@ pub fn run(args: Args) -> Result<()> {
             "universal perturbation ({} ξ = {}): fooling rate {:.4}, converged {}, {} passes, ‖v‖ = {:.4}",
             u.norm, u.xi, u.fooling_rate, u.converged, u.iterations, u.perturbation_norm
         );
+    }
+    for a in &r.attacks {
+        if a.stages.is_empty() {
+            continue;
+        }
+        println!(
+            "{} components (each on the samples still robust):",
+            a.params.attack
+        );
+        for s in &a.stages {
+            match &s.skipped {
+                Some(why) => println!("  {:<9} skipped: {why}", s.attack),
+                None => println!(
+                    "  {:<9} broke {:>5}  robust after {:.4}  {:>8.1} s",
+                    s.attack, s.broken, s.robust_accuracy, s.seconds
+                ),
+            }
+        }
     }
     for w in &r.warnings {
         println!("warning: {w}");

@@ -107,6 +107,7 @@ pub fn run(args: Args) -> Result<()> {
                 restarts: None,
                 step_size: None,
                 mode: None,
+                version: None,
             })
             .collect(),
     };
