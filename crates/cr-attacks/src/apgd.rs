@@ -480,7 +480,17 @@ pub(crate) fn apgd_max_loss<C: Classifier + ?Sized>(
     let mut best = x.clone();
     let mut best_loss = Tensor::<1>::full([n], f32::NEG_INFINITY, &x.device());
     for r in 0..cfg.restarts.max(1) {
-        let run = reference_run(model, x.clone(), y.clone(), positions, r, cfg);
+        let obj = Objective::Loss(cfg.loss);
+        let run = reference_run(
+            model,
+            x.clone(),
+            y.clone(),
+            positions,
+            r,
+            cfg,
+            &obj,
+            purpose::APGD,
+        );
         let better = run.loss.clone().greater(best_loss.clone());
         best = select_images(better.clone(), run.best, best);
         best_loss = best_loss.mask_where(better, run.loss);
