@@ -16,14 +16,18 @@ pub fn mean_std(v: &[f64]) -> (f64, Option<f64>) {
     (m, Some(var.sqrt()))
 }
 
-/// Pearson's correlation of the finite pairs (NaN when fewer than 3 or a series is constant).
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = x
-        .iter()
+/// The pairs `(x_i, y_i)` where both are finite.
+fn finite_pairs(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    x.iter()
         .zip(y)
         .map(|(a, b)| (*a, *b))
         .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .collect();
+        .collect()
+}
+
+/// Pearson's correlation of the finite pairs (NaN when fewer than 3 or a series is constant).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let pairs = finite_pairs(x, y);
     if pairs.len() < 3 {
         return f64::NAN;
     }
@@ -66,12 +70,7 @@ pub fn ranks(v: &[f64]) -> Vec<f64> {
 
 /// Spearman's rank correlation of the finite pairs.
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = x
-        .iter()
-        .zip(y)
-        .map(|(a, b)| (*a, *b))
-        .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .collect();
+    let pairs = finite_pairs(x, y);
     let (a, b): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
     pearson(&ranks(&a), &ranks(&b))
 }
@@ -79,12 +78,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 /// Kendall's τ_b of the finite pairs (ties in either series handled as in τ_b); NaN when
 /// fewer than 2 pairs or a series is constant.
 pub fn kendall(x: &[f64], y: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = x
-        .iter()
-        .zip(y)
-        .map(|(a, b)| (*a, *b))
-        .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .collect();
+    let pairs = finite_pairs(x, y);
     let n = pairs.len();
     if n < 2 {
         return f64::NAN;
