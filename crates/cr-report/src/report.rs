@@ -436,7 +436,10 @@ fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -
             };
             let mut pts: Vec<(f64, f64, Option<f64>)> = points
                 .iter()
-                .map(|pt| (pt.mean_ci(&xp).0, pt.mean_ci(&yp).0, pt.mean_ci(&yp).1))
+                .map(|pt| {
+                    let (y, h) = pt.mean_ci(&yp);
+                    (pt.mean_ci(&xp).0, y, h)
+                })
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             let xl = against_label(c, sweep);
