@@ -190,3 +190,26 @@ fn killed_runs_resume_to_identical_results() {
     assert!(status.success());
     assert_eq!(results(killed.path()), want);
 }
+
+/// Runs trained several at once (each single-threaded) give the same numbers as runs trained
+/// one at a time with every core: kernels fix their reduction order whatever the thread count.
+/// The CNN covers convolutions, the FCNs matrix products and the attacks, `motivating` the
+/// nuclear norm's SVDs and `transfer` the frozen-encoder stage.
+#[test]
+fn jobs_do_not_change_results() {
+    let only = "cnn-standard,fcn-standard,motivating,transfer";
+    let mut got = Vec::new();
+    for jobs in ["1", "3"] {
+        let out = tempfile::tempdir().unwrap();
+        let status = xtask()
+            .args(["reproduce", "--scale", "smoke", "--no-report"])
+            .args(["--only", only, "--jobs", jobs, "--out"])
+            .arg(out.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        got.push(results(out.path()));
+    }
+    assert!(got[0].len() >= 20, "{} runs", got[0].len());
+    assert_eq!(got[0], got[1]);
+}

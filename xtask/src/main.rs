@@ -46,6 +46,15 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
+    // Numbers must not depend on the core count; parallelism comes from running several
+    // experiments at once (`reproduce --jobs`).
+    cr_linalg::sequential();
+    {
+        use std::io::IsTerminal;
+        if !cli.quiet && std::io::stderr().is_terminal() {
+            cr_train::progress::enable();
+        }
+    }
     let result: Result<()> = match cli.command {
         Command::Reproduce(a) => cmd::reproduce::run(a),
         Command::Train(a) => cmd::train::run(a),
@@ -76,7 +85,8 @@ fn init_logging(quiet: bool, verbose: u8) {
     let filter = EnvFilter::try_from_env("CR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Log lines are printed with the progress bars suspended, so neither tears the other.
+        .with_writer(|| cr_train::progress::LogWriter)
         .with_target(false)
         .init();
 }

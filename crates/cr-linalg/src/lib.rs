@@ -45,6 +45,16 @@ pub mod scalar;
 pub mod svd;
 
 pub use error::{LinalgError, Result};
+
+/// Makes every faer routine of this process (SVD, eigendecompositions, products) run on the
+/// calling thread. faer splits its blocked algorithms by the number of threads available, and
+/// the last bits of an SVD then depend on it (seen: σ₁ 2.495233891431221 with one thread,
+/// 2.4952338914312207 with two). The CLI calls this once at start-up so that results do not
+/// depend on the machine's core count; it runs several experiments at once instead (see
+/// `cr-experiments`' runner). Without it faer uses every rayon thread.
+pub fn sequential() {
+    faer::set_global_parallelism(faer::Par::Seq);
+}
 pub use faer::Mat;
 pub use scalar::Real;
 pub use svd::{PowerIteration, Svd, singular_values, thin_svd};

@@ -26,6 +26,7 @@ pub mod error;
 pub mod hooks;
 pub mod metrics;
 pub mod optim;
+pub mod progress;
 pub mod schedule;
 pub mod train;
 

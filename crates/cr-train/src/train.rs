@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -294,7 +294,7 @@ pub fn train(
                 break;
             }
         }
-        bar.finish_and_clear();
+        crate::progress::remove(&bar);
         let host = |t: Option<Tensor<1>>| -> f64 {
             t.map(|t| {
                 let v: f32 = t.into_scalar();
@@ -383,11 +383,9 @@ fn progress_bar(options: &RunOptions, epoch: usize, epochs: usize, len: usize) -
     if !options.progress {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} batches {elapsed} ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress::bar(
+        len as u64,
+        "{msg} [{bar:30}] {pos}/{len} batches {elapsed} ETA {eta}",
     );
     bar.set_message(format!("{} epoch {}/{}", options.label, epoch + 1, epochs));
     bar

@@ -36,8 +36,8 @@ impl RunArgs {
     }
 }
 
-/// Whether progress bars make sense (stderr is a terminal and not --quiet).
+/// Whether progress bars are drawn (stderr is a terminal and not `--quiet`; decided once in
+/// `main`).
 pub fn show_progress() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
+    cr_train::progress::enabled()
 }

@@ -44,6 +44,10 @@ pub struct Args {
     /// Folder with the experiment grid (`<scale>/*.toml`).
     #[arg(long, default_value = "configs")]
     pub configs: PathBuf,
+    /// Runs trained at once; default: one per CPU core on a CPU device (each run then uses one
+    /// thread; the numbers do not depend on it), 1 on a GPU.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Print every resolved config with --dry-run.
     #[arg(long)]
     pub verbose_configs: bool,
@@ -87,10 +91,21 @@ pub fn run(args: Args) -> Result<()> {
     {
         bail!("--seeds must be >= 1");
     }
+    if args.jobs == Some(0) {
+        bail!("--jobs must be >= 1");
+    }
+    let jobs = args.jobs.unwrap_or_else(|| {
+        if matches!(args.run.device.as_str(), "cpu" | "ndarray") {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
+        }
+    });
     let opts = RunnerOptions {
         out: args.out.clone(),
         seeds: args.seeds,
         shard,
+        jobs,
     };
     if let Some(n) = args.emit_slurm {
         if n == 0 {
