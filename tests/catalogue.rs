@@ -496,20 +496,64 @@ fn bad_configs_and_arguments() {
         USAGE,
         &["--eps"],
     );
-    case(
-        "unknown attack",
-        &[
+    // Choice flags are usage errors (exit 2) that list the values.
+    let attack = |extra: &[&str]| {
+        let mut a = vec![
             "attack",
             "--model",
             &m,
             "--data",
             "uci-digits",
-            "--attack",
-            "cw",
             "--eps",
             "0.1",
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    for (what, extra, phrases) in [
+        (
+            "unknown attack",
+            &["--attack", "cw"][..],
+            &["cw", "--attack", "apgd-ce", "autoattack"][..],
+        ),
+        (
+            "unknown norm",
+            &["--attack", "pgd", "--norm", "l7"],
+            &["l7", "--norm", "linf", "l2"],
+        ),
+        (
+            "unknown APGD mode",
+            &["--attack", "apgd-ce", "--mode", "fast"],
+            &["fast", "--mode", "reference", "art"],
+        ),
+        (
+            "unknown AutoAttack version",
+            &["--attack", "autoattack", "--version", "extra"],
+            &["extra", "--version", "standard", "plus", "rand"],
+        ),
+        (
+            "unknown device",
+            &["--attack", "pgd", "--device", "tpu"],
+            &["tpu", "--device", "cpu"],
+        ),
+    ] {
+        let args = attack(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        case_code(what, &args, USAGE, phrases);
+    }
+    case_code(
+        "unknown pruning method",
+        &[
+            "prune", "--model", &m, "--method", "magic", "--ratio", "0.5",
         ],
-        &["cw"],
+        USAGE,
+        &["magic", "--method", "layerwise", "lowrank"],
+    );
+    case_code(
+        "unknown estimator",
+        &["analyze", "--model", &m, "--estimator", "guess"],
+        USAGE,
+        &["guess", "--estimator", "certified-upper"],
     );
     case(
         "unknown experiment",
@@ -523,12 +567,19 @@ fn bad_configs_and_arguments() {
         ],
         &["--only", "nonexistent"],
     );
-    case(
+    case_code(
         "unknown scale",
         &["reproduce", "--scale", "galactic", "--dry-run"],
-        &["galactic"],
+        USAGE,
+        &["galactic", "smoke", "cpu", "paper"],
     );
-    case(
+    case_code(
+        "bad jobs",
+        &["reproduce", "--scale", "smoke", "--jobs", "0", "--dry-run"],
+        USAGE,
+        &["--jobs", "0"],
+    );
+    case_code(
         "bad shard",
         &[
             "reproduce",
@@ -538,7 +589,8 @@ fn bad_configs_and_arguments() {
             "3/2",
             "--dry-run",
         ],
-        &["--shard"],
+        USAGE,
+        &["--shard", "0 <= i < n"],
     );
     // k larger than a layer is clamped to the layer's size (documented in --help), not an error.
     let (ok, text) = xtask(&["analyze", "--model", &m, "--k", "1000", "--json"]);

@@ -274,3 +274,50 @@ fn prune_covers_every_architecture() {
         }
     }
 }
+
+/// `reproduce --dry-run --json` lists exactly the runs of the grid (experiments × sweep values
+/// × seeds, counted here from the TOML files themselves), each with its resolved config and a
+/// positive cost, and runs nothing.
+#[test]
+fn dry_run_json_lists_every_run() {
+    let out = tempfile::tempdir().unwrap();
+    let v = json(&xtask(&[
+        "reproduce",
+        "--scale",
+        "smoke",
+        "--dry-run",
+        "--json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]));
+    let mut want = 0usize;
+    for e in std::fs::read_dir(repo().join("configs/smoke"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let t: toml::Value = toml::from_str(&text).unwrap();
+        let seeds = t.get("seeds").and_then(|s| s.as_integer()).unwrap_or(1) as usize;
+        let points: usize = t["sweep"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["values"].as_array().unwrap().len())
+            .sum();
+        want += seeds * points;
+    }
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), want);
+    assert_eq!(v["scale"], "smoke");
+    for r in runs {
+        assert!(r["cost"]["train"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["config"]["model"].is_object(), "{r}");
+        assert_eq!(r["hash"].as_str().unwrap().len(), 16);
+    }
+    assert!(v["total_flops"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "a dry run wrote results"
+    );
+}

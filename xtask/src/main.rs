@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod suite;
 
 /// cr: how compressibility (neuron sparsity, low rank) shapes adversarial robustness.
 #[derive(Parser, Debug)]

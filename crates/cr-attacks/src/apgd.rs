@@ -14,13 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
 use crate::loss::Loss;
-use crate::model::{
-    Classifier, correct, forward, index_tensor, mask_tensor, probe, probe_with, read_bool,
-    read_f32, scatter_rows,
-};
+use crate::model::{Classifier, correct, probe, probe_with, scatter_rows};
 use crate::norm::{
     Norm, ascent_direction, check_eps, per_image, project, project_art, select_images,
 };
+use crate::restarts::Restarts;
 use crate::rng::{Start, purpose, random_start};
 
 /// Which implementation of AutoPGD to reproduce.
@@ -213,16 +211,16 @@ pub fn art_checkpoints(max_iter: usize) -> Vec<usize> {
 }
 
 /// Result of one APGD run on a set of samples.
-struct Run {
+pub(crate) struct Run {
     /// Per sample: a misclassified iterate if one was found, otherwise the best-loss point
     /// (reference) / the final iterate (ART).
-    adv: Tensor<4>,
+    pub(crate) adv: Tensor<4>,
     /// Best loss seen (reference) / final loss (ART), `[b]`.
-    loss: Tensor<1>,
+    pub(crate) loss: Tensor<1>,
     /// Per sample: some iterate was misclassified (reference) / the final iterate is (ART).
-    fooled: Tensor<1, Bool>,
+    pub(crate) fooled: Tensor<1, Bool>,
     /// Per sample: the iterate of highest loss (reference; ART: the final iterate).
-    best: Tensor<4>,
+    pub(crate) best: Tensor<4>,
 }
 
 /// What the reference APGD ascends: an untargeted loss, or the targeted DLR loss of APGD-T
@@ -272,7 +270,7 @@ fn probe_eot<C: Classifier + ?Sized>(
 
 /// One run of the reference APGD (auto-attack `attack_single_run`) on all samples of `x`.
 #[allow(clippy::too_many_arguments)]
-fn reference_run<C: Classifier + ?Sized>(
+pub(crate) fn reference_run<C: Classifier + ?Sized>(
     model: &C,
     x: Tensor<4>,
     y: Tensor<1, Int>,
@@ -514,244 +512,65 @@ pub(crate) fn apgd_restarts<C: Classifier + ?Sized>(
     active: &[bool],
     cfg: &ApgdConfig,
 ) -> Result<(Tensor<4>, Vec<bool>)> {
-    let n = active.len();
     let device = x.device();
     let dims = x.dims();
-    let mut adv = x.clone();
-    let mut best_loss = Tensor::<1>::full([n], f32::NEG_INFINITY, &device);
-    let mut fooled = vec![false; n];
+    let mut state = Restarts::new(&x);
     for r in 0..cfg.restarts {
-        let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
-        if sel.is_empty() {
+        let Some(sub) = state.pending(&x, &y, positions, active) else {
             break;
-        }
-        let idx = index_tensor(&sel, &device);
-        let xs = x.clone().select(0, idx.clone());
-        let ys = y.clone().select(0, idx.clone());
-        let positions: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
-        let all = vec![true; sel.len()];
-        let mut in_sel = vec![false; n];
-        for &i in &sel {
-            in_sel[i] = true;
-        }
-        let in_sel = mask_tensor(&in_sel, &device);
-        let fooled_s = match cfg.mode {
+        };
+        match cfg.mode {
             ApgdMode::Reference => {
                 let obj = Objective::Loss(cfg.loss);
-                let run = reference_run(model, xs, ys, &positions, r, cfg, &obj, purpose::APGD);
-                let cand = scatter_rows(adv.clone(), run.adv, &sel, &all);
-                let cand_loss = scatter_rows(best_loss.clone(), run.loss, &sel, &all);
-                let fooled_full = scatter_rows(
-                    Tensor::<1>::zeros([n], &device),
-                    run.fooled.clone().float(),
-                    &sel,
-                    &all,
-                )
-                .greater_elem(0.5);
-                let take = in_sel
-                    .bool_and(fooled_full.bool_or(cand_loss.clone().greater(best_loss.clone())));
-                adv = select_images(take.clone(), cand, adv);
-                best_loss = best_loss.mask_where(take, cand_loss);
-                run.fooled
+                let run = reference_run(
+                    model,
+                    sub.x.clone(),
+                    sub.y.clone(),
+                    &sub.positions,
+                    r,
+                    cfg,
+                    &obj,
+                    purpose::APGD,
+                );
+                state.merge_best(&sub, run.adv, run.loss, run.fooled, "APGD predictions")?;
             }
             ApgdMode::Art => {
                 let kind = match cfg.norm {
                     Norm::Linf => Start::UniformLinfBall,
                     Norm::L2 => Start::UniformL2Ball,
                 };
-                let sub_dims = [sel.len(), dims[1], dims[2], dims[3]];
+                let sub_dims = [sub.sel.len(), dims[1], dims[2], dims[3]];
                 let noise = random_start(
                     kind,
                     cfg.eps,
                     cfg.seed,
                     purpose::APGD_ART,
                     r,
-                    &positions,
+                    &sub.positions,
                     sub_dims,
                     &device,
                 );
-                let current = adv.clone().select(0, idx);
-                let start = project_art(current + noise, xs.clone(), cfg.norm, cfg.eps, cfg.clip);
-                let ys_keep = ys.clone();
-                let run = art_run(model, xs, ys, start.clone(), cfg);
+                let current = state.adv.clone().select(0, sub.idx.clone());
+                let start =
+                    project_art(current + noise, sub.x.clone(), cfg.norm, cfg.eps, cfg.clip);
+                let run = art_run(model, sub.x.clone(), sub.y.clone(), start.clone(), cfg);
                 let kept = select_images(run.fooled, run.adv, start);
                 // ART decides robustness at the next restart by predicting on the kept
                 // point (the random start can itself be misclassified).
                 let fooled_kept =
-                    correct(crate::model::forward(model, kept.clone()), ys_keep).bool_not();
-                adv = scatter_rows(adv, kept, &sel, &all);
-                fooled_kept
+                    correct(crate::model::forward(model, kept.clone()), sub.y.clone()).bool_not();
+                let all = vec![true; sub.sel.len()];
+                state.adv = scatter_rows(state.adv.clone(), kept, &sub.sel, &all);
+                state.set_fooled(&sub, fooled_kept, "APGD predictions")?;
             }
-        };
-        let fs = read_bool(fooled_s, "APGD predictions")?;
-        for (&i, f) in sel.iter().zip(fs) {
-            fooled[i] = f;
         }
         tracing::debug!(
             restart = r,
-            attacked = sel.len(),
-            fooled = fooled.iter().filter(|f| **f).count(),
+            attacked = sub.sel.len(),
+            fooled = state.n_fooled(),
             mode = cfg.mode.name(),
             "APGD restart"
         );
     }
-    Ok((adv, fooled))
-}
-
-/// Configuration of APGD-T: AutoPGD on the targeted DLR loss (Croce & Hein 2020, §3.2;
-/// auto-attack `APGDAttack_targeted`; SPEC §3, AutoAttack).
-///
-/// For each of the `targets` classes with the largest clean logits after the top one (the
-/// 2nd, 3rd, … largest, computed on the clean input as the reference does), a full reference
-/// APGD run of `steps` iterations (and `restarts` runs) on [`crate::targeted_dlr_loss`]
-/// attacks the samples still robust. A sample counts as broken when any iterate is
-/// misclassified (as any class, not only the target). Broken samples keep the first
-/// misclassified iterate found; the others keep the clean input (as the reference).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ApgdTConfig {
-    /// Threat model.
-    pub norm: Norm,
-    /// Radius ε.
-    pub eps: f32,
-    /// Iterations per target class (100).
-    pub steps: usize,
-    /// Runs per target class (1).
-    pub restarts: usize,
-    /// Number of target classes (9; capped at `K − 1`).
-    pub targets: usize,
-    /// Fraction ρ of the checkpoint condition (0.75).
-    pub rho: f32,
-    /// Clip to `[0, 1]`.
-    pub clip: bool,
-    /// Seed of the random starts.
-    pub seed: u64,
-}
-
-impl ApgdTConfig {
-    /// The AutoAttack-standard configuration: 9 targets, 100 iterations, 1 restart, ρ = 0.75,
-    /// η₀ = 2ε, clipping on, seed 0.
-    pub fn new(norm: Norm, eps: f32) -> Self {
-        Self {
-            norm,
-            eps,
-            steps: 100,
-            restarts: 1,
-            targets: 9,
-            rho: 0.75,
-            clip: true,
-            seed: 0,
-        }
-    }
-
-    /// Checks the values.
-    pub fn validate(&self) -> Result<()> {
-        check_eps("eps", self.eps)?;
-        if self.steps == 0 {
-            return Err(invalid("steps", "must be ≥ 1"));
-        }
-        if self.restarts == 0 {
-            return Err(invalid("restarts", "must be ≥ 1"));
-        }
-        if self.targets == 0 {
-            return Err(invalid("targets", "must be ≥ 1"));
-        }
-        if !(self.rho > 0.0 && self.rho <= 1.0) {
-            return Err(invalid(
-                "rho",
-                format!("must be in (0, 1], got {}", self.rho),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The APGD configuration of each targeted run.
-    fn inner(&self) -> ApgdConfig {
-        ApgdConfig {
-            steps: self.steps,
-            restarts: 1,
-            rho: self.rho,
-            clip: self.clip,
-            seed: self.seed,
-            ..ApgdConfig::new(self.norm, self.eps, Loss::Dlr)
-        }
-    }
-}
-
-/// Per row of `logits` `[b, K]`, the class with the `rank`-th largest value (rank 1 = the
-/// largest), as `logits.sort(dim=1)[1][:, -rank]`; ties keep the higher index first, as a
-/// stable ascending sort read from the end.
-pub(crate) fn ranked_classes(logits: Tensor<2>, rank: usize) -> Result<Vec<i64>> {
-    let [b, k] = logits.dims();
-    let z = read_f32(logits, "logits")?;
-    Ok((0..b)
-        .map(|i| {
-            let row = &z[i * k..(i + 1) * k];
-            let mut idx: Vec<usize> = (0..k).collect();
-            idx.sort_by(|&a, &c| row[a].total_cmp(&row[c]));
-            idx[k - rank] as i64
-        })
-        .collect())
-}
-
-/// APGD-T over the samples marked `active`; returns the adversarial batch (clean input where
-/// not broken) and the host mask of samples fooled.
-pub(crate) fn apgd_targeted<C: Classifier + ?Sized>(
-    model: &C,
-    x: Tensor<4>,
-    y: Tensor<1, Int>,
-    positions: &[usize],
-    active: &[bool],
-    cfg: &ApgdTConfig,
-    num_classes: usize,
-) -> Result<(Tensor<4>, Vec<bool>)> {
-    if num_classes < 4 {
-        return Err(crate::AttackError::NotEnoughClasses {
-            attack: "APGD-T (targeted DLR loss)",
-            needed: 4,
-            got: num_classes,
-        });
-    }
-    let n = active.len();
-    let device = x.device();
-    let inner = cfg.inner();
-    let mut adv = x.clone();
-    let mut fooled = vec![false; n];
-    let targets = cfg.targets.min(num_classes - 1);
-    for t in 0..targets {
-        for r in 0..cfg.restarts {
-            let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
-            if sel.is_empty() {
-                return Ok((adv, fooled));
-            }
-            let idx = index_tensor(&sel, &device);
-            let xs = x.clone().select(0, idx.clone());
-            let ys = y.clone().select(0, idx);
-            let target = ranked_classes(forward(model, xs.clone()), t + 2)?;
-            let target = Tensor::<1, Int>::from_data(TensorData::new(target, [sel.len()]), &device);
-            let pos: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
-            let run = reference_run(
-                model,
-                xs,
-                ys,
-                &pos,
-                t * cfg.restarts + r,
-                &inner,
-                &Objective::TargetedDlr(target),
-                purpose::APGD_T,
-            );
-            let fs = read_bool(run.fooled, "APGD-T predictions")?;
-            adv = scatter_rows(adv, run.adv, &sel, &fs);
-            for (&i, f) in sel.iter().zip(&fs) {
-                fooled[i] = *f;
-            }
-            tracing::debug!(
-                target = t + 2,
-                restart = r,
-                attacked = sel.len(),
-                fooled = fooled.iter().filter(|f| **f).count(),
-                "APGD-T run"
-            );
-        }
-    }
-    Ok((adv, fooled))
+    Ok(state.finish())
 }

@@ -22,7 +22,8 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::apgd::{ApgdConfig, ApgdTConfig};
+use crate::apgd::ApgdConfig;
+use crate::apgd_t::ApgdTConfig;
 use crate::error::{Result, invalid};
 use crate::fab::FabConfig;
 use crate::loss::Loss;

@@ -27,7 +27,7 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::apgd::ranked_classes;
+use crate::apgd_t::ranked_classes;
 use crate::error::{Result, invalid};
 use crate::model::{Classifier, forward, index_tensor, probe_with, read_f32, read_i64};
 use crate::norm::{Norm, check_eps};

@@ -58,15 +58,19 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 mod apgd;
+mod apgd_t;
 mod autoattack;
+mod combine;
 mod error;
 mod fab;
 mod fgsm;
 mod loss;
+mod max_loss;
 mod measure;
 mod model;
 mod norm;
 mod pgd;
+mod restarts;
 mod rng;
 mod run;
 mod sanity;
@@ -74,12 +78,15 @@ mod square;
 mod train;
 mod uap;
 
-pub use apgd::{ApgdConfig, ApgdMode, ApgdTConfig, apgd_checkpoints, art_checkpoints};
+pub use apgd::{ApgdConfig, ApgdMode, apgd_checkpoints, art_checkpoints};
+pub use apgd_t::ApgdTConfig;
 pub use autoattack::{AutoAttackConfig, AutoAttackVersion, StageResult};
+pub use combine::{SweepPoint, SweepResult, WorstCaseResult, eps_sweep, worst_case};
 pub use error::{AttackError, Result};
 pub use fab::{FabConfig, project_hyperplane_box};
 pub use fgsm::FgsmConfig;
 pub use loss::{Loss, ce_loss, dlr_loss, logit_margin, targeted_dlr_loss};
+pub use max_loss::{MaxLossResult, max_loss_points};
 pub use measure::{
     LipschitzConfig, LipschitzEstimate, RepresentationChange, SingularAlignment, local_lipschitz,
     representation_change, singular_alignment,
@@ -87,10 +94,7 @@ pub use measure::{
 pub use model::Classifier;
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
-pub use run::{
-    Attack, AttackParams, AttackResult, MaxLossResult, RunOptions, SweepPoint, SweepResult,
-    WorstCaseResult, apgd, eps_sweep, fgsm, max_loss_points, pgd, run_attack, worst_case,
-};
+pub use run::{Attack, AttackParams, AttackResult, RunOptions, apgd, fgsm, pgd, run_attack};
 pub use sanity::{SanityWarning, sanity_checks};
 pub use square::SquareConfig;
 pub use train::{AdversarialBatch, Replace, adversarial_batch};

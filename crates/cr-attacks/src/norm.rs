@@ -1,63 +1,10 @@
 //! Threat models: the ℓ∞ and ℓ2 balls, per-sample norms, projections and step directions.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::error::{AttackError, invalid};
+use crate::error::invalid;
 
-/// Norm of the threat model `‖x_adv − x‖ ≤ ε`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Norm {
-    /// ℓ∞: every pixel moves by at most ε.
-    Linf,
-    /// ℓ2: the Euclidean length of the perturbation is at most ε.
-    L2,
-}
-
-impl Norm {
-    /// The short name used in configs and on the command line (`linf`, `l2`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Norm::Linf => "linf",
-            Norm::L2 => "l2",
-        }
-    }
-
-    /// Name of the dual norm (`l1` for ℓ∞, `l2` for ℓ2): the norm in which input
-    /// gradients measure sensitivity against this threat model.
-    pub fn dual_name(self) -> &'static str {
-        match self {
-            Norm::Linf => "l1",
-            Norm::L2 => "l2",
-        }
-    }
-}
-
-impl fmt::Display for Norm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Norm {
-    type Err = AttackError;
-
-    /// Accepts `linf`, `inf`, `l_inf` and `l2`, `2` (any case).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "linf" | "inf" | "l_inf" | "li" => Ok(Norm::Linf),
-            "l2" | "2" | "l_2" => Ok(Norm::L2),
-            other => Err(invalid(
-                "norm",
-                format!("unknown norm `{other}` (expected `linf` or `l2`)"),
-            )),
-        }
-    }
-}
+pub use cr_linalg::Norm;
 
 /// Per-sample norms of a batch `[B, …]` as a `[B]` tensor. `p` is 1, 2 or `f64::INFINITY`.
 pub(crate) fn row_norms<const D: usize>(t: Tensor<D>, p: f64) -> Tensor<1> {

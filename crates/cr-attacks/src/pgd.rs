@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, invalid};
 use crate::loss::Loss;
-use crate::model::{Classifier, correct, mask_tensor, probe, read_bool, scatter_rows};
+use crate::model::{Classifier, correct, probe};
 use crate::norm::{Norm, ascent_direction, check_eps, project};
+use crate::restarts::Restarts;
 use crate::rng::{Start, purpose, random_start};
 
 /// Configuration of PGD.
@@ -140,50 +141,21 @@ pub(crate) fn pgd_restarts<C: Classifier + ?Sized>(
     active: &[bool],
     cfg: &PgdConfig,
 ) -> Result<(Tensor<4>, Vec<bool>)> {
-    let n = active.len();
-    let device = x.device();
-    let mut adv = x.clone();
-    let mut best_loss = Tensor::<1>::full([n], f32::NEG_INFINITY, &device);
-    let mut fooled = vec![false; n];
+    let mut state = Restarts::new(&x);
     for r in 0..cfg.restarts {
-        let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
-        if sel.is_empty() {
+        let Some(sub) = state.pending(&x, &y, positions, active) else {
             break;
-        }
-        let idx = crate::model::index_tensor(&sel, &device);
-        let xs = x.clone().select(0, idx.clone());
-        let ys = y.clone().select(0, idx);
-        let positions: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
-        let (adv_s, loss_s, logits_s) = pgd_run(model, xs, ys.clone(), &positions, r, cfg);
-        let fooled_s = correct(logits_s, ys).bool_not();
-        let all = vec![true; sel.len()];
-        let cand = scatter_rows(adv.clone(), adv_s, &sel, &all);
-        let cand_loss = scatter_rows(best_loss.clone(), loss_s, &sel, &all);
-        let fooled_full = scatter_rows(
-            Tensor::<1>::zeros([n], &device),
-            fooled_s.clone().float(),
-            &sel,
-            &all,
-        )
-        .greater_elem(0.5);
-        let mut in_sel = vec![false; n];
-        for &i in &sel {
-            in_sel[i] = true;
-        }
-        let take = mask_tensor(&in_sel, &device)
-            .bool_and(fooled_full.bool_or(cand_loss.clone().greater(best_loss.clone())));
-        adv = crate::norm::select_images(take.clone(), cand, adv);
-        best_loss = best_loss.mask_where(take, cand_loss);
-        let fs = read_bool(fooled_s, "PGD predictions")?;
-        for (&i, f) in sel.iter().zip(fs) {
-            fooled[i] = f;
-        }
+        };
+        let (adv_s, loss_s, logits_s) =
+            pgd_run(model, sub.x.clone(), sub.y.clone(), &sub.positions, r, cfg);
+        let fooled_s = correct(logits_s, sub.y.clone()).bool_not();
+        state.merge_best(&sub, adv_s, loss_s, fooled_s, "PGD predictions")?;
         tracing::debug!(
             restart = r,
-            attacked = sel.len(),
-            fooled = fooled.iter().filter(|f| **f).count(),
+            attacked = sub.sel.len(),
+            fooled = state.n_fooled(),
             "PGD restart"
         );
     }
-    Ok((adv, fooled))
+    Ok(state.finish())
 }

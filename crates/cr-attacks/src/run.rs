@@ -1,11 +1,12 @@
-//! One entry point for every attack, results, worst case over attacks, and ε-sweeps.
+//! One entry point for every attack ([`run_attack`]) and its result.
 
 use std::time::Instant;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::apgd::{ApgdConfig, ApgdMode, ApgdTConfig, apgd_restarts, apgd_targeted};
+use crate::apgd::{ApgdConfig, ApgdMode, apgd_restarts};
+use crate::apgd_t::{ApgdTConfig, apgd_targeted};
 use crate::autoattack::{AutoAttackConfig, AutoAttackVersion, StageResult, ensemble_chunk};
 use crate::error::{Result, invalid};
 use crate::fab::{FabConfig, fab_attack};
@@ -330,7 +331,7 @@ impl Default for RunOptions {
     }
 }
 
-fn fraction(v: &[bool]) -> f64 {
+pub(crate) fn fraction(v: &[bool]) -> f64 {
     if v.is_empty() {
         0.0
     } else {
@@ -459,7 +460,7 @@ fn robust_from(correct: &[bool], fooled: &[bool]) -> Vec<bool> {
     correct.iter().zip(fooled).map(|(c, f)| *c && !*f).collect()
 }
 
-fn chunks(n: usize, batch_size: Option<usize>) -> Result<Vec<(usize, usize)>> {
+pub(crate) fn chunks(n: usize, batch_size: Option<usize>) -> Result<Vec<(usize, usize)>> {
     let bs = match batch_size {
         Some(0) => return Err(invalid("batch_size", "must be ≥ 1")),
         Some(b) => b,
@@ -594,84 +595,6 @@ pub fn run_attack<C: Classifier + ?Sized>(
     Ok(result)
 }
 
-/// The loss-maximising points of [`max_loss_points`].
-#[derive(Debug, Clone)]
-pub struct MaxLossResult {
-    /// The attack's parameters.
-    pub params: AttackParams,
-    /// Samples.
-    pub n: usize,
-    /// Per sample: the point of highest attack loss found, `[N, C, H, W]`.
-    pub points: Tensor<4>,
-    /// Per sample: that loss (the attack's loss: cross-entropy for APGD-CE).
-    pub loss: Vec<f32>,
-}
-
-/// The loss-maximising perturbation of EVERY sample, clean-misclassified ones included
-/// (SPEC §2, the empirical robustness gap): APGD's best-loss point, as auto-attack's
-/// `perturb(best_loss=True)`. [`run_attack`]'s adversarial examples are not this: they are
-/// the first misclassified iterate of a broken sample and the clean input of a misclassified
-/// one.
-///
-/// # Errors
-/// [`crate::AttackError::InvalidParam`] for an attack other than APGD (FGSM and PGD have no
-/// best-loss output), and the errors of [`run_attack`].
-pub fn max_loss_points<C: Classifier + ?Sized>(
-    model: &C,
-    attack: &Attack,
-    x: Tensor<4>,
-    y: Tensor<1, Int>,
-    opts: &RunOptions,
-) -> Result<MaxLossResult> {
-    attack.validate()?;
-    let Attack::Apgd(cfg) = attack else {
-        return Err(invalid(
-            "attack",
-            format!(
-                "the loss-maximising point needs an APGD attack (`{}` given)",
-                attack.name()
-            ),
-        ));
-    };
-    let [n, ..] = x.dims();
-    let [ny] = y.dims();
-    if ny != n {
-        return Err(crate::AttackError::Shape(format!(
-            "{n} images but {ny} labels"
-        )));
-    }
-    let mut points = Vec::new();
-    let mut loss = Vec::with_capacity(n);
-    for (s, e) in chunks(n, opts.batch_size)? {
-        let batch = prepare(
-            model,
-            x.clone().slice([s..e]),
-            y.clone().slice([s..e]),
-            cfg.clip,
-        )?;
-        cfg.loss.check_classes(batch.num_classes)?;
-        let positions: Vec<usize> = (s..e).collect();
-        let (p, l) = crate::apgd::apgd_max_loss(model, batch.x, batch.y, &positions, cfg);
-        points.push(p);
-        loss.extend(l.into_data().try_into_vec_as::<f32>().map_err(|e| {
-            crate::AttackError::Read {
-                what: "APGD losses",
-                message: format!("{e:?}"),
-            }
-        })?);
-    }
-    let points = match points.len() {
-        1 => points.swap_remove(0),
-        _ => Tensor::cat(points, 0),
-    };
-    Ok(MaxLossResult {
-        params: attack.params(),
-        n,
-        points,
-        loss,
-    })
-}
-
 /// FGSM / FGM on all samples (see [`FgsmConfig`]).
 pub fn fgsm<C: Classifier + ?Sized>(
     model: &C,
@@ -702,151 +625,4 @@ pub fn apgd<C: Classifier + ?Sized>(
     cfg: &ApgdConfig,
 ) -> Result<AttackResult> {
     run_attack(model, &Attack::Apgd(*cfg), x, y, &RunOptions::default())
-}
-
-/// Worst case over several attacks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorstCaseResult {
-    /// Each attack's own result.
-    pub attacks: Vec<AttackResult>,
-    /// Number of samples.
-    pub n: usize,
-    /// Per sample: classified correctly without perturbation.
-    pub correct_clean: Vec<bool>,
-    /// Per sample: robust against every attack.
-    pub robust: Vec<bool>,
-    /// Fraction classified correctly.
-    pub clean_accuracy: f64,
-    /// Fraction robust against every attack (per sample, not an average over attacks).
-    pub robust_accuracy: f64,
-    /// Sanity-check warnings (empty when none fired or checks were off).
-    pub warnings: Vec<SanityWarning>,
-    /// Wall time in seconds, all attacks and checks included.
-    pub seconds: f64,
-}
-
-/// Runs every attack on every sample and reports the per-sample worst case: a sample is robust
-/// only if it survives every attack (SPEC §3, "Worst-case robust accuracy … per sample").
-pub fn worst_case<C: Classifier + ?Sized>(
-    model: &C,
-    attacks: &[Attack],
-    x: Tensor<4>,
-    y: Tensor<1, Int>,
-    opts: &RunOptions,
-) -> Result<WorstCaseResult> {
-    if attacks.is_empty() {
-        return Err(invalid("attacks", "the list of attacks is empty"));
-    }
-    let start = Instant::now();
-    let warnings = if opts.sanity {
-        let [n, ..] = x.dims();
-        let end = opts.batch_size.unwrap_or(n).min(n);
-        sanity_checks(model, x.clone().slice([0..end]), y.clone().slice([0..end]))?
-    } else {
-        Vec::new()
-    };
-    let mut results = Vec::with_capacity(attacks.len());
-    for a in attacks {
-        results.push(run_attack(model, a, x.clone(), y.clone(), opts)?);
-    }
-    let n = results[0].n;
-    let correct_clean = results[0].correct_clean.clone();
-    let robust: Vec<bool> = (0..n)
-        .map(|i| results.iter().all(|r| r.robust[i]))
-        .collect();
-    Ok(WorstCaseResult {
-        n,
-        clean_accuracy: fraction(&correct_clean),
-        robust_accuracy: fraction(&robust),
-        correct_clean,
-        robust,
-        attacks: results,
-        warnings,
-        seconds: start.elapsed().as_secs_f64(),
-    })
-}
-
-/// One point of an ε-sweep.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SweepPoint {
-    /// The radius.
-    pub eps: f32,
-    /// Worst-case robust accuracy over the attacks at this ε.
-    pub robust_accuracy: f64,
-    /// Each attack's robust accuracy at this ε, in the order given.
-    pub per_attack: Vec<f64>,
-    /// Per sample: robust against every attack at this ε.
-    pub robust: Vec<bool>,
-}
-
-/// A robust-accuracy curve over ε.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SweepResult {
-    /// Attack names, in the order of [`SweepPoint::per_attack`].
-    pub attacks: Vec<String>,
-    /// Clean accuracy.
-    pub clean_accuracy: f64,
-    /// Number of samples.
-    pub n: usize,
-    /// One point per ε, in the order given.
-    pub points: Vec<SweepPoint>,
-    /// Sanity-check warnings.
-    pub warnings: Vec<SanityWarning>,
-    /// Wall time in seconds.
-    pub seconds: f64,
-}
-
-impl SweepResult {
-    /// The curve `(ε, worst-case robust accuracy)`.
-    pub fn curve(&self) -> Vec<(f32, f64)> {
-        self.points
-            .iter()
-            .map(|p| (p.eps, p.robust_accuracy))
-            .collect()
-    }
-}
-
-/// The worst case over `attacks` at every radius in `eps` (each attack rescaled with
-/// [`Attack::with_eps`]), in one call.
-pub fn eps_sweep<C: Classifier + ?Sized>(
-    model: &C,
-    attacks: &[Attack],
-    eps: &[f32],
-    x: Tensor<4>,
-    y: Tensor<1, Int>,
-    opts: &RunOptions,
-) -> Result<SweepResult> {
-    if eps.is_empty() {
-        return Err(invalid("eps", "the list of radii is empty"));
-    }
-    let start = Instant::now();
-    let mut points = Vec::with_capacity(eps.len());
-    let mut warnings = Vec::new();
-    let mut clean = (0.0, 0);
-    for (j, &e) in eps.iter().enumerate() {
-        let scaled: Vec<Attack> = attacks.iter().map(|a| a.with_eps(e)).collect();
-        let o = RunOptions {
-            sanity: opts.sanity && j == 0,
-            ..*opts
-        };
-        let wc = worst_case(model, &scaled, x.clone(), y.clone(), &o)?;
-        if j == 0 {
-            warnings = wc.warnings.clone();
-            clean = (wc.clean_accuracy, wc.n);
-        }
-        points.push(SweepPoint {
-            eps: e,
-            robust_accuracy: wc.robust_accuracy,
-            per_attack: wc.attacks.iter().map(|r| r.robust_accuracy).collect(),
-            robust: wc.robust,
-        });
-    }
-    Ok(SweepResult {
-        attacks: attacks.iter().map(|a| a.name().to_string()).collect(),
-        clean_accuracy: clean.0,
-        n: clean.1,
-        points,
-        warnings,
-        seconds: start.elapsed().as_secs_f64(),
-    })
 }

@@ -47,7 +47,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BoundsError, Result, invalid};
-use crate::network::Layer;
+use crate::layer::Layer;
 
 /// The most free pattern bits [`Estimator::Exact`] enumerates (2^20 ≈ 10⁶ patterns).
 pub const EXACT_MAX_BITS: usize = 20;
@@ -73,15 +73,9 @@ impl Estimator {
     }
 }
 
-/// Which operator norm: ℓ∞ (row / neuron compressibility) or ℓ2 (spectral).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Norm {
-    /// ℓ∞ → ℓ∞ (max row ℓ1).
-    Linf,
-    /// ℓ2 → ℓ2 (σ₁).
-    L2,
-}
+/// Which operator norm: ℓ∞ → ℓ∞ (max row ℓ1; row / neuron compressibility) or ℓ2 → ℓ2 (σ₁;
+/// spectral). cr's one norm type.
+pub use cr_linalg::Norm;
 
 /// Limits of [`Estimator::LocalSearch`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

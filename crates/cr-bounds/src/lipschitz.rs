@@ -7,7 +7,7 @@ use cr_linalg::{Mat, norms, svd};
 
 use crate::alignment::{EXACT_MAX_BITS, Norm};
 use crate::error::{BoundsError, Result, invalid};
-use crate::network::Layer;
+use crate::layer::Layer;
 
 /// `‖M‖_∞` or `‖M‖₂` of a matrix.
 ///

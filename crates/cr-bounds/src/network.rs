@@ -2,7 +2,7 @@
 //! of consecutive pairs, S_opt, and the network bounds next to the looser and tighter
 //! references.
 
-use cr_linalg::{Mat, matrix::check_finite, norms, svd};
+use cr_linalg::{matrix::check_finite, norms, svd};
 use serde::{Deserialize, Serialize};
 
 use crate::alignment::{
@@ -13,25 +13,7 @@ use crate::theorem31::{
     Compressibility, KChoice, L2Bound, LinfBound, NuStats, compressibility, l2_from_sigma,
 };
 
-/// One layer of the chain: its weight as a `[out, in]` matrix (conv filters matricised as
-/// `[out, in·kh·kw]` by the caller), acting as `x ↦ W x`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layer {
-    /// The name used in errors and reports.
-    pub name: String,
-    /// The weight, `[out, in]`.
-    pub matrix: Mat<f64>,
-}
-
-impl Layer {
-    /// A layer from a name and a matrix.
-    pub fn new(name: impl Into<String>, matrix: Mat<f64>) -> Self {
-        Layer {
-            name: name.into(),
-            matrix,
-        }
-    }
-}
+pub use crate::layer::Layer;
 
 /// What [`analyze`] computes and how.
 #[derive(Debug, Clone, PartialEq)]

@@ -69,6 +69,69 @@ pub mod tags {
     pub const AUGMENT: u64 = 3;
 }
 
+/// A stratified, seeded split of the samples `0..labels.len()` into (rest, held out), the one
+/// rule every split of cr uses (the trainer's validation split and [`Dataset::split`]):
+/// within each class c, shuffled by a ChaCha8 stream seeded by `sub_seed(seed, SPLIT, 0)`,
+/// the first `round(fraction · n_c)` samples are held out, at least one when `fraction > 0`
+/// and the class has two or more samples, and never all of a class. Both lists are sorted and
+/// disjoint, and together they are `0..labels.len()`.
+///
+/// # Errors
+/// `fraction` outside [0, 1), or a label not below `classes` (naming the first such sample;
+/// never merged into another class).
+pub fn stratified_split(
+    labels: &[usize],
+    classes: usize,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(invalid("fraction", format!("{fraction} is outside [0, 1)")));
+    }
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &c) in labels.iter().enumerate() {
+        let slot = by_class.get_mut(c).ok_or_else(|| {
+            invalid(
+                "labels",
+                format!(
+                    "sample {i} has label {c}, but the data set has {classes} classes (labels 0..{})",
+                    classes.saturating_sub(1)
+                ),
+            )
+        })?;
+        slot.push(i);
+    }
+    if fraction == 0.0 {
+        return Ok(((0..labels.len()).collect(), Vec::new()));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, tags::SPLIT, 0));
+    let (mut rest, mut held) = (Vec::new(), Vec::new());
+    for mut idx in by_class {
+        idx.shuffle(&mut rng);
+        let k = ((fraction * idx.len() as f64).round() as usize)
+            .max(usize::from(idx.len() >= 2))
+            .min(idx.len().saturating_sub(1));
+        held.extend_from_slice(&idx[..k]);
+        rest.extend_from_slice(&idx[k..]);
+    }
+    rest.sort_unstable();
+    held.sort_unstable();
+    Ok((rest, held))
+}
+
+/// The order in which epoch `epoch` visits `indices`: a permutation fixed by `(seed, epoch)`
+/// (ChaCha8 seeded with `sub_seed(seed, ORDER, epoch)`), the one rule of the trainer and
+/// [`Dataset::epoch_order`].
+pub fn epoch_order(indices: &[usize], seed: u64, epoch: u64) -> Vec<usize> {
+    let mut order = indices.to_vec();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
+        seed,
+        tags::ORDER,
+        epoch,
+    )));
+    order
+}
+
 impl Dataset {
     /// Builds a data set, checking sizes and labels (`origin` names the source in errors).
     pub fn new(
@@ -288,25 +351,11 @@ impl Dataset {
         self.pick(&idx)
     }
 
-    /// Indices of a stratified, seeded split into (rest, held out): within each class c,
-    /// shuffled by a ChaCha8 stream seeded by `sub_seed(seed, SPLIT, 0)`, the first
-    /// `round(fraction · n_c)` samples are held out. Both lists are sorted and disjoint, and
-    /// together they are `0..len`.
+    /// Indices of a stratified, seeded split into (rest, held out): [`stratified_split`] of
+    /// this set's labels.
     pub fn split_indices(&self, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
-        if !(0.0..1.0).contains(&fraction) {
-            return Err(invalid("fraction", format!("{fraction} is outside [0, 1)")));
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, tags::SPLIT, 0));
-        let (mut rest, mut held) = (Vec::new(), Vec::new());
-        for mut idx in self.indices_by_class() {
-            idx.shuffle(&mut rng);
-            let k = ((fraction * idx.len() as f64).round() as usize).min(idx.len());
-            held.extend_from_slice(&idx[..k]);
-            rest.extend_from_slice(&idx[k..]);
-        }
-        rest.sort_unstable();
-        held.sort_unstable();
-        Ok((rest, held))
+        let labels: Vec<usize> = self.labels.iter().map(|&l| l as usize).collect();
+        stratified_split(&labels, self.num_classes, fraction, seed)
     }
 
     /// A stratified, seeded train/validation split (see [`Dataset::split_indices`]):
@@ -320,16 +369,9 @@ impl Dataset {
         Ok((a, b))
     }
 
-    /// The order in which epoch `epoch` visits the samples: a permutation of `0..len` fixed
-    /// by `(seed, epoch)` (ChaCha8 seeded with `sub_seed(seed, ORDER, epoch)`).
+    /// The order in which epoch `epoch` visits the samples: [`epoch_order`] of `0..len`.
     pub fn epoch_order(&self, seed: u64, epoch: u64) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(sub_seed(
-            seed,
-            tags::ORDER,
-            epoch,
-        )));
-        order
+        epoch_order(&(0..self.len()).collect::<Vec<_>>(), seed, epoch)
     }
 
     /// Host copies of the samples `indices` — pixels `[B·C·H·W]` and labels — augmented

@@ -60,6 +60,8 @@ pub mod source;
 pub mod svhn;
 pub mod synthetic;
 
-pub use dataset::{BatchOptions, Batches, Dataset, Splits};
+pub use dataset::{
+    BatchOptions, Batches, Dataset, Splits, epoch_order, mix, stratified_split, sub_seed,
+};
 pub use error::{DataError, Result};
 pub use source::{DataSource, Kind, load};

@@ -10,9 +10,9 @@ use cr_linalg::Mat;
 use cr_models::{Model, Selection};
 use cr_prune::{EvalPoint, Method, PruneConfig, sweep};
 
-use crate::config::{AttackSpec, EvalConfig, NormKind};
+use crate::attacking::{ATTACK_BATCH, accuracy_and_loss, attack_of};
+use crate::config::{AttackSpec, EvalConfig};
 use crate::error::ExpError;
-use crate::measures::{ATTACK_BATCH, accuracy_and_loss, attack_of};
 
 fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
     ExpError::Other(format!("{what}: {e}"))
@@ -113,8 +113,8 @@ fn bounds(
     });
     if let Some(a) = attack {
         let (n, net) = match a.norm {
-            NormKind::Linf => (Norm::Linf, &report.linf),
-            NormKind::L2 => (Norm::L2, &report.l2),
+            Norm::Linf => (Norm::Linf, &report.linf),
+            Norm::L2 => (Norm::L2, &report.l2),
         };
         let gap = cr_bounds::corollary::softmax_cross_entropy_gap_bound(
             n,

@@ -40,24 +40,8 @@ fn d_true() -> bool {
     true
 }
 
-/// Attack norm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NormKind {
-    /// ℓ∞.
-    Linf,
-    /// ℓ2.
-    L2,
-}
-
-impl std::fmt::Display for NormKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NormKind::Linf => "linf",
-            NormKind::L2 => "l2",
-        })
-    }
-}
+/// Attack norm (`linf` or `l2`): cr's one norm type.
+pub use cr_linalg::Norm;
 
 /// PGD adversarial training (Madry), SPEC §3: a fraction of each minibatch replaced by PGD
 /// examples.
@@ -65,7 +49,7 @@ impl std::fmt::Display for NormKind {
 #[serde(deny_unknown_fields)]
 pub struct AdversarialTraining {
     /// Threat model.
-    pub norm: NormKind,
+    pub norm: Norm,
     /// Budget ε.
     pub eps: f64,
     /// PGD iterations.
@@ -133,7 +117,7 @@ pub struct AttackSpec {
     /// `autoattack` (the ensemble; see `version`).
     pub attack: String,
     /// Threat model.
-    pub norm: NormKind,
+    pub norm: Norm,
     /// Budget ε.
     pub eps: f64,
     /// Iterations (PGD 10 and APGD 100 by default).
@@ -229,7 +213,7 @@ pub struct MeasureSettings {
 #[serde(deny_unknown_fields)]
 pub struct UapSettings {
     /// Threat model.
-    pub norm: NormKind,
+    pub norm: Norm,
     /// Budget ξ.
     pub eps: f64,
     /// FGSM step of the inner attacker (default ε).

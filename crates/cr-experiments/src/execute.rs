@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use cr_attacks::{Norm, PgdConfig, Replace, adversarial_batch};
+use cr_attacks::{PgdConfig, Replace, adversarial_batch};
 use cr_data::{Dataset, Splits};
 use cr_models::Model;
 use cr_models::file::{load_model, save_model};
 use cr_regularize::Regularizer;
 use cr_train::{HookList, Hooks, RunOptions, TrainConfig, TrainMetrics, Trainable};
 
-use crate::config::{AdversarialTraining, AtLabels, DataConfig, NormKind, RunConfig};
+use crate::config::{AdversarialTraining, AtLabels, DataConfig, RunConfig};
 use crate::error::{ExpError, invalid};
 use crate::store::{read_json, write_json};
 
@@ -35,14 +35,6 @@ impl Context {
             data_dir: None,
             progress: false,
         }
-    }
-}
-
-/// The attack norm of cr-attacks.
-pub fn norm(n: NormKind) -> Norm {
-    match n {
-        NormKind::Linf => Norm::Linf,
-        NormKind::L2 => Norm::L2,
     }
 }
 
@@ -126,7 +118,7 @@ impl AdversarialHook {
 
     /// The PGD configuration used at a step with seed `seed`.
     pub fn pgd(&self, seed: u64) -> PgdConfig {
-        let mut p = PgdConfig::new(norm(self.cfg.norm), self.cfg.eps as f32);
+        let mut p = PgdConfig::new(self.cfg.norm, self.cfg.eps as f32);
         p.steps = self.cfg.steps;
         p.step_size = self.cfg.step() as f32;
         p.clip = self.cfg.clip;
@@ -422,7 +414,7 @@ mod tests {
         .unwrap();
         let model = Model::new(&spec, &cpu(), 0).unwrap();
         let mut hook = AdversarialHook::new(&AdversarialTraining {
-            norm: NormKind::Linf,
+            norm: crate::config::Norm::Linf,
             eps: -1.0,
             steps: 2,
             step_size: None,

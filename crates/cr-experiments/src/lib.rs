@@ -14,7 +14,8 @@
 //! ```
 
 pub mod analyses;
-pub mod bench;
+pub mod attacking;
+pub mod compressibility;
 pub mod config;
 pub mod cost;
 pub mod error;

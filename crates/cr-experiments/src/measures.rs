@@ -8,310 +8,19 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AutoAttackConfig, FabConfig, FgsmConfig,
-    LipschitzConfig, Loss, PgdConfig, RunOptions, SquareConfig, UapConfig, local_lipschitz,
-    representation_change, run_attack, singular_alignment, universal_perturbation, worst_case,
+    Attack, LipschitzConfig, RunOptions, UapConfig, local_lipschitz, representation_change,
+    run_attack, singular_alignment, universal_perturbation, worst_case,
 };
 use cr_data::Dataset;
-use cr_linalg::{compress, matrix::from_rows_f32, norms, svd};
+use cr_linalg::{matrix::from_rows_f32, svd};
 use cr_models::{LayerMatrix, Model, Selection};
 
-use crate::config::{AttackSpec, EvalConfig, NormKind};
+use crate::attacking::{
+    ATTACK_BATCH, AttackOutcome, accuracy_and_loss, adversarial, attack_of, err, gap,
+};
+use crate::compressibility::{Compressibility, compressibility};
+use crate::config::{AttackSpec, EvalConfig, Norm};
 use crate::error::ExpError;
-use crate::execute::norm;
-
-/// Batch size of attack evaluations.
-pub const ATTACK_BATCH: usize = 500;
-
-fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
-    ExpError::Other(format!("{what}: {e}"))
-}
-
-/// The cr-attacks attack of a spec (with the evaluation seed).
-pub fn attack_of(spec: &AttackSpec, seed: u64) -> Attack {
-    let n = norm(spec.norm);
-    let eps = spec.eps as f32;
-    match spec.attack.as_str() {
-        "fgsm" => Attack::Fgsm(FgsmConfig::new(n, eps)),
-        "pgd" => {
-            let mut p = PgdConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                p.steps = s;
-                p.step_size = 2.5 * eps / s as f32;
-            }
-            if let Some(a) = spec.step_size {
-                p.step_size = a as f32;
-            }
-            if let Some(r) = spec.restarts {
-                p.restarts = r;
-            }
-            p.seed = seed;
-            Attack::Pgd(p)
-        }
-        "apgd-t" => {
-            let mut a = ApgdTConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
-            a.seed = seed;
-            Attack::ApgdT(a)
-        }
-        "fab-t" | "fab" => {
-            let mut a = if spec.attack == "fab" {
-                FabConfig::untargeted(n, eps)
-            } else {
-                FabConfig::new(n, eps)
-            };
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
-            a.seed = seed;
-            Attack::Fab(a)
-        }
-        "square" => {
-            let mut a = SquareConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                a.queries = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
-            a.seed = seed;
-            Attack::Square(a)
-        }
-        "autoattack" => {
-            let mut a = AutoAttackConfig::new(n, eps);
-            // Validated by `AttackSpec::validate`; an unknown name falls back to standard.
-            if let Some(v) = spec.version.as_deref().and_then(|v| v.parse().ok()) {
-                a.version = v;
-            }
-            a.seed = seed;
-            Attack::AutoAttack(a)
-        }
-        other => {
-            let loss = if other == "apgd-dlr" {
-                Loss::Dlr
-            } else {
-                Loss::Ce
-            };
-            let mut a = if spec.mode.as_deref() == Some("art") {
-                ApgdConfig::art(n, eps, loss)
-            } else {
-                ApgdConfig::new(n, eps, loss)
-            };
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
-            if let Some(s) = spec.step_size {
-                a.step_size = Some(s as f32);
-            }
-            if spec.mode.as_deref() == Some("art") {
-                a.mode = ApgdMode::Art;
-            }
-            a.seed = seed;
-            Attack::Apgd(a)
-        }
-    }
-}
-
-/// One attack's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttackOutcome {
-    /// `apgd-ce linf 0.05`.
-    pub label: String,
-    /// The spec.
-    pub spec: AttackSpec,
-    /// Robust accuracy.
-    pub robust_accuracy: f64,
-    /// Wall seconds.
-    pub seconds: f64,
-    /// AutoAttack: each component's share, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stages: Vec<cr_attacks::StageResult>,
-    /// AutoAttack: per sample, the component that broke it (`null`: robust or misclassified
-    /// without perturbation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broken_by: Option<Vec<Option<String>>>,
-}
-
-/// Compressibility and norms of one layer (SPEC §1), on its effective `[out, in·kh·kw]`
-/// matrix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerStats {
-    /// Layer name.
-    pub name: String,
-    /// Rows (neurons / filters).
-    pub rows: usize,
-    /// Columns.
-    pub cols: usize,
-    /// ‖W‖_F.
-    pub frobenius: f64,
-    /// ‖W‖_∞.
-    pub inf_norm: f64,
-    /// ‖W‖₂.
-    pub spectral_norm: f64,
-    /// ‖W‖_F²/σ₁².
-    pub stable_rank: f64,
-    /// exp H(σ/‖σ‖₁).
-    pub effective_rank: f64,
-    /// k used for ν (⌈κ·rows⌉).
-    pub k_nu: usize,
-    /// ε₁(ν, k_ν).
-    pub eps_nu: f64,
-    /// β(ν, k_ν).
-    pub beta_nu: f64,
-    /// k used for σ (⌈κ·min(rows, cols)⌉).
-    pub k_sigma: usize,
-    /// ε₁(σ, k_σ).
-    pub eps_sigma: f64,
-    /// β(σ, k_σ).
-    pub beta_sigma: f64,
-    /// advcomp's compressibility at level κ of the flattened weights, 1 − ε₂(⌈κ·d⌉).
-    pub advcomp: f64,
-    /// Numerical rank: singular values above `σ₁ · max(rows, cols) · 2⁻²³` (f32 rounding).
-    #[serde(default)]
-    pub numerical_rank: usize,
-    /// ε₁ of ν and σ at several fractions of their length ([`LEVELS`]), so that a measure
-    /// still moves where one level has saturated.
-    #[serde(default)]
-    pub levels: Vec<Level>,
-}
-
-/// The fractions (in percent) of a vector's length at which [`LayerStats::levels`] reads ε.
-pub const LEVELS: [u32; 5] = [1, 5, 10, 25, 50];
-
-/// ε₁ of ν and σ keeping `percent`% of their entries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Level {
-    /// Fraction kept, in percent.
-    pub percent: u32,
-    /// k for ν (⌈percent/100 · rows⌉).
-    pub k_nu: usize,
-    /// ε₁(ν, k_nu).
-    pub eps_nu: f64,
-    /// k for σ.
-    pub k_sigma: usize,
-    /// ε₁(σ, k_sigma).
-    pub eps_sigma: f64,
-}
-
-/// Compressibility of the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Compressibility {
-    /// κ.
-    pub kappa: f64,
-    /// Per hidden layer (effective matrices; head and first conv excluded).
-    pub layers: Vec<LayerStats>,
-    /// Mean over layers of `1 − ε₁(ν, ⌈κh⌉)`: neuron compressibility (higher = more).
-    pub neuron: f64,
-    /// Mean over layers of `1 − ε₁(σ, ⌈κr⌉)`: spectral compressibility.
-    pub spectral: f64,
-    /// Mean over layers of the stable rank.
-    #[serde(default)]
-    pub stable_rank: f64,
-    /// Mean over layers of the effective rank.
-    #[serde(default)]
-    pub effective_rank: f64,
-    /// Mean over layers of ε₁ of ν and σ at each of [`LEVELS`] (k the mean of the layers' k).
-    #[serde(default)]
-    pub levels: Vec<Level>,
-}
-
-/// Statistics of one matrix.
-pub fn layer_stats(name: &str, m: &LayerMatrix, kappa: f64) -> Result<LayerStats, ExpError> {
-    let w = from_rows_f32(m.rows, m.cols, &m.data).map_err(|e| err(name, e))?;
-    let sigma = svd::singular_values(&w).map_err(|e| err(name, e))?;
-    let nu = norms::row_norms(&w, 1.0);
-    let k_nu = ((kappa * m.rows as f64).ceil() as usize).clamp(1, m.rows.max(1));
-    let k_sigma = ((kappa * sigma.len() as f64).ceil() as usize).clamp(1, sigma.len().max(1));
-    let flat: Vec<f64> = m.data.iter().map(|v| *v as f64).collect();
-    let e = |r: Result<f64, cr_linalg::LinalgError>| r.map_err(|e| err(name, e));
-    let at = |len: usize, percent: u32| {
-        ((percent as f64 / 100.0 * len as f64).ceil() as usize).clamp(1, len.max(1))
-    };
-    let levels = LEVELS
-        .iter()
-        .map(|p| {
-            let (kn, ks) = (at(nu.len(), *p), at(sigma.len(), *p));
-            Ok(Level {
-                percent: *p,
-                k_nu: kn,
-                eps_nu: e(compress::eps(&nu, 1.0, kn))?,
-                k_sigma: ks,
-                eps_sigma: e(compress::eps(&sigma, 1.0, ks))?,
-            })
-        })
-        .collect::<Result<Vec<_>, ExpError>>()?;
-    let tol = m.rows.max(m.cols) as f64 * f32::EPSILON as f64;
-    Ok(LayerStats {
-        name: name.to_string(),
-        rows: m.rows,
-        cols: m.cols,
-        frobenius: norms::frobenius(&w),
-        inf_norm: norms::inf_norm(&w),
-        spectral_norm: sigma.first().copied().unwrap_or(0.0),
-        stable_rank: norms::stable_rank(&sigma),
-        effective_rank: norms::effective_rank(&sigma),
-        k_nu,
-        eps_nu: e(compress::eps(&nu, 1.0, k_nu))?,
-        beta_nu: e(compress::beta(&nu, k_nu))?,
-        k_sigma,
-        eps_sigma: e(compress::eps(&sigma, 1.0, k_sigma))?,
-        beta_sigma: e(compress::beta(&sigma, k_sigma))?,
-        advcomp: e(compress::compressibility_at_level(&flat, kappa))?,
-        numerical_rank: norms::numerical_rank(&sigma, tol),
-        levels,
-    })
-}
-
-/// Compressibility of every hidden layer of `model`.
-pub fn compressibility(model: &Model, kappa: f64) -> Result<Compressibility, ExpError> {
-    let layers = model
-        .effective_matrices(Selection::HIDDEN)
-        .iter()
-        .map(|(n, m)| layer_stats(n, m, kappa))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mean = |f: &dyn Fn(&LayerStats) -> f64| {
-        if layers.is_empty() {
-            f64::NAN
-        } else {
-            layers.iter().map(f).sum::<f64>() / layers.len() as f64
-        }
-    };
-    let levels = LEVELS
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Level {
-            percent: *p,
-            k_nu: mean(&|l| l.levels[i].k_nu as f64).round() as usize,
-            eps_nu: mean(&|l| l.levels[i].eps_nu),
-            k_sigma: mean(&|l| l.levels[i].k_sigma as f64).round() as usize,
-            eps_sigma: mean(&|l| l.levels[i].eps_sigma),
-        })
-        .collect();
-    Ok(Compressibility {
-        kappa,
-        neuron: mean(&|l| 1.0 - l.eps_nu),
-        spectral: mean(&|l| 1.0 - l.eps_sigma),
-        stable_rank: mean(&|l| l.stable_rank),
-        effective_rank: mean(&|l| l.effective_rank),
-        levels: if layers.is_empty() {
-            Vec::new()
-        } else {
-            levels
-        },
-        layers,
-    })
-}
 
 /// Everything measured on one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -343,90 +52,6 @@ pub struct Evaluation {
     pub measures: BTreeMap<String, serde_json::Value>,
     /// Wall seconds of the evaluation.
     pub seconds: f64,
-}
-
-/// Accuracy and mean cross-entropy of `model` on `(x, y)`, in batches.
-pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f64, f64) {
-    let [n, ..] = x.dims();
-    let mut correct = 0i64;
-    let mut loss = 0.0f64;
-    for s in (0..n).step_by(ATTACK_BATCH) {
-        let e = (s + ATTACK_BATCH).min(n);
-        let xb = x.clone().narrow(0, s, e - s);
-        let yb = y.clone().narrow(0, s, e - s);
-        let logits = model.forward(xb);
-        let c: i64 = logits
-            .clone()
-            .argmax(1)
-            .reshape([e - s])
-            .equal(yb.clone())
-            .int()
-            .sum()
-            .into_scalar();
-        correct += c;
-        let l: f32 = cr_train::cross_entropy(logits, yb).into_scalar();
-        loss += l as f64 * (e - s) as f64;
-    }
-    (correct as f64 / n.max(1) as f64, loss / n.max(1) as f64)
-}
-
-/// The attack's adversarial examples (the first misclassified iterate of a broken sample, the
-/// clean input of a misclassified one) and the clean-correct mask.
-fn adversarial(
-    model: &Model,
-    spec: &AttackSpec,
-    x: &Tensor<4>,
-    y: &Tensor<1, Int>,
-    seed: u64,
-) -> Result<(Tensor<4>, Vec<bool>), ExpError> {
-    let f = |x: Tensor<4>| model.forward(x);
-    let r = run_attack(
-        &f,
-        &attack_of(spec, seed),
-        x.clone(),
-        y.clone(),
-        &RunOptions {
-            batch_size: Some(ATTACK_BATCH),
-            sanity: false,
-        },
-    )
-    .map_err(|e| err("attack", e))?;
-    let adv = r
-        .adversarial
-        .ok_or_else(|| err("attack", "no adversarial examples returned"))?;
-    Ok((adv, r.correct_clean))
-}
-
-/// The empirical robustness gap (SPEC §2, paper Figure 3): the mean cross-entropy at the
-/// loss-maximising point of EVERY test sample (APGD's best-loss point, auto-attack's
-/// `perturb(best_loss=True)`; clean-misclassified samples are attacked too) minus the mean
-/// clean cross-entropy.
-fn gap(
-    model: &Model,
-    spec: &AttackSpec,
-    x: &Tensor<4>,
-    y: &Tensor<1, Int>,
-    seed: u64,
-    clean_loss: f64,
-) -> Result<serde_json::Value, ExpError> {
-    let f = |x: Tensor<4>| model.forward(x);
-    let r = cr_attacks::max_loss_points(
-        &f,
-        &attack_of(spec, seed),
-        x.clone(),
-        y.clone(),
-        &RunOptions {
-            batch_size: Some(ATTACK_BATCH),
-            sanity: false,
-        },
-    )
-    .map_err(|e| err("gap", e))?;
-    let (adv_acc, adv_loss) = accuracy_and_loss(model, &r.points, y);
-    Ok(serde_json::json!({
-        "attack": spec.label(), "point": "max-loss (APGD best loss, every sample)",
-        "clean_loss": clean_loss, "adversarial_loss": adv_loss,
-        "gap": adv_loss - clean_loss, "adversarial_accuracy": adv_acc,
-    }))
 }
 
 /// Evaluates `model` (an evaluation snapshot) on `test` as `cfg` asks.
@@ -513,14 +138,10 @@ pub fn evaluate(
         let value = match name.as_str() {
             "lipschitz" => {
                 let mut out = BTreeMap::new();
-                for n in [NormKind::Linf, NormKind::L2] {
-                    let est = local_lipschitz(
-                        &f,
-                        x.clone(),
-                        y.clone(),
-                        &LipschitzConfig::at_data(norm(n)),
-                    )
-                    .map_err(|e| err("lipschitz", e))?;
+                for n in [Norm::Linf, Norm::L2] {
+                    let est =
+                        local_lipschitz(&f, x.clone(), y.clone(), &LipschitzConfig::at_data(n))
+                            .map_err(|e| err("lipschitz", e))?;
                     out.insert(n.to_string(), serde_json::json!({"max": est.max, "mean": est.mean, "dual_norm": est.dual_norm}));
                 }
                 serde_json::to_value(out).map_err(|e| err("lipschitz", e))?
@@ -552,7 +173,7 @@ pub fn evaluate(
                     (None, None) => return Err(err("uap", "needs eval.settings.uap or an attack")),
                 };
                 let u = cfg.settings.uap.as_ref();
-                let mut c = UapConfig::new(norm(n_kind), eps as f32);
+                let mut c = UapConfig::new(n_kind, eps as f32);
                 if let Some(s) = u.and_then(|u| u.step) {
                     c.step = s as f32;
                 }

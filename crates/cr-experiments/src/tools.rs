@@ -12,10 +12,10 @@ use cr_data::Dataset;
 use cr_models::Model;
 use cr_models::file::load_model;
 
-use crate::config::{AttackSpec, NormKind};
+use crate::attacking::{ATTACK_BATCH, attack_of};
+use crate::config::{AttackSpec, Norm};
 use crate::error::ExpError;
-use crate::execute::{Context, norm};
-use crate::measures::{ATTACK_BATCH, attack_of};
+use crate::execute::Context;
 
 /// Which split of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,7 +121,7 @@ pub fn attack(
     data: &Dataset,
     data_label: &str,
     attacks: &[AttackSpec],
-    uap: Option<(NormKind, f64)>,
+    uap: Option<(Norm, f64)>,
     seed: u64,
     ctx: &Context,
 ) -> Result<AttackReport, ExpError> {
@@ -143,7 +143,7 @@ pub fn attack(
         warnings: Vec::new(),
         seconds: 0.0,
     };
-    report.clean_accuracy = crate::measures::accuracy_and_loss(&model, &x, &y).0;
+    report.clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
     if !attacks.is_empty() {
         let list: Vec<_> = attacks.iter().map(|a| attack_of(a, seed)).collect();
         let wc = worst_case(
@@ -178,7 +178,7 @@ pub fn attack(
             .collect();
     }
     if let Some((n, eps)) = uap {
-        let mut c = UapConfig::new(norm(n), eps as f32);
+        let mut c = UapConfig::new(n, eps as f32);
         c.seed = seed;
         let r = universal_perturbation(&f, x, y, &c).map_err(|e| ExpError::Other(e.to_string()))?;
         report.uap = Some(r);
@@ -350,7 +350,7 @@ fn prune_eval(
 ) -> Result<PruneEval, ExpError> {
     let model = model.snapshot();
     let (x, y) = data.tensors(&ctx.device);
-    let clean_accuracy = crate::measures::accuracy_and_loss(&model, &x, &y).0;
+    let clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
     let robust_accuracy = if attacks.is_empty() {
         None
     } else {

@@ -40,6 +40,7 @@
 pub mod compress;
 pub mod error;
 pub mod matrix;
+pub mod norm;
 pub mod norms;
 pub mod scalar;
 pub mod svd;
@@ -55,6 +56,14 @@ pub use error::{LinalgError, Result};
 pub fn sequential() {
     faer::set_global_parallelism(faer::Par::Seq);
 }
+
+/// Lets faer use every thread of the current rayon pool again (its default); the speed
+/// benchmark uses this for its linear-algebra workloads, which one large matrix cannot
+/// parallelise otherwise.
+pub fn parallel() {
+    faer::set_global_parallelism(faer::Par::rayon(0));
+}
 pub use faer::Mat;
+pub use norm::Norm;
 pub use scalar::Real;
 pub use svd::{PowerIteration, Svd, singular_values, thin_svd};

@@ -5,19 +5,16 @@
 //! im2col formulation built from tensor ops: the k×k shifted (and strided) views of the
 //! zero-padded input are stacked into `[B, k·k·C, H'·W']` and multiplied by the weight read as
 //! `[O, k·k·C]`. Both give the same numbers (tested to 1e-5 against the native kernel, values
-//! and gradients). The native kernel is the default: on the default CPU backend (`flex`) it
-//! trains the cpu-scale CNN about 1.1× faster than im2col (7,480 vs 6,720 samples/s, median of
-//! six `xtask bench` runs), and GPU kernels avoid materialising the stacked input; selecting
-//! the `ndarray` device switches to im2col (see [`crate::device::device_from_name`]).
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! and gradients). The algorithm follows the device of the tensor being convolved, so there is
+//! no process-wide setting: burn's native kernel everywhere (on the default CPU backend, `flex`,
+//! it trained the cpu-scale CNN about 1.1× faster than im2col, 7,480 vs 6,720 samples/s, median
+//! of six `xtask bench` runs; GPU kernels avoid materialising the stacked input), im2col on the
+//! `ndarray` backend.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::Slice;
-
-static IM2COL: AtomicBool = AtomicBool::new(false);
 
 /// How convolutions are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,23 +25,30 @@ pub enum ConvAlgorithm {
     Native,
 }
 
-/// Chooses the algorithm for every convolution of every model in this process.
-pub fn set_conv_algorithm(a: ConvAlgorithm) {
-    IM2COL.store(a == ConvAlgorithm::Im2col, Ordering::Relaxed);
+/// The algorithm for tensors on `device` (with or without autodiff): im2col on burn's
+/// `ndarray` backend, the native kernel on every other.
+pub fn algorithm_for(device: &Device) -> ConvAlgorithm {
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)] // burn 0.22 marks ndarray deprecated; kept for comparison.
+    if device.clone().without_autodiff() == Device::ndarray() {
+        return ConvAlgorithm::Im2col;
+    }
+    let _ = device;
+    ConvAlgorithm::Native
 }
 
-/// The algorithm in use.
-pub fn conv_algorithm() -> ConvAlgorithm {
-    if IM2COL.load(Ordering::Relaxed) {
-        ConvAlgorithm::Im2col
-    } else {
-        ConvAlgorithm::Native
+/// Applies `conv` to `x` with the algorithm of `x`'s device ([`algorithm_for`]).
+pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match algorithm_for(&x.device()) {
+        ConvAlgorithm::Native => conv.forward(x),
+        ConvAlgorithm::Im2col => forward_im2col(conv, x),
     }
 }
 
-/// Applies `conv` to `x` with the current algorithm.
-pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    if conv.groups != 1 || conv.dilation != [1, 1] || conv_algorithm() == ConvAlgorithm::Native {
+/// Applies `conv` to `x` by [`im2col`] on any device (burn's kernel for grouped or dilated
+/// convolutions, which im2col does not cover).
+pub fn forward_im2col(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    if conv.groups != 1 || conv.dilation != [1, 1] {
         return conv.forward(x);
     }
     let [_, _, h, w] = x.dims();
@@ -141,7 +145,15 @@ mod tests {
         check_im2col(Device::flex().autodiff());
         #[cfg(feature = "ndarray")]
         check_im2col(Device::ndarray().autodiff());
-        set_conv_algorithm(ConvAlgorithm::Native);
+        assert_eq!(
+            algorithm_for(&Device::flex().autodiff()),
+            ConvAlgorithm::Native
+        );
+        #[cfg(feature = "ndarray")]
+        assert_eq!(
+            algorithm_for(&Device::ndarray().autodiff()),
+            ConvAlgorithm::Im2col
+        );
     }
 
     fn check_im2col(device: Device) {
@@ -160,12 +172,10 @@ mod tests {
                 .collect();
             let x = Tensor::<4>::from_data(TensorData::new(data, [2, cin, hw, hw]), &device)
                 .require_grad();
-            set_conv_algorithm(ConvAlgorithm::Native);
             let y0 = c.forward(x.clone());
             let g0 = (y0.clone() * y0.clone()).sum().backward();
             let (gx0, gw0) = (x.grad(&g0).unwrap(), c.weight.val().grad(&g0).unwrap());
-            set_conv_algorithm(ConvAlgorithm::Im2col);
-            let y1 = forward(&c, x.clone());
+            let y1 = forward_im2col(&c, x.clone());
             assert_eq!(y0.dims(), y1.dims());
             let g1 = (y1.clone() * y1.clone()).sum().backward();
             let (gx1, gw1) = (x.grad(&g1).unwrap(), c.weight.val().grad(&g1).unwrap());

@@ -26,38 +26,24 @@ pub fn available_devices() -> Vec<&'static str> {
 }
 
 /// The device called `name` (`cpu` = burn's flex backend, `ndarray`, `cuda`, `cuda:N`,
-/// `vulkan`), without autodiff. Selecting `ndarray` switches convolutions to im2col
-/// ([`crate::conv`]), which is faster than its native kernel; every other device uses the
-/// native kernel.
+/// `vulkan`), without autodiff. Convolutions on `ndarray` tensors use im2col, faster there than
+/// its native kernel ([`crate::conv::algorithm_for`]).
 #[allow(deprecated)] // burn 0.22 marks ndarray deprecated; kept for comparison.
 pub fn device_from_name(name: &str) -> Result<Device> {
     let unavailable = || ModelError::Device(name.to_string(), available_devices().join(", "));
     match name {
-        "cpu" => {
-            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
-            Ok(cpu())
-        }
+        "cpu" => Ok(cpu()),
         #[cfg(feature = "ndarray")]
-        "ndarray" => {
-            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Im2col);
-            Ok(Device::ndarray())
-        }
+        "ndarray" => Ok(Device::ndarray()),
         #[cfg(feature = "cuda")]
-        "cuda" => {
-            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
-            Ok(Device::cuda(0))
-        }
+        "cuda" => Ok(Device::cuda(0)),
         #[cfg(feature = "cuda")]
         n if n.starts_with("cuda:") => {
             let idx: usize = n[5..].parse().map_err(|_| unavailable())?;
-            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
             Ok(Device::cuda(idx))
         }
         #[cfg(feature = "vulkan")]
-        "vulkan" => {
-            crate::conv::set_conv_algorithm(crate::conv::ConvAlgorithm::Native);
-            Ok(Device::vulkan(Default::default()))
-        }
+        "vulkan" => Ok(Device::vulkan(Default::default())),
         _ => Err(unavailable()),
     }
 }

@@ -27,7 +27,9 @@
 //! ```
 
 pub mod claims;
+pub mod csv;
 pub mod curves;
+pub mod determinism;
 pub mod error;
 pub mod judge;
 pub mod panels;

@@ -9,7 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::{Claim, Direction, ExperimentInfo, SweepInfo};
+use crate::csv::csv;
 use crate::curves::{Point, curve, observations};
+use crate::determinism::determinism;
 use crate::error::{ReportError, io};
 use crate::judge::{Judgement, Settings, Verdict, judge_difference, judge_trend};
 use crate::panels::panels;
@@ -294,7 +296,7 @@ fn fmt_cell(p: &Point<'_>, path: &QPath) -> String {
 }
 
 /// Base columns of every table: (header, path).
-const COLUMNS: [(&str, &str); 5] = [
+pub(crate) const COLUMNS: [(&str, &str); 5] = [
     ("clean acc", "eval.clean_accuracy"),
     ("robust acc", "eval.robust_accuracy"),
     ("RA/SA", "eval.ra_over_sa"),
@@ -460,121 +462,6 @@ fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -
         out.extend(panels(*kind, points, &axis));
     }
     out
-}
-
-fn csv_escape(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// `results.csv`: one row per run; fixed columns, then every claim's quantities.
-pub fn csv(experiments: &[ExperimentInfo], results: &[Value]) -> String {
-    let mut extra: Vec<String> = Vec::new();
-    for c in experiments.iter().flat_map(|e| &e.claims) {
-        for p in [Some(&c.quantity), Some(&c.against), c.baseline.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            if p != "strength" && !extra.contains(p) && !COLUMNS.iter().any(|(_, q)| q == p) {
-                extra.push(p.clone());
-            }
-        }
-    }
-    let mut cols: Vec<&str> = vec![
-        "eval.test_samples",
-        "eval.compressibility.neuron",
-        "eval.compressibility.spectral",
-        "seconds",
-    ];
-    cols.extend(COLUMNS.iter().map(|c| c.1));
-    cols.extend(extra.iter().map(String::as_str));
-    let mut out = String::from("experiment,sweep,value,index,seed,device");
-    for c in &cols {
-        out.push(',');
-        out.push_str(&csv_escape(c));
-    }
-    out.push('\n');
-    let text = |r: &Value, k: &str| match r.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => String::new(),
-    };
-    for r in results {
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{}",
-            csv_escape(&text(r, "experiment")),
-            csv_escape(&text(r, "sweep")),
-            csv_escape(&text(r, "value")),
-            text(r, "index"),
-            text(r, "seed"),
-            csv_escape(&text(r, "device")),
-        );
-        for c in &cols {
-            out.push(',');
-            if let Some(v) = crate::quantity::number(r, c) {
-                let _ = write!(out, "{v}");
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn is_cpu_device(device: &str) -> bool {
-    device.contains("NdArray") || device.contains("Flex") || device.contains("Cpu")
-}
-
-/// The report's determinism section: the devices the results came from, and which numbers
-/// are bit-reproducible on them.
-pub fn determinism<'a>(run_devices: impl IntoIterator<Item = &'a str>) -> String {
-    let mut devices: BTreeMap<&str, usize> = BTreeMap::new();
-    for d in run_devices {
-        let d = if d.is_empty() { "not recorded" } else { d };
-        *devices.entry(d).or_default() += 1;
-    }
-    let list: Vec<String> = devices
-        .iter()
-        .map(|(d, n)| format!("`{d}` ({n} runs)"))
-        .collect();
-    let gpu = devices
-        .keys()
-        .any(|d| *d != "not recorded" && !is_cpu_device(d));
-    let mut s = String::from("## Determinism\n\n");
-    let _ = writeln!(s, "Devices: {}.\n", list.join(", "));
-    s.push_str(
-        "On one machine's CPU every number in this report is bit-identical for the same configs \
-         and seeds: weights are initialised from a host ChaCha8 stream, data subsets, splits, \
-         shuffling and augmentation and the attacks' random starts come from seeded host \
-         generators, the CPU kernels sum in a fixed order, the linear algebra (SVD, operator \
-         norms, compressibility, bounds) runs on the host in faer, and the judge's bootstrap \
-         has a fixed seed. `tests/catalogue.rs` checks same seed → same bytes; `tests/e2e.rs` \
-         checks that a run killed at random moments resumes to identical results. **Across \
-         machines this is not guaranteed**: the CPU kernels pick their SIMD path at run time \
-         (AVX-512 where the CPU has it, AVX2 otherwise), which changes the rounding of every \
-         matrix product, so two CPUs of different kinds train slightly different models and a \
-         verdict near its threshold can change between them.\n\n",
-    );
-    s.push_str(if gpu {
-        "**Some of these runs are GPU runs, whose numbers are not bit-reproducible**: "
-    } else {
-        "On a GPU (`--device cuda` or `vulkan`) these are not bit-reproducible: "
-    });
-    s.push_str(
-        "the training losses and accuracies, the trained weights and therefore every number \
-         computed from them (clean and robust accuracy, compressibility, bounds, gaps, pruning \
-         curves), and an attack's result even on fixed weights (a sample near the decision \
-         boundary can flip), because GPU kernels do not fix their floating-point summation \
-         order (parallel reductions, kernels chosen by autotuning). The same on \
-         every device: the initial weights, the data and its order, the attacks' random \
-         starts, and for given weights everything computed on the host (SVD, norms, \
-         compressibility, bounds). Differences between two GPU runs are at rounding level per \
-         step but compound over training; compare GPU runs through their means over seeds.\n\n",
-    );
-    s
 }
 
 /// What [`write_report`] wrote.

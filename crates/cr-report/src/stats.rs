@@ -151,6 +151,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn correlations_match_numpy_and_scipy() {
+        // Deviations (−2, −1, 0, 1, 2) and (−1, −2, 1, 0, 2): Σ = 8, both sums of squares 10.
+        let (a, b) = ([1., 2., 3., 4., 5.], [2., 1., 4., 3., 5.]);
+        assert!((pearson(&a, &b) - 0.8).abs() < 1e-15);
+        assert!((spearman(&a, &b) - 0.8).abs() < 1e-15);
+        // numpy.corrcoef([1,2,3,4], [1,4,9,16]) = 25/√645; Spearman 1 (monotone).
+        let (x, y) = ([1., 2., 3., 4.], [1., 4., 9., 16.]);
+        assert!((pearson(&x, &y) - 0.9843740386976972).abs() < 1e-15);
+        assert!((spearman(&x, &y) - 1.0).abs() < 1e-15);
+        // Ties: scipy.stats.spearmanr([1,2,2,3], [1,3,2,4]) = 3/√10 = 0.9486832980505138.
+        assert_eq!(ranks(&[1., 2., 2., 3.]), vec![1.0, 2.5, 2.5, 4.0]);
+        let s = spearman(&[1., 2., 2., 3.], &[1., 3., 2., 4.]);
+        assert!((s - 0.9486832980505138).abs() < 1e-15);
+        // Anti-correlation; a constant series, too few pairs and non-finite values.
+        assert!((pearson(&[1., 2., 3.], &[3., 2., 1.]) + 1.0).abs() < 1e-15);
+        assert!(pearson(&[1., 1., 1.], &[1., 2., 3.]).is_nan());
+        assert!(pearson(&[1.], &[1.]).is_nan());
+        assert!(spearman(&[1., 2.], &[1.]).is_nan());
+        assert!(spearman(&[1., f64::NAN, 3.], &[1., 2., 3.]).is_nan());
+        // A non-finite pair is left out, not propagated.
+        let p = pearson(&[1., 2., f64::NAN, 3., 4.], &[2., 1., 9., 4., 3.]);
+        assert!((p - pearson(&[1., 2., 3., 4.], &[2., 1., 4., 3.])).abs() < 1e-15);
+    }
+
+    #[test]
     fn kendall_by_hand() {
         // 5 pairs, x = 1..5, y = (1, 3, 2, 5, 4): 8 concordant, 2 discordant → τ = 0.6.
         assert!((kendall(&[1., 2., 3., 4., 5.], &[1., 3., 2., 5., 4.]) - 0.6).abs() < 1e-12);

@@ -2,8 +2,6 @@
 //! (split, epoch order, sub-seeds) that makes a resumed run identical to an uninterrupted one.
 
 use burn::prelude::*;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
@@ -30,80 +28,37 @@ pub trait TrainData {
     ) -> (Tensor<4>, Tensor<1, Int>);
 }
 
-/// SplitMix64: a well-mixed 64-bit hash, used to derive independent sub-seeds.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use cr_data::epoch_order as order_of;
+pub use cr_data::{mix, sub_seed};
 
-/// A sub-seed for purpose `tag` at position `i` of a run seeded with `seed`.
-pub fn sub_seed(seed: u64, tag: u64, i: u64) -> u64 {
-    mix(mix(mix(seed) ^ tag) ^ i)
-}
-
-/// Tags of [`sub_seed`] used by the loop (documented so a hook can avoid them).
+/// Tags of [`sub_seed`] used by the loop (documented so a hook can avoid them): cr-data's
+/// split, order and augmentation tags, and one for hooks.
 pub mod tags {
-    /// Train/validation split.
-    pub const SPLIT: u64 = 1;
-    /// Epoch order.
-    pub const ORDER: u64 = 2;
-    /// Augmentation.
-    pub const AUGMENT: u64 = 3;
+    pub use cr_data::dataset::tags::{AUGMENT, ORDER, SPLIT};
     /// Hooks (e.g. adversarial-training random starts), indexed by global step.
     pub const HOOK: u64 = 4;
 }
 
-/// Splits `0..n` into (train, validation) indices: a stratified, seeded split holding out
-/// `round(fraction · n_c)` samples of each class c (at least one when the fraction is > 0
-/// and the class has two or more samples). Both lists are sorted.
+/// Splits `0..n` into sorted (train, validation) indices by cr-data's one rule,
+/// [`cr_data::stratified_split`] (stratified, seeded, at least one sample of each class with
+/// two or more held out when `fraction > 0`).
 ///
 /// # Errors
-/// [`TrainError::Data`] naming the first sample whose label is not below
-/// [`TrainData::num_classes`] (never merged into another class).
+/// [`TrainError::Data`] for a fraction outside [0, 1), or naming the first sample whose label
+/// is not below [`TrainData::num_classes`] (never merged into another class).
 pub fn split_indices(
     data: &dyn TrainData,
     fraction: f64,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>), TrainError> {
-    let n = data.len();
-    let classes = data.num_classes();
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
-    for i in 0..n {
-        let c = data.label(i);
-        let slot = by_class.get_mut(c).ok_or_else(|| {
-            TrainError::Data(format!(
-                "sample {i} has label {c}, but the data set has {classes} classes (labels 0..{})",
-                classes.saturating_sub(1)
-            ))
-        })?;
-        slot.push(i);
-    }
-    if fraction <= 0.0 {
-        return Ok(((0..n).collect(), Vec::new()));
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, tags::SPLIT, 0));
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for mut idx in by_class {
-        idx.shuffle(&mut rng);
-        let k = ((fraction * idx.len() as f64).round() as usize)
-            .max(usize::from(idx.len() >= 2))
-            .min(idx.len().saturating_sub(1));
-        val.extend_from_slice(&idx[..k]);
-        train.extend_from_slice(&idx[k..]);
-    }
-    train.sort_unstable();
-    val.sort_unstable();
-    Ok((train, val))
+    let labels: Vec<usize> = (0..data.len()).map(|i| data.label(i)).collect();
+    cr_data::stratified_split(&labels, data.num_classes(), fraction.max(0.0), seed)
+        .map_err(|e| TrainError::Data(e.to_string()))
 }
 
-/// The order in which epoch `epoch` visits `indices`: a permutation fixed by (seed, epoch).
+/// The order in which epoch `epoch` visits `indices` ([`cr_data::epoch_order`]).
 pub fn epoch_order(indices: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
-    let mut order = indices.to_vec();
-    let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, tags::ORDER, epoch as u64));
-    order.shuffle(&mut rng);
-    order
+    order_of(indices, seed, epoch as u64)
 }
 
 impl TrainData for cr_data::Dataset {

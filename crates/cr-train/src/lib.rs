@@ -38,5 +38,6 @@ pub use metrics::{EpochMetrics, TrainMetrics};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use schedule::Schedule;
 pub use train::{
-    Evaluation, RunOptions, TrainOutcome, check_checkpoint, cross_entropy, evaluate, train,
+    Evaluation, RunOptions, TrainOutcome, batch_loss_correct, check_checkpoint, cross_entropy,
+    evaluate, train,
 };

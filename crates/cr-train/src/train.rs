@@ -67,6 +67,23 @@ pub fn cross_entropy(logits: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
         .neg()
 }
 
+/// The summed cross-entropy and the number of correct predictions of `model` on one batch:
+/// the one rule every evaluation loop of cr uses (this crate's [`evaluate`], and the
+/// experiments' accuracy on test tensors).
+pub fn batch_loss_correct(model: &Model, x: Tensor<4>, y: Tensor<1, Int>) -> (f64, usize) {
+    let b = y.dims()[0];
+    let logits = model.forward(x);
+    let l: f32 = cross_entropy(logits.clone(), y.clone()).into_scalar();
+    let c: i64 = logits
+        .argmax(1)
+        .reshape([b])
+        .equal(y)
+        .int()
+        .sum()
+        .into_scalar();
+    (l as f64 * b as f64, c as usize)
+}
+
 /// Evaluates `model` (put in evaluation mode here) on the samples `indices`.
 pub fn evaluate(
     model: &Model,
@@ -81,18 +98,9 @@ pub fn evaluate(
     let mut correct = 0usize;
     for chunk in indices.chunks(batch_size.max(1)) {
         let (x, y) = data.batch(chunk, None, &device);
-        let logits = model.forward(x);
-        let b = chunk.len() as f64;
-        let l: f32 = cross_entropy(logits.clone(), y.clone()).into_scalar();
-        loss_sum += l as f64 * b;
-        let c: i64 = logits
-            .argmax(1)
-            .reshape([chunk.len()])
-            .equal(y)
-            .int()
-            .sum()
-            .into_scalar();
-        correct += c as usize;
+        let (l, c) = batch_loss_correct(&model, x, y);
+        loss_sum += l;
+        correct += c;
     }
     let n = indices.len();
     Evaluation {

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use cr_bounds::{Estimator, KChoice};
 use cr_experiments::tools::{AnalyzeOptions, Split, analyze, samples};
 
-use super::common::RunArgs;
+use super::common::{RunArgs, value_name, with_spinner};
 
 /// Arguments of `analyze`.
 #[derive(clap::Args, Debug)]
@@ -23,10 +23,9 @@ pub struct Args {
     /// Use, per layer, the least k whose compressibility ε(k) is at most E.
     #[arg(long)]
     eps_target: Option<f64>,
-    /// Alignment estimator: certified-upper (default), exact (h ≤ 20), data-driven or
-    /// local-search (these two need --data).
+    /// Alignment estimator (data-driven and local-search need --data).
     #[arg(long, default_value = "certified-upper")]
-    estimator: String,
+    estimator: EstimatorArg,
     /// Bound the encoder Φ only and report the head apart (default: input → logits).
     #[arg(long)]
     encoder: bool,
@@ -46,16 +45,30 @@ pub struct Args {
     run: RunArgs,
 }
 
-fn estimator(s: &str) -> Result<Estimator> {
-    Ok(match s {
-        "certified-upper" | "certified" => Estimator::CertifiedUpper,
-        "exact" => Estimator::Exact,
-        "data-driven" | "data" => Estimator::DataDriven,
-        "local-search" => Estimator::LocalSearch,
-        o => {
-            bail!("--estimator `{o}`: expected certified-upper, exact, data-driven or local-search")
+/// `--estimator`: how the alignment terms of the bounds are estimated.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum EstimatorArg {
+    /// A certified upper estimate (any width).
+    #[value(alias = "certified")]
+    CertifiedUpper,
+    /// Exact enumeration of activation patterns (h ≤ 20).
+    Exact,
+    /// The patterns the data's samples produce (a lower estimate).
+    #[value(alias = "data")]
+    DataDriven,
+    /// A seeded local search from the data's patterns (a lower estimate).
+    LocalSearch,
+}
+
+impl From<EstimatorArg> for Estimator {
+    fn from(e: EstimatorArg) -> Self {
+        match e {
+            EstimatorArg::CertifiedUpper => Estimator::CertifiedUpper,
+            EstimatorArg::Exact => Estimator::Exact,
+            EstimatorArg::DataDriven => Estimator::DataDriven,
+            EstimatorArg::LocalSearch => Estimator::LocalSearch,
         }
-    })
+    }
 }
 
 /// Runs `analyze`.
@@ -69,9 +82,9 @@ pub fn run(args: Args) -> Result<()> {
         (.., Some(e)) => KChoice::EpsTarget(e),
         _ => KChoice::Minimise,
     };
-    let estimator = estimator(&args.estimator)?;
+    let estimator: Estimator = args.estimator.into();
     if matches!(estimator, Estimator::DataDriven | Estimator::LocalSearch) && args.data.is_none() {
-        bail!("--estimator {}: needs --data", args.estimator);
+        bail!("--estimator {}: needs --data", value_name(&args.estimator));
     }
     if args.n == 0 {
         bail!("--n 0: at least one sample is needed");
@@ -92,11 +105,16 @@ pub fn run(args: Args) -> Result<()> {
         include_head: !args.encoder,
         seed: args.seed,
     };
-    let r = analyze(
-        &args.model,
-        data.as_ref().zip(label.as_deref()),
-        &opts,
-        &ctx,
+    let r = with_spinner(
+        format!("bounds ({} estimator)", value_name(&args.estimator)),
+        || {
+            analyze(
+                &args.model,
+                data.as_ref().zip(label.as_deref()),
+                &opts,
+                &ctx,
+            )
+        },
     )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cr_experiments::config::{AttackSpec, NormKind};
+use cr_experiments::config::{AttackSpec, Norm};
 use cr_experiments::tools::{Split, attack, samples};
 
-use super::common::RunArgs;
+use super::common::{AttackArg, ModeArg, NormArg, RunArgs, VersionArg, value_name, with_spinner};
 
 /// Arguments of `attack`.
 #[derive(clap::Args, Debug)]
@@ -23,13 +23,12 @@ pub struct Args {
     /// Attack the first N samples (class-balanced); all when omitted.
     #[arg(long)]
     n: Option<usize>,
-    /// Attack: fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square, autoattack (the
-    /// ensemble, see --version) or uap. Repeat for the per-sample worst case.
+    /// Attack; repeat for the per-sample worst case.
     #[arg(long, required = true)]
-    attack: Vec<String>,
+    attack: Vec<AttackArg>,
     /// Threat model.
     #[arg(long, default_value = "linf")]
-    norm: String,
+    norm: NormArg,
     /// Budget ε (ξ for uap).
     #[arg(long)]
     eps: f64,
@@ -45,12 +44,12 @@ pub struct Args {
     /// Seed of random starts and the UAP data order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// APGD semantics: `reference` (auto-attack) or `art` (ART 1.18).
+    /// APGD semantics (default: reference).
     #[arg(long)]
-    mode: Option<String>,
-    /// AutoAttack version: standard (APGD-CE, APGD-T, FAB-T, Square), plus or rand.
+    mode: Option<ModeArg>,
+    /// AutoAttack version (default: standard).
     #[arg(long)]
-    version: Option<String>,
+    version: Option<VersionArg>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -58,17 +57,9 @@ pub struct Args {
     run: RunArgs,
 }
 
-fn norm(s: &str) -> Result<NormKind> {
-    match s {
-        "linf" | "inf" => Ok(NormKind::Linf),
-        "l2" | "2" => Ok(NormKind::L2),
-        o => bail!("--norm `{o}`: expected linf or l2"),
-    }
-}
-
 /// Runs `attack`.
 pub fn run(args: Args) -> Result<()> {
-    let n = norm(&args.norm)?;
+    let n: Norm = args.norm.into();
     if !(args.eps.is_finite() && args.eps > 0.0) {
         bail!("--eps {}: must be a finite number > 0", args.eps);
     }
@@ -77,23 +68,27 @@ pub fn run(args: Args) -> Result<()> {
     let mut specs = Vec::new();
     let mut uap = None;
     for a in &args.attack {
-        if a == "uap" {
+        if *a == AttackArg::Uap {
             uap = Some((n, args.eps));
             continue;
         }
         specs.push(AttackSpec {
-            attack: a.clone(),
+            attack: value_name(a),
             norm: n,
             eps: args.eps,
             steps: args.steps,
             restarts: args.restarts,
             step_size: args.step_size,
-            mode: args.mode.clone(),
-            version: args.version.clone(),
+            mode: args.mode.as_ref().map(value_name),
+            version: args.version.as_ref().map(value_name),
         });
     }
     let label = format!("{} ({:?}, {} samples)", args.data, args.split, data.len());
-    let r = attack(&args.model, &data, &label, &specs, uap, args.seed, &ctx)?;
+    let names: Vec<String> = args.attack.iter().map(value_name).collect();
+    let r = with_spinner(
+        format!("{} on {} samples", names.join(" + "), data.len()),
+        || attack(&args.model, &data, &label, &specs, uap, args.seed, &ctx),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the fixed speed and memory suite (`cr_experiments::bench`).
 
+use crate::suite::{BenchOptions, run as run_bench};
 use anyhow::Result;
-use cr_experiments::bench::{BenchOptions, run as run_bench};
 
 use super::common::RunArgs;
 

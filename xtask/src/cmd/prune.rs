@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cr_experiments::config::{AttackSpec, NormKind};
+use cr_experiments::config::{AttackSpec, Norm};
 use cr_experiments::tools::{Split, prune, samples};
 use cr_prune::{Method, PruneConfig};
 
-use super::common::RunArgs;
+use super::common::{AttackArg, NormArg, RunArgs, value_name, with_spinner};
 
 /// Arguments of `prune`.
 #[derive(clap::Args, Debug)]
@@ -15,8 +15,8 @@ pub struct Args {
     /// Model file written by cr (`model.safetensors`).
     #[arg(long)]
     model: PathBuf,
-    /// layerwise, global, eps-target, unstructured or lowrank.
-    #[arg(long)]
+    /// What to remove.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(cr_prune::Method::NAMES))]
     method: String,
     /// Fraction removed (rows, weights, or rank for lowrank), in [0, 1).
     #[arg(long)]
@@ -27,10 +27,9 @@ pub struct Args {
     /// Target compressibility per layer (eps-target).
     #[arg(long)]
     eps_target: Option<f64>,
-    /// What eps-target measures ε on: `nu` (Theorem 3.1's row ℓ1 norms, q = 1; default) or
-    /// `row-l2` (row ℓ2 norms, q = 2).
+    /// What eps-target measures ε on.
     #[arg(long, default_value = "nu")]
-    eps_vector: String,
+    eps_vector: EpsVectorArg,
     /// Most rows any one layer may lose.
     #[arg(long, default_value_t = cr_prune::DEFAULT_MAX_LAYER_RATIO)]
     max_layer_ratio: f64,
@@ -46,12 +45,12 @@ pub struct Args {
     /// Evaluate on the first N test samples (class-balanced).
     #[arg(long, default_value_t = 1000)]
     n: usize,
-    /// Attacks for --eval (fgsm, pgd, apgd-ce, apgd-dlr); worst case over them.
+    /// Attacks for --eval; worst case over them.
     #[arg(long)]
-    attack: Vec<String>,
+    attack: Vec<AttackArg>,
     /// Threat model of the attacks.
     #[arg(long, default_value = "linf")]
-    norm: String,
+    norm: NormArg,
     /// Budget of the attacks.
     #[arg(long)]
     eps: Option<f64>,
@@ -65,6 +64,15 @@ pub struct Args {
     run: RunArgs,
 }
 
+/// `--eps-vector`: what eps-target measures ε on.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum EpsVectorArg {
+    /// Theorem 3.1's row ℓ1 norms (q = 1).
+    Nu,
+    /// Row ℓ2 norms (q = 2).
+    RowL2,
+}
+
 /// Runs `prune`.
 pub fn run(args: Args) -> Result<()> {
     let method: Method = args.method.parse()?;
@@ -73,20 +81,15 @@ pub fn run(args: Args) -> Result<()> {
         ratio: args.ratio,
         rank: args.rank,
         eps_target: args.eps_target,
-        eps_vector: match args.eps_vector.as_str() {
-            "nu" => cr_prune::EpsVector::Nu,
-            "row-l2" => cr_prune::EpsVector::RowL2,
-            o => bail!("--eps-vector `{o}`: expected nu or row-l2"),
+        eps_vector: match args.eps_vector {
+            EpsVectorArg::Nu => cr_prune::EpsVector::Nu,
+            EpsVectorArg::RowL2 => cr_prune::EpsVector::RowL2,
         },
         max_layer_ratio: args.max_layer_ratio,
         physical: method.is_structured() || (method == Method::LowRank && args.rank.is_some()),
     };
     cfg.validate()?;
-    let norm = match args.norm.as_str() {
-        "linf" | "inf" => NormKind::Linf,
-        "l2" | "2" => NormKind::L2,
-        o => bail!("--norm `{o}`: expected linf or l2"),
-    };
+    let norm: Norm = args.norm.into();
     if !args.attack.is_empty() && !args.eval {
         bail!("--attack needs --eval");
     }
@@ -100,7 +103,7 @@ pub fn run(args: Args) -> Result<()> {
             .attack
             .iter()
             .map(|a| AttackSpec {
-                attack: a.clone(),
+                attack: value_name(a),
                 norm,
                 eps,
                 steps: None,
@@ -117,14 +120,16 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
-    let r = prune(
-        &args.model,
-        &cfg,
-        args.out.as_deref(),
-        data.as_ref().map(|d| (d, specs.as_slice())),
-        args.seed,
-        &ctx,
-    )?;
+    let r = with_spinner(format!("{} pruning", args.method), || {
+        prune(
+            &args.model,
+            &cfg,
+            args.out.as_deref(),
+            data.as_ref().map(|d| (d, specs.as_slice())),
+            args.seed,
+            &ctx,
+        )
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

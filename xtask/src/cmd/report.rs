@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use cr_experiments::report::{Verdict, write_report};
 
+use super::common::ScaleArg;
 use super::reproduce::load_grid;
 
 /// Arguments of `report`.
@@ -17,7 +18,7 @@ pub struct Args {
     results: Vec<PathBuf>,
     /// Scale whose grid the results belong to.
     #[arg(long, default_value = "cpu")]
-    scale: String,
+    scale: ScaleArg,
     /// Only these experiments.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -34,7 +35,7 @@ pub struct Args {
 
 /// Runs `report`.
 pub fn run(args: Args) -> Result<()> {
-    let grid = load_grid(&args.configs, &args.scale, &args.only)?;
+    let grid = load_grid(&args.configs, args.scale, &args.only)?;
     let (first, rest) = args
         .results
         .split_first()

@@ -22,19 +22,16 @@ use cr_attacks::{
 };
 use cr_data::Dataset;
 use cr_linalg::{Mat, norms, svd};
-use cr_models::conv::{ConvAlgorithm, conv_algorithm, set_conv_algorithm};
 use cr_models::{Arch, Model, ModelSpec};
 use cr_train::{NoHooks, RunOptions, TrainConfig};
 
-use crate::error::ExpError;
-use crate::execute::Context;
+use cr_experiments::error::ExpError;
+use cr_experiments::execute::Context;
 
 /// The workloads, in the order they run.
-pub const WORKLOADS: [&str; 11] = [
+pub const WORKLOADS: [&str; 9] = [
     "train-fcn",
     "train-cnn",
-    "train-cnn-im2col",
-    "train-cnn-native",
     "pgd-10",
     "apgd-ce-100",
     "autoattack",
@@ -236,23 +233,8 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
         }
         fcn = Some(model);
     }
-    // `train-cnn` with the device's convolution algorithm; the suite adds the other one
-    // (`--only` may name either).
-    let default_algo = conv_algorithm();
-    for (name, algo) in [
-        ("train-cnn", default_algo),
-        ("train-cnn-im2col", ConvAlgorithm::Im2col),
-        ("train-cnn-native", ConvAlgorithm::Native),
-    ] {
-        let named = opts.only.iter().any(|o| o == name);
-        let run = if name == "train-cnn" {
-            want(name)
-        } else {
-            named || (opts.only.is_empty() && algo != default_algo)
-        };
-        if !run {
-            continue;
-        }
+    // `train-cnn` with the device's convolution algorithm (cr_models::conv::algorithm_for).
+    if want("train-cnn") {
         let fashion = cr_data::load("fashion-mnist", None).map_err(|e| err("data", e))?;
         let data = fashion.train.balanced(if q { 200 } else { 2000 });
         let spec = ModelSpec {
@@ -266,20 +248,15 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
             pruned: Default::default(),
             normalize: None,
         };
-        let before = conv_algorithm();
-        set_conv_algorithm(algo);
-        let r = train_epoch(&spec, &data, ctx);
-        set_conv_algorithm(before);
-        let (rate, secs, peak, _) = r?;
+        let (rate, secs, peak, _) = train_epoch(&spec, &data, ctx)?;
         push(
-            name,
+            "train-cnn",
             format!(
                 "cpu-scale CNN (conv 8, 16; dense 64), 1 epoch of {} Fashion-MNIST samples, batch 100, AdamW, {} convolution",
                 data.len(),
-                if algo == ConvAlgorithm::Im2col {
-                    "im2col"
-                } else {
-                    "burn's native"
+                match cr_models::conv::algorithm_for(&ctx.device) {
+                    cr_models::conv::ConvAlgorithm::Im2col => "im2col",
+                    cr_models::conv::ConvAlgorithm::Native => "burn's native",
                 }
             ),
             rate,
@@ -357,6 +334,9 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
             );
         }
     }
+    // One large matrix: faer on every core (the CLI otherwise runs it on one thread so that
+    // numbers do not depend on the core count; the results are the same up to rounding).
+    cr_linalg::parallel();
     for (name, n) in [("svd-512", 512), ("svd-2048", 2048)] {
         if !want(name) {
             continue;
@@ -366,7 +346,7 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
         let (_, secs, peak) = measure(|_| svd::thin_svd(&w).map_err(|e| err(name, e)))?;
         push(
             name,
-            format!("thin SVD (U, σ, V) of a {n}x{n} f64 matrix, faer"),
+            format!("thin SVD (U, σ, V) of a {n}x{n} f64 matrix, faer, all cores"),
             secs,
             "s",
             secs,
@@ -394,6 +374,7 @@ pub fn run(opts: &BenchOptions, ctx: &Context) -> Result<BenchReport, ExpError> 
             peak,
         );
     }
+    cr_linalg::sequential();
     Ok(BenchReport {
         machine: machine(),
         device: format!("{:?}", ctx.device),

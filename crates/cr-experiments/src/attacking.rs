@@ -1,0 +1,215 @@
+//! The attack primitives every measure shares (a leaf module: it uses no other measure): an
+//! [`AttackSpec`] turned into a cr-attacks [`Attack`], clean accuracy and loss in batches,
+//! adversarial examples, and the robustness gap at APGD's loss-maximising points.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use cr_attacks::{
+    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AutoAttackConfig, FabConfig, FgsmConfig, Loss,
+    PgdConfig, RunOptions, SquareConfig, run_attack,
+};
+use cr_models::Model;
+
+use crate::config::AttackSpec;
+use crate::error::ExpError;
+
+/// Batch size of attack evaluations.
+pub const ATTACK_BATCH: usize = 500;
+
+pub(crate) fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
+    ExpError::Other(format!("{what}: {e}"))
+}
+
+/// The cr-attacks attack of a spec (with the evaluation seed).
+pub fn attack_of(spec: &AttackSpec, seed: u64) -> Attack {
+    let n = spec.norm;
+    let eps = spec.eps as f32;
+    match spec.attack.as_str() {
+        "fgsm" => Attack::Fgsm(FgsmConfig::new(n, eps)),
+        "pgd" => {
+            let mut p = PgdConfig::new(n, eps);
+            if let Some(s) = spec.steps {
+                p.steps = s;
+                p.step_size = 2.5 * eps / s as f32;
+            }
+            if let Some(a) = spec.step_size {
+                p.step_size = a as f32;
+            }
+            if let Some(r) = spec.restarts {
+                p.restarts = r;
+            }
+            p.seed = seed;
+            Attack::Pgd(p)
+        }
+        "apgd-t" => {
+            let mut a = ApgdTConfig::new(n, eps);
+            if let Some(s) = spec.steps {
+                a.steps = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::ApgdT(a)
+        }
+        "fab-t" | "fab" => {
+            let mut a = if spec.attack == "fab" {
+                FabConfig::untargeted(n, eps)
+            } else {
+                FabConfig::new(n, eps)
+            };
+            if let Some(s) = spec.steps {
+                a.steps = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::Fab(a)
+        }
+        "square" => {
+            let mut a = SquareConfig::new(n, eps);
+            if let Some(s) = spec.steps {
+                a.queries = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            a.seed = seed;
+            Attack::Square(a)
+        }
+        "autoattack" => {
+            let mut a = AutoAttackConfig::new(n, eps);
+            // Validated by `AttackSpec::validate`; an unknown name falls back to standard.
+            if let Some(v) = spec.version.as_deref().and_then(|v| v.parse().ok()) {
+                a.version = v;
+            }
+            a.seed = seed;
+            Attack::AutoAttack(a)
+        }
+        other => {
+            let loss = if other == "apgd-dlr" {
+                Loss::Dlr
+            } else {
+                Loss::Ce
+            };
+            let mut a = if spec.mode.as_deref() == Some("art") {
+                ApgdConfig::art(n, eps, loss)
+            } else {
+                ApgdConfig::new(n, eps, loss)
+            };
+            if let Some(s) = spec.steps {
+                a.steps = s;
+            }
+            if let Some(r) = spec.restarts {
+                a.restarts = r;
+            }
+            if let Some(s) = spec.step_size {
+                a.step_size = Some(s as f32);
+            }
+            if spec.mode.as_deref() == Some("art") {
+                a.mode = ApgdMode::Art;
+            }
+            a.seed = seed;
+            Attack::Apgd(a)
+        }
+    }
+}
+
+/// One attack's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttackOutcome {
+    /// `apgd-ce linf 0.05`.
+    pub label: String,
+    /// The spec.
+    pub spec: AttackSpec,
+    /// Robust accuracy.
+    pub robust_accuracy: f64,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// AutoAttack: each component's share, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<cr_attacks::StageResult>,
+    /// AutoAttack: per sample, the component that broke it (`null`: robust or misclassified
+    /// without perturbation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_by: Option<Vec<Option<String>>>,
+}
+
+/// Accuracy and mean cross-entropy of `model` on `(x, y)`, in batches.
+pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f64, f64) {
+    let [n, ..] = x.dims();
+    let mut correct = 0usize;
+    let mut loss = 0.0f64;
+    for s in (0..n).step_by(ATTACK_BATCH) {
+        let e = (s + ATTACK_BATCH).min(n);
+        let (l, c) = cr_train::batch_loss_correct(
+            model,
+            x.clone().narrow(0, s, e - s),
+            y.clone().narrow(0, s, e - s),
+        );
+        loss += l;
+        correct += c;
+    }
+    (correct as f64 / n.max(1) as f64, loss / n.max(1) as f64)
+}
+
+/// The attack's adversarial examples (the first misclassified iterate of a broken sample, the
+/// clean input of a misclassified one) and the clean-correct mask.
+pub(crate) fn adversarial(
+    model: &Model,
+    spec: &AttackSpec,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    seed: u64,
+) -> Result<(Tensor<4>, Vec<bool>), ExpError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    let r = run_attack(
+        &f,
+        &attack_of(spec, seed),
+        x.clone(),
+        y.clone(),
+        &RunOptions {
+            batch_size: Some(ATTACK_BATCH),
+            sanity: false,
+        },
+    )
+    .map_err(|e| err("attack", e))?;
+    let adv = r
+        .adversarial
+        .ok_or_else(|| err("attack", "no adversarial examples returned"))?;
+    Ok((adv, r.correct_clean))
+}
+
+/// The empirical robustness gap (SPEC §2, paper Figure 3): the mean cross-entropy at the
+/// loss-maximising point of EVERY test sample (APGD's best-loss point, auto-attack's
+/// `perturb(best_loss=True)`; clean-misclassified samples are attacked too) minus the mean
+/// clean cross-entropy.
+pub(crate) fn gap(
+    model: &Model,
+    spec: &AttackSpec,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    seed: u64,
+    clean_loss: f64,
+) -> Result<serde_json::Value, ExpError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    let r = cr_attacks::max_loss_points(
+        &f,
+        &attack_of(spec, seed),
+        x.clone(),
+        y.clone(),
+        &RunOptions {
+            batch_size: Some(ATTACK_BATCH),
+            sanity: false,
+        },
+    )
+    .map_err(|e| err("gap", e))?;
+    let (adv_acc, adv_loss) = accuracy_and_loss(model, &r.points, y);
+    Ok(serde_json::json!({
+        "attack": spec.label(), "point": "max-loss (APGD best loss, every sample)",
+        "clean_loss": clean_loss, "adversarial_loss": adv_loss,
+        "gap": adv_loss - clean_loss, "adversarial_accuracy": adv_acc,
+    }))
+}
