@@ -128,10 +128,11 @@ pub fn planned_runs(grid: &Grid, opts: &RunnerOptions) -> Result<Vec<RunSpec>, E
 /// Concurrency: each worker runs its runs inside its own rayon pool of
 /// `max(1, cores / jobs)` threads, so on a CPU with `jobs` = cores every run is
 /// single-threaded. Small models use two cores poorly (a 2-core machine trained the
-/// `fcn-standard` sweep in 84 s with one run at a time and 45 s with two), and the numbers do
-/// not depend on the thread count (each kernel's reduction order is fixed; checked by
-/// `tests/jobs.rs`). Runs are independent (each writes only its own folder); the manifest is
-/// rewritten under a lock after each one.
+/// `fcn-standard` sweep in 84 s with one run at a time and 46 s with two), and the numbers do
+/// not depend on the thread count (each kernel's reduction order is fixed, and the CLI runs
+/// faer on one thread, `cr_linalg::sequential`; checked by `tests/e2e.rs`). Runs are
+/// independent (each writes only its own folder); the manifest is rewritten under a lock
+/// after each one.
 pub fn run_grid(grid: &Grid, opts: &RunnerOptions, ctx: &Context) -> Result<Summary, ExpError> {
     let started = Instant::now();
     let runs = planned_runs(grid, opts)?;

@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the fixed speed and memory suite (`cr_experiments::bench`).
+//! `cargo xtask bench`: the fixed speed and memory suite (`crate::suite`).
 
 use crate::suite::{BenchOptions, run as run_bench};
 use anyhow::Result;
