@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adamw;
 pub mod config;
 pub mod data;
 pub mod error;

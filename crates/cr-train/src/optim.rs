@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use cr_models::file::HostTensor;
 use cr_models::layout::{ParamKind, PathStack};
 
+use crate::adamw::{self, AdamwStep};
 use crate::error::{TrainError, invalid};
 
 /// Which optimiser, with its hyper-parameters.
@@ -302,31 +303,23 @@ impl ModuleMapper for StepMapper<'_> {
                 eps,
                 ..
             } => {
-                let (step, m, v) = match prev {
+                let (step, mv) = match prev {
                     Some(ParamState {
                         step,
                         m,
                         v: Some(v),
-                    }) => (
-                        step + 1,
-                        m.mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1),
-                        v.mul_scalar(beta2) + g.square().mul_scalar(1.0 - beta2),
-                    ),
-                    _ => (
-                        1,
-                        g.clone().mul_scalar(1.0 - beta1),
-                        g.square().mul_scalar(1.0 - beta2),
-                    ),
+                    }) => (step + 1, Some((m, v))),
+                    _ => (1, None),
                 };
-                let bc1 = 1.0 - beta1.powi(step as i32);
-                let bc2 = 1.0 - beta2.powi(step as i32);
-                let p = if weight_decay != 0.0 {
-                    p.mul_scalar(1.0 - lr * weight_decay)
-                } else {
-                    p
+                let s = AdamwStep {
+                    lr,
+                    weight_decay,
+                    beta1,
+                    beta2,
+                    eps,
+                    step,
                 };
-                let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(eps);
-                let p = p - m.clone().div(denom).mul_scalar(lr / bc1);
+                let (p, m, v) = adamw::update(p, g, mv, &s);
                 (
                     p,
                     ParamState {
