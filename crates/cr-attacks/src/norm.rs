@@ -2,6 +2,8 @@
 
 use burn::prelude::*;
 
+use cr_fused::{FlexF32, all_flex};
+
 use crate::error::invalid;
 
 pub use cr_linalg::Norm;
@@ -55,6 +57,28 @@ pub(crate) fn select_images(mask: Tensor<1, Bool>, a: Tensor<4>, b: Tensor<4>) -
 /// always feasible, as in the references (auto-attack, ART); it is not the Euclidean
 /// projection onto the intersection.
 pub fn project(x_adv: Tensor<4>, x: Tensor<4>, norm: Norm, eps: f32, clip: bool) -> Tensor<4> {
+    // ℓ∞ on the flex backend: the same operations as `project_ops`, in one host pass (a NaN
+    // radius keeps the tensor operations, whose clamp gives NaN where `f32::clamp` panics).
+    if norm == Norm::Linf && !eps.is_nan() {
+        match all_flex([x_adv, x]) {
+            Ok([mut a, x]) => {
+                project_linf_host(a.as_mut_slice(), x.as_slice(), eps, clip);
+                return a.into_tensor();
+            }
+            Err([x_adv, x]) => return project_ops(x_adv, x, norm, eps, clip),
+        }
+    }
+    project_ops(x_adv, x, norm, eps, clip)
+}
+
+/// [`project`] as burn tensor operations (any backend).
+pub(crate) fn project_ops(
+    x_adv: Tensor<4>,
+    x: Tensor<4>,
+    norm: Norm,
+    eps: f32,
+    clip: bool,
+) -> Tensor<4> {
     let delta = x_adv - x.clone();
     let delta = match norm {
         Norm::Linf => delta.clamp(-eps, eps),
@@ -67,6 +91,15 @@ pub fn project(x_adv: Tensor<4>, x: Tensor<4>, norm: Norm, eps: f32, clip: bool)
     };
     let out = x + delta;
     if clip { out.clamp(0.0, 1.0) } else { out }
+}
+
+/// The ℓ∞ branch of [`project_ops`] element by element, in place on `a` (burn's `clamp` is
+/// `f32::clamp`; the bounds are not NaN).
+fn project_linf_host(a: &mut [f32], x: &[f32], eps: f32, clip: bool) {
+    for (a, &x) in a.iter_mut().zip(x) {
+        let out = x + (*a - x).clamp(-eps, eps);
+        *a = if clip { out.clamp(0.0, 1.0) } else { out };
+    }
 }
 
 /// ART 1.18's order: clip to `[0, 1]` first (if `clip`), then project the perturbation onto
@@ -95,7 +128,20 @@ pub(crate) fn project_art(
 /// for ℓ2 (per sample).
 pub(crate) fn ascent_direction(g: Tensor<4>, norm: Norm, tol: f32) -> Tensor<4> {
     match norm {
-        Norm::Linf => g.sign(),
+        Norm::Linf => match FlexF32::new(g) {
+            // burn's `sign` on flex, in place: 0 for NaN and ±0, else ±1.
+            Ok(mut h) => {
+                for v in h.as_mut_slice() {
+                    *v = if v.is_nan() || *v == 0.0 {
+                        0.0
+                    } else {
+                        1f32.copysign(*v)
+                    };
+                }
+                h.into_tensor()
+            }
+            Err(g) => g.sign(),
+        },
         Norm::L2 => {
             let n = per_image(sample_norms(g.clone(), Norm::L2));
             g / n.add_scalar(tol)
@@ -109,5 +155,84 @@ pub(crate) fn check_eps(field: &'static str, eps: f32) -> crate::Result<()> {
         Ok(())
     } else {
         Err(invalid(field, format!("must be finite and > 0, got {eps}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn bits(t: Tensor<4>) -> Vec<u32> {
+        let v: Vec<f32> = t.into_data().try_to_vec().unwrap();
+        v.into_iter().map(f32::to_bits).collect()
+    }
+
+    /// Images around [0, 1] and iterates up to ±0.5 away, with exact ties at ±ε, zeros of
+    /// both signs and points outside the box.
+    fn batch(rng: &mut rand_chacha::ChaCha8Rng, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let n = 3 * 2 * 5 * 7;
+        let x: Vec<f32> = (0..n).map(|_| rng.random_range(-0.1..1.1)).collect();
+        let a: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| match i % 9 {
+                0 => x + eps,
+                1 => x - eps,
+                2 => x,
+                _ => x + rng.random_range(-0.5..0.5),
+            })
+            .collect();
+        let g: Vec<f32> = (0..n)
+            .map(|i| match i % 11 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::NAN,
+                _ => rng.random_range(-1.0..1.0) * 10f32.powi(-(i as i32 % 20)),
+            })
+            .collect();
+        (x, a, g)
+    }
+
+    /// The host passes give the bits of burn's tensor operations.
+    #[test]
+    fn linf_host_passes_match_tensor_ops() {
+        let device = Device::flex();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let t =
+            |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [3, 2, 5, 7]), &device);
+        for eps in [0.0, 0.03, 0.3, 2.0] {
+            for clip in [true, false] {
+                let (x, a, g) = batch(&mut rng, eps);
+                let fused = project(t(&a), t(&x), Norm::Linf, eps, clip);
+                let ops = project_ops(t(&a), t(&x), Norm::Linf, eps, clip);
+                assert_eq!(bits(fused), bits(ops), "ε = {eps}, clip = {clip}");
+                let fused = ascent_direction(t(&g), Norm::Linf, 1e-12);
+                assert_eq!(bits(fused), bits(t(&g).sign()));
+            }
+        }
+    }
+
+    /// Projection properties: inside the ball around `x` and inside the box.
+    #[test]
+    fn linf_projection_is_feasible() {
+        let device = Device::flex();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let (x, a, _) = batch(&mut rng, 0.1);
+        let x: Vec<f32> = x.into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
+        let t =
+            |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [3, 2, 5, 7]), &device);
+        let p: Vec<f32> = project(t(&a), t(&x), Norm::Linf, 0.1, true)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        for (p, x) in p.iter().zip(&x) {
+            assert!(
+                (p - x).abs() <= 0.1 + 1e-7 && (0.0..=1.0).contains(p),
+                "{p} {x}"
+            );
+        }
     }
 }

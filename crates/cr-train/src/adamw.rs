@@ -5,17 +5,16 @@
 //!   fresh buffer; measured on a 784-400-10 FCN this was half of the training time.
 //! * [`host`]: one pass over host slices doing the same IEEE `f32` operations, in the same
 //!   order, element by element. [`update`] runs it in place on the storage of `flex` tensors
-//!   (the CPU backend), and falls back to [`composed`] on every other backend.
+//!   (the CPU backend; see `cr_fused`), and falls back to [`composed`] on every other
+//!   backend.
 //!
 //! The two agree bit for bit because each `f32` operation is correctly rounded whichever
 //! kernel performs it (`+ − × ÷ √`; no fused multiply-add on either side), scalars are rounded
 //! to `f32` the way burn rounds them (`f64 as f32`), and the order of operations is the same.
 //! The tests check it on random data over several steps.
 
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{BackendTensor, DispatchTensor, DispatchTensorKind, Flex};
 use burn::prelude::*;
-use burn::tensor::DType;
+use cr_fused::all_flex;
 
 /// The step's scalars, in `f64` as configured; each is rounded to `f32` where it is used, as
 /// burn's `*_scalar` operations round them.
@@ -51,35 +50,25 @@ pub(crate) fn update(
     mv: Option<(Tensor<1>, Tensor<1>)>,
     s: &AdamwStep,
 ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
-    // Only the flex backend's f32 tensors take the host pass; anything else keeps its tensors.
-    let n = p.dims()[0];
-    let device = p.device();
-    let (mut p, g) = match (flex_f32(p), flex_f32(g)) {
-        (Ok(p), Ok(g)) => (p, g),
-        (p, g) => return composed(back(p), back(g), mv, s),
-    };
     let first = mv.is_none();
     let (m, v) = mv.unwrap_or_else(|| {
-        let zeros = || Tensor::<1>::zeros([n], &device);
+        let zeros = || p.zeros_like();
         (zeros(), zeros())
     });
-    let (mut m, mut v) = match (flex_f32(m), flex_f32(v)) {
-        (Ok(m), Ok(v)) => (m, v),
-        (m, v) => {
-            let mv = (!first).then(|| (back(m), back(v)));
-            return composed(wrap(p), wrap(g), mv, s);
+    match all_flex([p, g, m, v]) {
+        Ok([mut p, g, mut m, mut v]) => {
+            host(
+                p.as_mut_slice(),
+                g.as_slice(),
+                m.as_mut_slice(),
+                v.as_mut_slice(),
+                s,
+                first,
+            );
+            (p.into_tensor(), m.into_tensor(), v.into_tensor())
         }
-    };
-    let g = contiguous(&g);
-    host(
-        slice_mut(&mut p, n),
-        &g.storage::<f32>()[..n],
-        slice_mut(&mut m, n),
-        slice_mut(&mut v, n),
-        s,
-        first,
-    );
-    (wrap(p), wrap(m), wrap(v))
+        Err([p, g, m, v]) => composed(p, g, (!first).then_some((m, v)), s),
+    }
 }
 
 /// The update as burn tensor operations (any backend).
@@ -151,44 +140,6 @@ pub(crate) fn host(
         let denom = vi.sqrt() / sqrt_bc2 + eps;
         p[i] = pi - (mi / denom) * step;
     }
-}
-
-/// The tensor's flex primitive if it is an `f32` tensor on the flex backend, else the tensor.
-fn flex_f32(t: Tensor<1>) -> Result<FloatTensor<Flex>, Tensor<1>> {
-    let DispatchTensor { kind, autodiff } = t.into_dispatch();
-    match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(f)) if f.dtype() == DType::F32 => Ok(f),
-        kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
-    }
-}
-
-fn wrap(f: FloatTensor<Flex>) -> Tensor<1> {
-    Tensor::from_dispatch(DispatchTensor {
-        kind: DispatchTensorKind::Flex(BackendTensor::Float(f)),
-        autodiff: Default::default(),
-    })
-}
-
-fn back(t: Result<FloatTensor<Flex>, Tensor<1>>) -> Tensor<1> {
-    t.map_or_else(|t| t, wrap)
-}
-
-/// A contiguous tensor starting at offset 0 (the tensor itself when it already is).
-fn contiguous(f: &FloatTensor<Flex>) -> FloatTensor<Flex> {
-    if f.is_contiguous() && f.layout().start_offset() == 0 {
-        f.clone()
-    } else {
-        f.to_contiguous()
-    }
-}
-
-/// The first `n` elements of the tensor's own storage, made contiguous and unshared first
-/// (copy on write) where needed.
-fn slice_mut(f: &mut FloatTensor<Flex>, n: usize) -> &mut [f32] {
-    if !(f.is_contiguous() && f.layout().start_offset() == 0) {
-        *f = f.to_contiguous();
-    }
-    &mut f.storage_mut::<f32>()[..n]
 }
 
 #[cfg(test)]
