@@ -44,6 +44,31 @@ pub(crate) fn image_mask(mask: Tensor<1, Bool>, dims: [usize; 4]) -> Tensor<4, B
 /// Per-sample selection between two image batches: `a` where `mask`, else `b`.
 pub(crate) fn select_images(mask: Tensor<1, Bool>, a: Tensor<4>, b: Tensor<4>) -> Tensor<4> {
     let dims = b.dims();
+    // On the flex backend, copy the chosen images into `b` (burn's `mask_where` walks the
+    // broadcast mask element by element); the values are the same, copied.
+    if a.dims() == dims {
+        match all_flex([a, b]) {
+            Ok([a, mut b]) => match mask.clone().into_data().try_to_vec::<bool>() {
+                Ok(take) if take.len() == dims[0] => {
+                    let row = dims[1] * dims[2] * dims[3];
+                    let src = a.as_slice();
+                    let dst = b.as_mut_slice();
+                    for (i, _) in take.iter().enumerate().filter(|(_, t)| **t) {
+                        dst[i * row..(i + 1) * row].copy_from_slice(&src[i * row..(i + 1) * row]);
+                    }
+                    return b.into_tensor();
+                }
+                _ => return select_images_ops(mask, a.into_tensor(), b.into_tensor()),
+            },
+            Err([a, b]) => return select_images_ops(mask, a, b),
+        }
+    }
+    select_images_ops(mask, a, b)
+}
+
+/// [`select_images`] as burn tensor operations (any backend).
+fn select_images_ops(mask: Tensor<1, Bool>, a: Tensor<4>, b: Tensor<4>) -> Tensor<4> {
+    let dims = b.dims();
     b.mask_where(image_mask(mask, dims), a)
 }
 
@@ -212,6 +237,30 @@ mod tests {
                 let fused = ascent_direction(t(&g), Norm::Linf, 1e-12);
                 assert_eq!(bits(fused), bits(t(&g).sign()));
             }
+        }
+    }
+
+    /// Per-sample selection: the copy gives `mask_where`'s result, and leaves `b`'s other
+    /// owners untouched.
+    #[test]
+    fn select_images_matches_mask_where() {
+        let device = Device::flex();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (x, a, _) = batch(&mut rng, 0.1);
+        let t =
+            |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [3, 2, 5, 7]), &device);
+        for take in [
+            [true, false, true],
+            [false, false, false],
+            [true, true, true],
+        ] {
+            let mask = Tensor::<1, Bool>::from_data(TensorData::from(take), &device);
+            let b = t(&x);
+            let keep = b.clone();
+            let got = select_images(mask.clone(), t(&a), b);
+            let want = select_images_ops(mask, t(&a), t(&x));
+            assert_eq!(bits(got), bits(want), "{take:?}");
+            assert_eq!(bits(keep), bits(t(&x)));
         }
     }
 
