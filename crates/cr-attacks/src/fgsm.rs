@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::loss::Loss;
 use crate::model::{Classifier, probe};
-use crate::norm::{Norm, ascent_direction, check_eps, project};
+use crate::norm::{Norm, check_eps, step_project};
 
 /// Configuration of FGSM (ℓ∞: `x + ε·sign(∇ℓ)`) and FGM (ℓ2: `x + ε·∇ℓ/‖∇ℓ‖₂`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -55,9 +55,8 @@ pub(crate) fn gradient_step<C: Classifier + ?Sized>(
     clip: bool,
 ) -> (Tensor<4>, Tensor<2>) {
     let p = probe(model, x.clone(), y, loss, true);
-    let dir = ascent_direction(p.grad, norm, 1e-12);
     (
-        project(x + dir.mul_scalar(step), center, norm, eps, clip),
+        step_project(x, p.grad, step, center, norm, eps, clip),
         p.logits,
     )
 }

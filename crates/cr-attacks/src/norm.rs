@@ -96,6 +96,54 @@ pub fn project(x_adv: Tensor<4>, x: Tensor<4>, norm: Norm, eps: f32, clip: bool)
     project_ops(x_adv, x, norm, eps, clip)
 }
 
+/// One signed-gradient step and the projection: `project(x + step·d, center, …)` with `d` the
+/// [`ascent_direction`] of `grad` (PGD's and FGSM's update). On the flex backend the ℓ∞ case is
+/// one host pass with the same operations.
+pub(crate) fn step_project(
+    x: Tensor<4>,
+    grad: Tensor<4>,
+    step: f32,
+    center: Tensor<4>,
+    norm: Norm,
+    eps: f32,
+    clip: bool,
+) -> Tensor<4> {
+    if norm == Norm::Linf && !eps.is_nan() {
+        match all_flex([x, grad, center]) {
+            Ok([mut x, g, c]) => {
+                for ((a, &g), &c) in x
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(g.as_slice())
+                    .zip(c.as_slice())
+                {
+                    let moved = *a + flex_sign(g) * step;
+                    *a = project_linf_one(moved, c, eps, clip);
+                }
+                return x.into_tensor();
+            }
+            Err([x, grad, center]) => {
+                return step_project_ops(x, grad, step, center, norm, eps, clip);
+            }
+        }
+    }
+    step_project_ops(x, grad, step, center, norm, eps, clip)
+}
+
+/// [`step_project`] as burn tensor operations (any backend).
+fn step_project_ops(
+    x: Tensor<4>,
+    grad: Tensor<4>,
+    step: f32,
+    center: Tensor<4>,
+    norm: Norm,
+    eps: f32,
+    clip: bool,
+) -> Tensor<4> {
+    let dir = ascent_direction(grad, norm, 1e-12);
+    project_ops(x + dir.mul_scalar(step), center, norm, eps, clip)
+}
+
 /// [`project`] as burn tensor operations (any backend).
 pub(crate) fn project_ops(
     x_adv: Tensor<4>,
@@ -122,8 +170,24 @@ pub(crate) fn project_ops(
 /// `f32::clamp`; the bounds are not NaN).
 fn project_linf_host(a: &mut [f32], x: &[f32], eps: f32, clip: bool) {
     for (a, &x) in a.iter_mut().zip(x) {
-        let out = x + (*a - x).clamp(-eps, eps);
-        *a = if clip { out.clamp(0.0, 1.0) } else { out };
+        *a = project_linf_one(*a, x, eps, clip);
+    }
+}
+
+/// One element of the ℓ∞ projection of `a` around `x`.
+#[inline]
+fn project_linf_one(a: f32, x: f32, eps: f32, clip: bool) -> f32 {
+    let out = x + (a - x).clamp(-eps, eps);
+    if clip { out.clamp(0.0, 1.0) } else { out }
+}
+
+/// burn's `sign` on flex: 0 for NaN and ±0, else ±1.
+#[inline]
+fn flex_sign(v: f32) -> f32 {
+    if v.is_nan() || v == 0.0 {
+        0.0
+    } else {
+        1f32.copysign(v)
     }
 }
 
@@ -154,15 +218,8 @@ pub(crate) fn project_art(
 pub(crate) fn ascent_direction(g: Tensor<4>, norm: Norm, tol: f32) -> Tensor<4> {
     match norm {
         Norm::Linf => match FlexF32::new(g) {
-            // burn's `sign` on flex, in place: 0 for NaN and ±0, else ±1.
             Ok(mut h) => {
-                for v in h.as_mut_slice() {
-                    *v = if v.is_nan() || *v == 0.0 {
-                        0.0
-                    } else {
-                        1f32.copysign(*v)
-                    };
-                }
+                h.as_mut_slice().iter_mut().for_each(|v| *v = flex_sign(*v));
                 h.into_tensor()
             }
             Err(g) => g.sign(),
@@ -236,6 +293,15 @@ mod tests {
                 assert_eq!(bits(fused), bits(ops), "ε = {eps}, clip = {clip}");
                 let fused = ascent_direction(t(&g), Norm::Linf, 1e-12);
                 assert_eq!(bits(fused), bits(t(&g).sign()));
+                for step in [0.01, eps / 4.0] {
+                    let fused = step_project(t(&a), t(&g), step, t(&x), Norm::Linf, eps, clip);
+                    let ops = step_project_ops(t(&a), t(&g), step, t(&x), Norm::Linf, eps, clip);
+                    assert_eq!(
+                        bits(fused),
+                        bits(ops),
+                        "step {step}, ε = {eps}, clip = {clip}"
+                    );
+                }
             }
         }
     }

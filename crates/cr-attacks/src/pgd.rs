@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, invalid};
 use crate::loss::Loss;
 use crate::model::{Classifier, correct, probe};
-use crate::norm::{Norm, ascent_direction, check_eps, project};
+use crate::norm::{Norm, check_eps, project, step_project};
 use crate::restarts::Restarts;
 use crate::rng::{Start, purpose, random_start};
 
@@ -115,9 +115,10 @@ pub(crate) fn pgd_run<C: Classifier + ?Sized>(
     };
     for _ in 0..cfg.steps {
         let p = probe(model, x_adv.clone(), y.clone(), cfg.loss, true);
-        let dir = ascent_direction(p.grad, cfg.norm, 1e-12);
-        x_adv = project(
-            x_adv + dir.mul_scalar(cfg.step_size),
+        x_adv = step_project(
+            x_adv,
+            p.grad,
+            cfg.step_size,
             x.clone(),
             cfg.norm,
             cfg.eps,
