@@ -272,7 +272,7 @@ mod tests {
                 0 => 0.0,
                 1 => -0.0,
                 2 => f32::NAN,
-                _ => rng.random_range(-1.0..1.0) * 10f32.powi(-(i as i32 % 20)),
+                _ => rng.random_range(-1.0..1.0) * 10f32.powi(-(i % 20)),
             })
             .collect();
         (x, a, g)

@@ -44,6 +44,9 @@ pub struct FlexF32 {
 impl FlexF32 {
     /// The tensor's flex storage, or the tensor itself (unchanged) when it is not an `f32`
     /// tensor on the flex backend. Autodiff tensors are handed back too: take `.inner()`.
+    // The error hands the caller its tensor back (burn's `Tensor` is 256 bytes), once per
+    // operation: not worth a box.
+    #[allow(clippy::result_large_err)]
     pub fn new<const D: usize>(t: Tensor<D>) -> Result<Self, Tensor<D>> {
         let DispatchTensor { kind, autodiff } = t.into_dispatch();
         match kind {
@@ -95,6 +98,7 @@ impl FlexF32 {
 
 /// Several tensors as [`FlexF32`]s when all are `f32` tensors on flex; otherwise all of them
 /// back, unchanged.
+#[allow(clippy::result_large_err)] // as `FlexF32::new`
 pub fn all_flex<const D: usize, const N: usize>(
     ts: [Tensor<D>; N],
 ) -> Result<[FlexF32; N], [Tensor<D>; N]> {

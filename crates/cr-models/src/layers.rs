@@ -153,7 +153,7 @@ pub fn flatten(x: Tensor<4>) -> Tensor<2> {
 
 /// 2×2 max-pool with stride 2 (floor mode, as PyTorch's default).
 pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
-    burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))
+    crate::pool::max_pool2(x)
 }
 
 /// Global average pool `[B, C, H, W] → [B, C]`.

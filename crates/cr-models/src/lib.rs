@@ -43,6 +43,7 @@ pub mod layers;
 pub mod layout;
 pub mod model;
 pub mod params;
+mod pool;
 pub mod spec;
 
 pub use error::{ModelError, Result};
