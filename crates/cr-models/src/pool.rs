@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -62,34 +64,44 @@ pub(crate) fn burn_pool(x: Tensor<4>) -> Tensor<4> {
 }
 
 /// The pooled tensor and, per output element, the flat index of its maximum in the input.
+/// Planes (`b·c`) run in parallel on rayon's pool; each output element is computed alone, so
+/// the result does not depend on the thread count.
 fn forward(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>) {
     let x = x.to_contiguous();
     let shape = x.layout().shape();
     let [b, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
     let (h2, w2) = (h / 2, w / 2);
-    let data: &[f32] = &x.storage::<f32>()[x.layout().start_offset()..];
+    let data: &[f32] = &x.storage::<f32>()[x.layout().start_offset()..][..b * c * h * w];
     let mut out = vec![0f32; b * c * h2 * w2];
     let mut arg = vec![0u32; b * c * h2 * w2];
-    let mut o = 0;
-    for plane in 0..b * c {
-        let base = plane * h * w;
-        for i in 0..h2 {
-            for j in 0..w2 {
-                let top = base + 2 * i * w + 2 * j;
-                let mut best = data[top];
-                let mut at = top;
-                for k in [top + 1, top + w, top + w + 1] {
-                    let v = data[k];
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = k;
+    if h2 * w2 > 0 {
+        out.par_chunks_mut(h2 * w2)
+            .zip(arg.par_chunks_mut(h2 * w2))
+            .enumerate()
+            .for_each(|(plane, (out, arg))| {
+                let base = plane * h * w;
+                let rows = out.chunks_exact_mut(w2).zip(arg.chunks_exact_mut(w2));
+                for (i, (out, arg)) in rows.enumerate() {
+                    let top = base + 2 * i * w;
+                    let r0 = &data[top..top + 2 * w2];
+                    let r1 = &data[top + w..top + w + 2 * w2];
+                    let cells = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+                    for (j, ((a, b), (o, g))) in cells.zip(out.iter_mut().zip(arg)).enumerate() {
+                        // Window order: a[0], a[1], b[0], b[1]; the first maximum wins, a NaN
+                        // always (so the last NaN), as burn-flex.
+                        let mut best = a[0];
+                        let mut at = 0;
+                        for (k, v) in [(1, a[1]), (w, b[0]), (w + 1, b[1])] {
+                            if v > best || v.is_nan() {
+                                best = v;
+                                at = k;
+                            }
+                        }
+                        *o = best;
+                        *g = (top + 2 * j + at) as u32;
                     }
                 }
-                out[o] = best;
-                arg[o] = at as u32;
-                o += 1;
-            }
-        }
+            });
     }
     let out = FloatTensor::<Flex>::from_data(TensorData::new(out, [b, c, h2, w2]));
     (out, arg)
