@@ -30,7 +30,7 @@ pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
     let DispatchTensor { kind, autodiff } = x.into_dispatch();
     let enabled = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
     match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(f)) if f.dtype() == DType::F32 => {
+        DispatchTensorKind::Flex(BackendTensor::Float(f)) if direct(&f) => {
             let (out, _) = forward(&f);
             Tensor::from_dispatch(DispatchTensor {
                 kind: DispatchTensorKind::Flex(BackendTensor::Float(out)),
@@ -38,9 +38,7 @@ pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
             })
         }
         DispatchTensorKind::Autodiff(inner) if autodiff == enabled => match *inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(t))
-                if t.primitive().dtype() == DType::F32 =>
-            {
+            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) if direct(t.primitive()) => {
                 let out = tracked(t);
                 Tensor::from_dispatch(DispatchTensor {
                     kind: DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
@@ -56,6 +54,14 @@ pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
         },
         kind => burn_pool(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
     }
+}
+
+/// Whether the direct kernel takes this flex tensor: `f32`, rank 4, and few enough elements
+/// for `u32` argmax indices.
+fn direct(f: &FloatTensor<Flex>) -> bool {
+    f.dtype() == DType::F32
+        && f.layout().shape().num_dims() == 4
+        && u32::try_from(f.layout().num_elements()).is_ok()
 }
 
 /// burn's own 2×2 max-pool (any backend).
