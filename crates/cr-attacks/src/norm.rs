@@ -145,13 +145,7 @@ fn step_project_ops(
 }
 
 /// [`project`] as burn tensor operations (any backend).
-pub(crate) fn project_ops(
-    x_adv: Tensor<4>,
-    x: Tensor<4>,
-    norm: Norm,
-    eps: f32,
-    clip: bool,
-) -> Tensor<4> {
+fn project_ops(x_adv: Tensor<4>, x: Tensor<4>, norm: Norm, eps: f32, clip: bool) -> Tensor<4> {
     let delta = x_adv - x.clone();
     let delta = match norm {
         Norm::Linf => delta.clamp(-eps, eps),

@@ -65,7 +65,7 @@ fn direct(f: &FloatTensor<Flex>) -> bool {
 }
 
 /// burn's own 2×2 max-pool (any backend).
-pub(crate) fn burn_pool(x: Tensor<4>) -> Tensor<4> {
+fn burn_pool(x: Tensor<4>) -> Tensor<4> {
     burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))
 }
 

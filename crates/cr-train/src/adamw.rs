@@ -72,7 +72,7 @@ pub(crate) fn update(
 }
 
 /// The update as burn tensor operations (any backend).
-pub(crate) fn composed(
+fn composed(
     p: Tensor<1>,
     g: Tensor<1>,
     mv: Option<(Tensor<1>, Tensor<1>)>,
@@ -102,14 +102,7 @@ pub(crate) fn composed(
 
 /// The update in one pass over host slices, the same `f32` operations in the same order as
 /// [`composed`]. `first`: the moments' previous values are ignored.
-pub(crate) fn host(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    s: &AdamwStep,
-    first: bool,
-) {
+fn host(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamwStep, first: bool) {
     let (bc1, bc2) = s.bias_corrections();
     let b1 = s.beta1 as f32;
     let one_b1 = (1.0 - s.beta1) as f32;
