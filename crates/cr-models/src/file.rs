@@ -8,7 +8,6 @@
 //! make the loader allocate more than its own tensors justify, and nothing in it is executed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -167,31 +166,7 @@ fn explain(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, then
-/// rename. A reader never sees a half-written file under `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
+pub use cr_io::write_atomic;
 
 /// Saves `model` to `path` (atomically), with `extra` metadata entries beside `cr.model`.
 pub fn save_model(model: &Model, path: &Path, extra: &BTreeMap<String, String>) -> Result<()> {

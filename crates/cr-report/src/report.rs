@@ -481,14 +481,13 @@ pub struct ReportSummary {
     pub summary: String,
 }
 
-/// Writes `path` atomically (a temporary file renamed into place).
+/// Writes `path` atomically (`cr_io::write_atomic`: temporary name, fsync, rename), creating
+/// its directory first.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(io(d))?;
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    cr_io::write_atomic(path, bytes).map_err(io(path))
 }
 
 const METHOD: &str = "How claims are judged. Each claim below is data in its experiment's TOML: the \
