@@ -321,3 +321,34 @@ fn dry_run_json_lists_every_run() {
         "a dry run wrote results"
     );
 }
+
+#[test]
+fn log_lines_to_a_pipe_carry_no_colour_escapes() {
+    // stderr is a pipe here, so the info lines of a (tiny) training must be plain text.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "[data]\nname = \"uci-digits\"\n\n[model]\ninput = [1, 8, 8]\nnum_classes = 10\n\n\
+         [model.arch]\nkind = \"fcn\"\nwidth = 4\ndepth = 1\n\n[train]\nepochs = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(repo())
+        .env("CR_LOG", "info")
+        .env_remove("NO_COLOR")
+        .args(["train", "--config", config.to_str().unwrap()])
+        .args(["--out", dir.path().join("run").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("epoch 1/1"),
+        "expected the epoch's log line: {err:?}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escape in piped log output: {err:?}"
+    );
+}

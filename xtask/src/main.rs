@@ -76,6 +76,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "warn",
@@ -89,5 +90,8 @@ fn init_logging(quiet: bool, verbose: u8) {
         // Log lines are printed with the progress bars suspended, so neither tears the other.
         .with_writer(|| cr_train::progress::LogWriter)
         .with_target(false)
+        // Log lines go to stderr: colour only when it is a terminal (a file or a pipe gets
+        // plain text) and `NO_COLOR` is unset.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
 }
