@@ -8,7 +8,7 @@
 //! make the loader allocate more than its own tensors justify, and nothing in it is executed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
