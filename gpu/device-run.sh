@@ -11,9 +11,11 @@
 #      backend's results must have the reference's shapes and its accuracies within seed noise
 #      (gpu/gpu_report.py compare);
 #   2. `xtask bench`, one workload per process, on each backend;
-#   3. a slice of the paper grid (gpu/paper-slice.toml: the fcn-standard FCN, width 2000,
-#      depth 5, on the embedded MNIST): a few epochs, then APGD-CE and APGD-DLR (100 steps),
-#      giving seconds per epoch and per APGD evaluation;
+#   3. a slice of the paper grid (gpu/paper-slice.toml: one point of configs/paper/fcn-standard,
+#      advcomp's FCN 4x2000 on CIFAR-10, batch 100, constant learning rate, no augmentation) on
+#      the seeded stand-in CIFAR-10 of `xtask data --synthesize` at the official 50,000/10,000
+#      images: a few epochs, then the grid's ART-mode APGD-CE (5 restarts, 100 steps, l-inf
+#      2/255), giving seconds per epoch and per APGD evaluation;
 # and writes JSON to $OUT (default gpu/out): summary.json, smoke-compare.json,
 # bench-<backend>.json, slice-<backend>.json, and logs.tar.xz. Every step has a time cap, each
 # phase a deadline, and the whole stays within --budget seconds (default 450: done within 8
@@ -43,9 +45,9 @@ rm -rf "$W"; mkdir -p "$W/bin" "$W/logs" "$OUT"
 STEPS="$W/steps.tsv"; : > "$STEPS"
 CORES=$(nproc)
 if [ "$QUICK" = 1 ]; then   # sizes for a small CPU machine
-  SLICE_EPOCHS=1; SLICE_N=100; BENCH_FLAGS="--quick"
+  SLICE_EPOCHS=1; SLICE_N=100; SLICE_PER_CLASS=100; BENCH_FLAGS="--quick"
 else
-  SLICE_EPOCHS=3; SLICE_N=1000; BENCH_FLAGS=""
+  SLICE_EPOCHS=3; SLICE_N=1000; SLICE_PER_CLASS=5000; BENCH_FLAGS=""
 fi
 SLICE_EPOCHS="${CR_SLICE_EPOCHS:-$SLICE_EPOCHS}"; SLICE_N="${CR_SLICE_N:-$SLICE_N}"
 # Phase deadlines (seconds since start): time a phase leaves unused goes to the next.
@@ -204,15 +206,20 @@ done
 
 # --- 3. paper slice ---------------------------------------------------------------------------
 sed "s/^epochs = .*/epochs = $SLICE_EPOCHS/" gpu/paper-slice.toml > "$W/paper-slice.toml"
+# The slice's CIFAR-10: seeded stand-ins in the official binary format, at the official size
+# (the GPU machine has no data set and no network).
+IFS=: read -r _ bin0 _ <<< "${TARGETS[0]}"
+step "slice-data" 120 "$W/bin/xtask-$bin0" -q data --synthesize "$W/data" \
+  --train-per-class "$SLICE_PER_CLASS" --test-per-class "$((SLICE_PER_CLASS / 5))"
 i=0
 for t in "${TARGETS[@]}"; do
   IFS=: read -r label bin dev <<< "$t"
   DEADLINE=$((SECONDS + (END_ALL - SECONDS) / (n - i))); i=$((i + 1))
-  step "slice-train-$label" 600 sh -c 'exec "$0" -q train --json --config "$1" --out "$2" --device "$3" > "$2.train.json"' \
-    "$W/bin/xtask-$bin" "$W/paper-slice.toml" "$W/slice-$label" "$dev" &&
-    step "slice-apgd-$label" 600 sh -c 'exec "$0" -q attack --json --model "$1/model.safetensors" --data mnist \
-        --n "$2" --attack apgd-ce --attack apgd-dlr --norm linf --eps 0.00784313725490196 --device "$3" > "$1.attack.json"' \
-      "$W/bin/xtask-$bin" "$W/slice-$label" "$SLICE_N" "$dev"
+  step "slice-train-$label" 600 sh -c 'exec "$0" -q train --json --config "$1" --out "$2" --device "$3" --data-dir "$4" > "$2.train.json"' \
+    "$W/bin/xtask-$bin" "$W/paper-slice.toml" "$W/slice-$label" "$dev" "$W/data" &&
+    step "slice-apgd-$label" 600 sh -c 'exec "$0" -q attack --json --model "$1/model.safetensors" --data cifar10 --data-dir "$4" \
+        --n "$2" --attack apgd-ce --mode art --restarts 5 --norm linf --eps 0.00784313725490196 --device "$3" > "$1.attack.json"' \
+      "$W/bin/xtask-$bin" "$W/slice-$label" "$SLICE_N" "$dev" "$W/data"
   python3 gpu/gpu_report.py slice --out "$OUT/slice-$label.json" --label "$label" --device "$dev" \
     --train "$W/slice-$label.train.json" --metrics "$W/slice-$label/metrics.json" \
     --attack "$W/slice-$label.attack.json" --steps "$STEPS" || echo "   slice summary failed"

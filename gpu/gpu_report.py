@@ -189,7 +189,7 @@ def slice_(args):
     train, metrics, attack = load(args.train), load(args.metrics), load(args.attack)
     epochs = [e.get("seconds") for e in (metrics or {}).get("epochs", [])]
     out = {"label": args.label, "device": args.device,
-           "config": "gpu/paper-slice.toml (fcn-standard, width 2000, depth 5, embedded MNIST)"}
+           "config": "gpu/paper-slice.toml (configs/paper/fcn-standard, FCN 4x2000, batch 100, constant lr, no augmentation; stand-in CIFAR-10 at 50,000/10,000)"}
     if train:
         out["train"] = train
     if epochs:

@@ -571,7 +571,7 @@ fn bad_configs_and_arguments() {
         "unknown scale",
         &["reproduce", "--scale", "galactic", "--dry-run"],
         USAGE,
-        &["galactic", "smoke", "cpu", "paper"],
+        &["galactic", "smoke", "cpu", "paper", "rehearsal"],
     );
     case_code(
         "bad jobs",

@@ -22,6 +22,9 @@
 //! * Synthetic sets ([`synthetic`]): Gaussian mixtures and a teacher network, seeded.
 //! * Names as the command line gives them ([`DataSource`], [`load`]): `mnist`,
 //!   `cifar10:DIR`, `synthetic-gmm:classes=3`, …, and a `--data-dir` root.
+//! * Writers of the official formats beside the readers ([`write`]), and seeded stand-ins
+//!   of every official data set laid out as `--data-dir` expects ([`write::synthesize`],
+//!   behind `cargo xtask data --synthesize DIR`).
 //! * Verification summaries for `cargo xtask data` ([`check`]).
 //!
 //! It never touches the network (nothing is downloaded, ever), and knows nothing of models,
@@ -59,6 +62,7 @@ pub mod mat;
 pub mod source;
 pub mod svhn;
 pub mod synthetic;
+pub mod write;
 
 pub use dataset::{
     BatchOptions, Batches, Dataset, Splits, epoch_order, mix, stratified_split, sub_seed,

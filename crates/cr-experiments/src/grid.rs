@@ -339,14 +339,14 @@ impl Experiment {
 /// The experiments of one scale.
 #[derive(Debug, Clone)]
 pub struct Grid {
-    /// The scale (`smoke`, `cpu`, `paper`).
+    /// The scale (`smoke`, `cpu`, `paper`, `rehearsal`).
     pub scale: String,
     /// Experiments in file-name order.
     pub experiments: Vec<Experiment>,
 }
 
 /// The scales shipped in `configs/`.
-pub const SCALES: [&str; 3] = ["smoke", "cpu", "paper"];
+pub const SCALES: [&str; 4] = ["smoke", "cpu", "paper", "rehearsal"];
 
 impl Grid {
     /// Loads `configs_dir/<scale>/*.toml`.

@@ -239,3 +239,149 @@ fn smoke_is_generated_from_cpu() {
         );
     }
 }
+
+/// `shrink_attack` of make_rehearsal.py: 5 APGD steps, 2 of anything else.
+fn rehearse_attack(a: &Value) -> Value {
+    let mut a = a.clone();
+    let apgd = a["attack"].as_str().unwrap().starts_with("apgd");
+    table(&mut a).insert("steps".into(), Value::Integer(if apgd { 5 } else { 2 }));
+    a
+}
+
+fn rehearse_list(v: &Value) -> Value {
+    Value::Array(v.as_array().unwrap().iter().map(rehearse_attack).collect())
+}
+
+fn ints(v: &[i64]) -> Value {
+    Value::Array(v.iter().map(|i| Value::Integer(*i)).collect())
+}
+
+/// make_rehearsal.py's `shrink_run`.
+fn rehearse_run(run: &mut Value) {
+    table(get(run, "data")).insert("train_subset".into(), Value::Integer(200));
+    table(get(run, "train")).insert("epochs".into(), Value::Integer(1));
+    if let Some(a) = table(run).get_mut("adversarial") {
+        table(a).insert("steps".into(), Value::Integer(2));
+    }
+    if let Some(t) = table(run).get_mut("transfer") {
+        table(get(t, "data")).insert("train_subset".into(), Value::Integer(200));
+        table(get(t, "train")).insert("epochs".into(), Value::Integer(1));
+    }
+    let ev = get(run, "eval");
+    table(ev).insert("test_samples".into(), Value::Integer(10));
+    let attacks = ev.get("attacks").map_or(Value::Array(vec![]), rehearse_list);
+    table(ev).insert("attacks".into(), attacks);
+    if let Some(c) = ev.get("cross_check").map(rehearse_list) {
+        table(ev).insert("cross_check".into(), c);
+    }
+    let Some(st) = table(ev).get_mut("settings") else {
+        return;
+    };
+    let st = table(st);
+    if st.contains_key("ranks") {
+        st.insert("ranks".into(), ints(&[1, 4, 32]));
+    }
+    if let Some(u) = st.get_mut("uap") {
+        table(u).insert("fit_samples".into(), Value::Integer(5));
+        table(u).insert("max_iter".into(), Value::Integer(2));
+    }
+    if let Some(a) = st.get("attack").map(rehearse_attack) {
+        st.insert("attack".into(), a);
+    }
+    if let Some(p) = st.get_mut("pruning") {
+        table(p).insert(
+            "ratios".into(),
+            Value::Array(vec![0.0, 0.5, 0.9].into_iter().map(Value::Float).collect()),
+        );
+    }
+}
+
+/// make_rehearsal.py's `main` for one paper experiment.
+fn rehearsal_of(mut e: Value) -> Value {
+    let id = e["id"].as_str().unwrap().to_string();
+    rehearse_run(get(&mut e, "run"));
+    let seeds = e["seeds"].as_integer().unwrap_or(1).min(2);
+    table(&mut e).insert("seeds".into(), Value::Integer(seeds));
+    table(&mut e).insert(
+        "notes".into(),
+        Value::String(
+            "rehearsal scale: the paper's models at their real sizes on a few images; the numbers mean nothing, only the machinery is exercised.".into(),
+        ),
+    );
+    for s in get(&mut e, "sweep").as_array_mut().unwrap() {
+        let vals = s["values"].as_array().unwrap().clone();
+        let keep = if id == "bound-vs-gap" {
+            vec![Value::Integer(1), Value::Integer(4), Value::String("none".into())]
+        } else if vals.len() > 2 {
+            vec![vals[0].clone(), vals[vals.len() - 1].clone()]
+        } else {
+            vals
+        };
+        table(s).insert("values".into(), Value::Array(keep));
+        if let Some(set) = table(s).get_mut("set") {
+            for (k, v) in table(set).iter_mut() {
+                if k == "eval.attacks" || k == "eval.cross_check" {
+                    *v = rehearse_list(v);
+                }
+            }
+        }
+    }
+    e
+}
+
+fn toml_names(d: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(configs().join(d))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `configs/rehearsal/X.toml` is make_rehearsal.py's output for `configs/paper/X.toml` (the
+/// same rules, ported above): the paper's architectures, attacks, measures, sweeps' keys and
+/// claims, with only sizes shrunk. After changing a paper config run
+/// `python3 configs/make_rehearsal.py`.
+#[test]
+fn rehearsal_is_generated_from_paper() {
+    assert_eq!(toml_names("paper"), toml_names("rehearsal"));
+    for f in toml_names("paper") {
+        let read = |d: &str| -> Value {
+            toml::from_str(&std::fs::read_to_string(configs().join(d).join(&f)).unwrap()).unwrap()
+        };
+        let paper = read("paper");
+        let got = read("rehearsal");
+        // Independently of the port: the model and the claims are the paper's, untouched.
+        assert_eq!(got["run"]["model"], paper["run"]["model"], "{f}");
+        assert_eq!(got.get("claims"), paper.get("claims"), "{f}");
+        let want = rehearsal_of(paper);
+        assert!(
+            got == want,
+            "configs/rehearsal/{f} is not make_rehearsal.py's output for configs/paper/{f} \
+             (run `python3 configs/make_rehearsal.py`)\n got: {got:#?}\nwant: {want:#?}"
+        );
+    }
+}
+
+/// `gpu/paper-slice.toml` is one point of the paper grid (fcn-standard, sweep `neuron`, its
+/// first value, seed 0) exactly as the grid resolves it — batch 100, constant learning rate,
+/// no augmentation, the paper's ART-mode APGD — but for the number of epochs, which
+/// `gpu/device-run.sh` sets.
+#[test]
+fn paper_slice_is_a_point_of_the_paper_grid() {
+    let path = configs().join("../gpu/paper-slice.toml");
+    let slice = RunConfig::from_file(&path).unwrap();
+    let grid = Grid::load(&configs(), "paper").unwrap();
+    let runs = grid.runs(Some(1)).unwrap();
+    let point = runs
+        .iter()
+        .find(|r| r.experiment == "fcn-standard" && r.sweep == "neuron" && r.index == 0)
+        .unwrap();
+    let mut want = point.config.clone();
+    want.train.epochs = slice.train.epochs;
+    assert_eq!(slice, want, "{}", path.display());
+    assert_eq!(slice.train.batch_size, 100);
+    assert!(!slice.train.augment);
+    assert!(matches!(slice.train.schedule, cr_train::Schedule::Constant));
+}

@@ -123,6 +123,10 @@ pub enum ScaleArg {
     Cpu,
     /// The paper's sizes on full data sets (a GPU, --data-dir).
     Paper,
+    /// The paper's models at their real sizes on a few images, one epoch, short attacks:
+    /// the paper grid end to end on a CPU in minutes (--data-dir, e.g. the stand-ins of
+    /// `cargo xtask data --synthesize DIR`).
+    Rehearsal,
 }
 
 impl std::fmt::Display for ScaleArg {

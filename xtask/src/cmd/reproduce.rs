@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cr_experiments::cost::estimate;
+use cr_experiments::cost::{StepCost, estimate, extrapolate, measure_steps, step_counts};
 use cr_experiments::grid::Grid;
 use cr_experiments::report::write_report;
 use cr_experiments::runner::{RunnerOptions, planned_runs, run_grid, slurm_script};
@@ -54,6 +54,12 @@ pub struct Args {
     /// Print every resolved config with --dry-run.
     #[arg(long)]
     pub verbose_configs: bool,
+    /// With --dry-run: time a few training steps and attack iterations of each experiment's
+    /// model at its real size and batch on --device, with the peak memory, and extrapolate
+    /// them to every run's full sizes (epochs, data sets, attack steps): the hours and memory
+    /// the grid needs (takes a minute or two at paper scale on a CPU).
+    #[arg(long, requires = "dry_run")]
+    pub measure: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -164,6 +170,12 @@ const GPU_FLOPS: f64 = 10e12;
 /// `--dry-run`: the planned runs with their resolved configs and estimated cost.
 fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
     let runs = planned_runs(grid, opts)?;
+    let device = if args.measure {
+        Some(args.run.context(false)?.device)
+    } else {
+        None
+    };
+    let mut measured: Vec<Measured> = Vec::new();
     let mut total = 0.0;
     let mut rows = Vec::new();
     let mut text = format!(
@@ -186,6 +198,11 @@ fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
             exp.figure,
             mine.len()
         );
+        if let Some(device) = &device {
+            let m = measured_row(exp.id.as_str(), &mine, device)?;
+            text += &m.line();
+            measured.push(m);
+        }
         for r in mine {
             let c = estimate(&r.config)?;
             total += c.total();
@@ -225,6 +242,7 @@ fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
             "runs": rows,
             "total_flops": total,
             "estimated_minutes": {"cpu_2_cores": cpu_min, "gpu": gpu_min},
+            "measured": measured_json(&measured, &args.run.device),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -234,6 +252,117 @@ fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
             CPU_FLOPS / 1e9,
             GPU_FLOPS / 1e12
         );
+        if !measured.is_empty() {
+            print!("{}", measured_table(&measured, &args.run.device));
+        }
     }
     Ok(())
+}
+
+/// The assumed ratio of an NVIDIA H200's sustained throughput on these models to this 2-core
+/// CPU's, by which measured CPU seconds become GPU seconds. An ASSUMPTION, not a measurement
+/// (no GPU has run the grid): the H200's fp32 peak is about 67 TFLOP/s (the H100 SXM's compute
+/// die with faster memory); cr's cubecl kernels are assumed to sustain about 15% of it,
+/// 10 TFLOP/s (`GPU_FLOPS`), against the 47 GFLOP/s this CPU sustained over the whole cpu grid
+/// (`CPU_FLOPS`, measured): 10e12 / 47e9 ≈ 213, rounded to 200.
+const ASSUMED_GPU_OVER_CPU: f64 = 200.0;
+
+/// One experiment's measured step costs and their extrapolation to all its runs.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Measured {
+    experiment: String,
+    arch: String,
+    runs: usize,
+    cost: StepCost,
+    /// Extrapolated wall seconds of all the experiment's runs on the measuring device.
+    seconds: f64,
+}
+
+impl Measured {
+    fn line(&self) -> String {
+        format!(
+            "  measured: train step {:.3} s (batch {}), attack iteration {:.2} ms/sample, peak RSS {}; all {} runs ~{:.1} h here\n",
+            self.cost.train_step_s,
+            self.cost.batch_size,
+            self.cost.attack_step_per_sample_s * 1e3,
+            gib(self.cost.peak_rss_bytes),
+            self.runs,
+            self.seconds / 3600.0
+        )
+    }
+}
+
+fn gib(b: Option<u64>) -> String {
+    b.map_or_else(|| "n/a".into(), |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64))
+}
+
+/// Measures the first run of an experiment and extrapolates to each of its runs.
+fn measured_row(
+    id: &str,
+    runs: &[&cr_experiments::grid::RunSpec],
+    device: &burn::prelude::Device,
+) -> Result<Measured> {
+    let first = runs.first().ok_or_else(|| anyhow::anyhow!("{id}: no runs"))?;
+    tracing::info!("{id}: measuring {} steps", first.config.model.arch_name());
+    let cost = measure_steps(&first.config, device)
+        .map_err(|e| anyhow::anyhow!("{id}: measuring {}: {e}", first.id))?;
+    let seconds = runs
+        .iter()
+        .map(|r| extrapolate(&cost, &step_counts(&r.config)))
+        .sum();
+    Ok(Measured {
+        experiment: id.to_string(),
+        arch: first.config.model.arch_name(),
+        runs: runs.len(),
+        cost,
+        seconds,
+    })
+}
+
+fn measured_json(m: &[Measured], device: &str) -> serde_json::Value {
+    let total: f64 = m.iter().map(|r| r.seconds).sum();
+    serde_json::json!({
+        "device": device,
+        "experiments": m,
+        "total_hours": total / 3600.0,
+        "gpu_model": {
+            "gpu": "NVIDIA H200 (assumed)",
+            "assumed_gpu_over_measured_device": ASSUMED_GPU_OVER_CPU,
+            "total_gpu_hours": total / ASSUMED_GPU_OVER_CPU / 3600.0,
+            "assumption": "measured CPU seconds / 200: H200 fp32 peak ~67 TFLOP/s, cr's kernels assumed at ~15% (10 TFLOP/s) vs the 47 GFLOP/s this 2-core CPU sustained over the cpu grid; not measured on a GPU",
+        },
+    })
+}
+
+fn measured_table(m: &[Measured], device: &str) -> String {
+    let mut t = format!(
+        "\nMeasured on `{device}` at each experiment's real model size and batch, extrapolated to its full sizes.\n\
+         GPU column: these seconds / {ASSUMED_GPU_OVER_CPU:.0} (ASSUMED H200 over this 2-core CPU: fp32 peak ~67 TFLOP/s,\n\
+         cr's kernels assumed at ~15% = 10 TFLOP/s, vs the 47 GFLOP/s measured here over the cpu grid; no GPU measured).\n\n\
+         | experiment | model | runs | train step s (batch) | attack ms/sample/iter | peak RSS | hours here | H200 hours (assumed) |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    let mut total = 0.0;
+    for r in m {
+        total += r.seconds;
+        t += &format!(
+            "| {} | {} | {} | {:.3} ({}) | {:.2} | {} | {:.1} | {:.2} |\n",
+            r.experiment,
+            r.arch,
+            r.runs,
+            r.cost.train_step_s,
+            r.cost.batch_size,
+            r.cost.attack_step_per_sample_s * 1e3,
+            gib(r.cost.peak_rss_bytes),
+            r.seconds / 3600.0,
+            r.seconds / ASSUMED_GPU_OVER_CPU / 3600.0
+        );
+    }
+    t += &format!(
+        "| total | | {} | | | | {:.1} | {:.1} |\n",
+        m.iter().map(|r| r.runs).sum::<usize>(),
+        total / 3600.0,
+        total / ASSUMED_GPU_OVER_CPU / 3600.0
+    );
+    t
 }
