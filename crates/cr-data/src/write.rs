@@ -113,7 +113,8 @@ pub fn svhn_mat(pixels: &[u8], digits: &[u8]) -> Vec<u8> {
         .iter()
         .flat_map(|d| f64::from(if *d == 0 { 10 } else { *d }).to_le_bytes())
         .collect();
-    let mut h = b"MATLAB 5.0 MAT-file, Platform: cr-data synthesize, seeded stand-in for SVHN".to_vec();
+    let mut h =
+        b"MATLAB 5.0 MAT-file, Platform: cr-data synthesize, seeded stand-in for SVHN".to_vec();
     h.resize(116, b' ');
     h.extend_from_slice(&[0; 8]);
     h.extend_from_slice(&[0x00, 0x01]);
@@ -195,22 +196,49 @@ fn mkdir(dir: &Path) -> Result<()> {
 }
 
 /// The split's images and labels, seeded by data set (`tag`) and split (0 train, 1 test).
-fn split(classes: usize, per: usize, dim: usize, seed: u64, tag: u64, test: bool) -> (Vec<u8>, Vec<u8>) {
+fn split(
+    classes: usize,
+    per: usize,
+    dim: usize,
+    seed: u64,
+    tag: u64,
+    test: bool,
+) -> (Vec<u8>, Vec<u8>) {
     images(classes, per, dim, sub_seed(seed, tag, u64::from(test)))
 }
 
 fn write_idx(kind: Kind, dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> Result<()> {
     let tag = kind as u64;
-    for (prefix, per, test) in [("train", s.train_per_class, false), ("t10k", s.test_per_class, true)] {
+    for (prefix, per, test) in [
+        ("train", s.train_per_class, false),
+        ("t10k", s.test_per_class, true),
+    ] {
         let (px, labels) = split(10, per, 784, seed, tag, test);
-        put(dir, &format!("{prefix}-images-idx3-ubyte.gz"), &gzip(&idx_images(28, 28, &px)), w)?;
-        put(dir, &format!("{prefix}-labels-idx1-ubyte.gz"), &gzip(&idx_labels(&labels)), w)?;
+        put(
+            dir,
+            &format!("{prefix}-images-idx3-ubyte.gz"),
+            &gzip(&idx_images(28, 28, &px)),
+            w,
+        )?;
+        put(
+            dir,
+            &format!("{prefix}-labels-idx1-ubyte.gz"),
+            &gzip(&idx_labels(&labels)),
+            w,
+        )?;
     }
     Ok(())
 }
 
 fn write_cifar10(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> Result<()> {
-    let (px, labels) = split(10, s.train_per_class, 3072, seed, Kind::Cifar10 as u64, false);
+    let (px, labels) = split(
+        10,
+        s.train_per_class,
+        3072,
+        seed,
+        Kind::Cifar10 as u64,
+        false,
+    );
     let n = labels.len();
     // Five batches of (nearly) equal size, in order, as the official ones.
     for b in 0..5 {
@@ -225,7 +253,10 @@ fn write_cifar10(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> 
 }
 
 fn write_cifar100(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> Result<()> {
-    for (name, per, test) in [("train.bin", s.train_per_class, false), ("test.bin", s.test_per_class, true)] {
+    for (name, per, test) in [
+        ("train.bin", s.train_per_class, false),
+        ("test.bin", s.test_per_class, true),
+    ] {
         let (px, labels) = split(100, per, 3072, seed, Kind::Cifar100 as u64, test);
         // Coarse label: the fine label's superclass, five fine classes each (a stand-in for
         // the official mapping).
@@ -236,7 +267,10 @@ fn write_cifar100(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) ->
 }
 
 fn write_svhn(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> Result<()> {
-    for (name, per, test) in [("train_32x32.mat", s.train_per_class, false), ("test_32x32.mat", s.test_per_class, true)] {
+    for (name, per, test) in [
+        ("train_32x32.mat", s.train_per_class, false),
+        ("test_32x32.mat", s.test_per_class, true),
+    ] {
         let (px, digits) = split(10, per, 3072, seed, Kind::Svhn as u64, test);
         put(dir, name, &svhn_mat(&px, &digits), w)?;
     }
@@ -249,7 +283,11 @@ fn write_svhn(dir: &Path, s: SynthSizes, seed: u64, w: &mut Vec<PathBuf>) -> Res
 /// `train.bin`/`test.bin` (coarse and fine labels), SVHN as `train_32x32.mat`/`test_32x32.mat`.
 /// The same `(sizes, seed)` writes the same bytes. Returns the files written.
 pub fn synthesize(root: &Path, sizes: SynthSizes, seed: u64) -> Result<Vec<PathBuf>> {
-    if sizes.train_per_class == 0 || sizes.test_per_class == 0 || sizes.train_per_class > 6000 || sizes.test_per_class > 1000 {
+    if sizes.train_per_class == 0
+        || sizes.test_per_class == 0
+        || sizes.train_per_class > 6000
+        || sizes.test_per_class > 1000
+    {
         return Err(invalid(
             "synthesize",
             format!(

@@ -8,7 +8,9 @@ mod common;
 
 use std::path::Path;
 
-use cr_data::write::{SynthSizes, cifar_records, gzip, idx_images, idx_labels, svhn_mat, synthesize};
+use cr_data::write::{
+    SynthSizes, cifar_records, gzip, idx_images, idx_labels, svhn_mat, synthesize,
+};
 use cr_data::{Kind, load};
 
 fn bytes_of(images: &[f32]) -> Vec<u8> {
@@ -76,7 +78,9 @@ fn svhn_mat_round_trip() {
     let px: Vec<u8> = (0..3usize)
         .flat_map(|n| {
             (0..3).flat_map(move |c| {
-                (0..32).flat_map(move |h| (0..32).map(move |w| ((n * 89 + c * 53 + h * 7 + w * 3) % 256) as u8))
+                (0..32).flat_map(move |h| {
+                    (0..32).map(move |w| ((n * 89 + c * 53 + h * 7 + w * 3) % 256) as u8)
+                })
             })
         })
         .collect();
@@ -85,19 +89,32 @@ fn svhn_mat_round_trip() {
     // The MATLAB level-5 header: text, version 0x0100, little-endian indicator `IM`.
     assert!(m.starts_with(b"MATLAB 5.0 MAT-file"));
     assert_eq!(&m[124..128], &[0x00, 0x01, b'I', b'M']);
-    common::write_all(t.path(), &[("train_32x32.mat", m.clone()), ("test_32x32.mat", m)]);
+    common::write_all(
+        t.path(),
+        &[("train_32x32.mat", m.clone()), ("test_32x32.mat", m)],
+    );
     let s = cr_data::svhn::load_svhn(t.path(), false).unwrap();
     assert_eq!(s.train.shape, [3, 32, 32]);
     assert_eq!(s.train.labels, vec![0, 5, 9]);
     assert_eq!(bytes_of(&s.train.images), px);
-    let arrays = cr_data::mat::parse(&std::fs::read(t.path().join("train_32x32.mat")).unwrap(), t.path()).unwrap();
+    let arrays = cr_data::mat::parse(
+        &std::fs::read(t.path().join("train_32x32.mat")).unwrap(),
+        t.path(),
+    )
+    .unwrap();
     let y = arrays.iter().find(|a| a.name == "y").unwrap();
     assert_eq!(y.dims, vec![3, 1]);
-    assert_eq!((0..3).map(|i| y.data.get(i).unwrap()).collect::<Vec<_>>(), vec![10.0, 5.0, 9.0]);
+    assert_eq!(
+        (0..3).map(|i| y.data.get(i).unwrap()).collect::<Vec<_>>(),
+        vec![10.0, 5.0, 9.0]
+    );
     let x = arrays.iter().find(|a| a.name == "X").unwrap();
     assert_eq!(x.dims, vec![32, 32, 3, 3]);
     // Column-major [H, W, C, N]: element (h=1, w=2, c=1, n=2) sits at 1 + 32·2 + 1024·1 + 3072·2.
-    assert_eq!(x.data.get(1 + 64 + 1024 + 6144).unwrap(), f64::from(px[2 * 3072 + 1024 + 32 + 2]));
+    assert_eq!(
+        x.data.get(1 + 64 + 1024 + 6144).unwrap(),
+        f64::from(px[2 * 3072 + 1024 + 32 + 2])
+    );
 }
 
 /// scipy's files (the committed fixtures), rewritten by `svhn_mat`, load to the same data set.
@@ -109,8 +126,14 @@ fn scipy_svhn_rewritten_loads_the_same() {
     common::write_all(
         t.path(),
         &[
-            ("train_32x32.mat", svhn_mat(&bytes_of(&s.train.images), &to_digits(&s.train.labels))),
-            ("test_32x32.mat", svhn_mat(&bytes_of(&s.test.images), &to_digits(&s.test.labels))),
+            (
+                "train_32x32.mat",
+                svhn_mat(&bytes_of(&s.train.images), &to_digits(&s.train.labels)),
+            ),
+            (
+                "test_32x32.mat",
+                svhn_mat(&bytes_of(&s.test.images), &to_digits(&s.test.labels)),
+            ),
         ],
     );
     let r = cr_data::svhn::load_svhn(t.path(), false).unwrap();
@@ -140,11 +163,22 @@ fn synthesized_root_loads_like_the_real_one() {
         ("svhn", 10, [3, 32, 32]),
     ] {
         let s = load(name, Some(t.path())).unwrap();
-        let c = if name == "cifar100-coarse" { 100 } else { classes };
+        let c = if name == "cifar100-coarse" {
+            100
+        } else {
+            classes
+        };
         assert_eq!((s.train.len(), s.test.len()), (3 * c, 2 * c), "{name}");
-        assert_eq!((s.train.shape, s.train.num_classes), (shape, classes), "{name}");
+        assert_eq!(
+            (s.train.shape, s.train.num_classes),
+            (shape, classes),
+            "{name}"
+        );
         let counts = s.train.class_counts();
-        assert!(counts.iter().all(|n| *n == 3 * c / classes), "{name}: {counts:?}");
+        assert!(
+            counts.iter().all(|n| *n == 3 * c / classes),
+            "{name}: {counts:?}"
+        );
         // Not a constant image: the pixels carry the prototypes and the noise.
         assert!(s.train.image(0) != s.train.image(1), "{name}");
     }
@@ -162,10 +196,30 @@ fn synthesized_root_loads_like_the_real_one() {
     for f in &files {
         let rel = f.strip_prefix(t.path()).unwrap();
         let a = std::fs::read(f).unwrap();
-        assert_eq!(a, std::fs::read(again.path().join(rel)).unwrap(), "{}", rel.display());
+        assert_eq!(
+            a,
+            std::fs::read(again.path().join(rel)).unwrap(),
+            "{}",
+            rel.display()
+        );
         if rel.extension().is_some_and(|e| e == "bin") {
-            assert_ne!(a, std::fs::read(other.path().join(rel)).unwrap(), "{}", rel.display());
+            assert_ne!(
+                a,
+                std::fs::read(other.path().join(rel)).unwrap(),
+                "{}",
+                rel.display()
+            );
         }
     }
-    assert!(synthesize(t.path(), SynthSizes { train_per_class: 0, test_per_class: 1 }, 0).is_err());
+    assert!(
+        synthesize(
+            t.path(),
+            SynthSizes {
+                train_per_class: 0,
+                test_per_class: 1
+            },
+            0
+        )
+        .is_err()
+    );
 }

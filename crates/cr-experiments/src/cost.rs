@@ -82,6 +82,8 @@ fn sizes(name: &str) -> (usize, usize) {
 /// regularisers and adversarial training, and attacked for a few steps.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StepCost {
+    /// Parameters of the model.
+    pub params: usize,
     /// The training batch size the steps ran at (the run's).
     pub batch_size: usize,
     /// Wall seconds of one training step (forward, backward, hooks, optimizer).
@@ -168,16 +170,21 @@ fn timed_attack(
     steps: usize,
     device: &burn::prelude::Device,
 ) -> Result<f64, ExpError> {
-    let mut spec = cfg.eval.attacks.first().cloned().unwrap_or(crate::config::AttackSpec {
-        attack: "pgd".into(),
-        norm: crate::config::Norm::Linf,
-        eps: 8.0 / 255.0,
-        steps: None,
-        restarts: None,
-        step_size: None,
-        mode: None,
-        version: None,
-    });
+    let mut spec = cfg
+        .eval
+        .attacks
+        .first()
+        .cloned()
+        .unwrap_or(crate::config::AttackSpec {
+            attack: "pgd".into(),
+            norm: crate::config::Norm::Linf,
+            eps: 8.0 / 255.0,
+            steps: None,
+            restarts: None,
+            step_size: None,
+            mode: None,
+            version: None,
+        });
     spec.steps = Some(steps);
     spec.restarts = Some(1);
     let (x, y) = data.tensors(device);
@@ -204,6 +211,7 @@ pub fn measure_steps(
     let (train_s, model) = timed_training(cfg, &data, TIMED_TRAIN_STEPS, device)?;
     let attack_s = timed_attack(cfg, &model, &batch, TIMED_ATTACK_STEPS, device)?;
     Ok(StepCost {
+        params: model.num_params(),
         batch_size: b,
         train_step_s: train_s / TIMED_TRAIN_STEPS as f64,
         attack_step_per_sample_s: attack_s / (TIMED_ATTACK_STEPS * attack_n) as f64,
@@ -243,7 +251,8 @@ pub fn step_counts(cfg: &RunConfig) -> StepCounts {
         .test_samples
         .or(cfg.data.test_subset)
         .map_or(n_test, |s| s.min(n_test)) as f64;
-    let per_epoch = (n_train * (1.0 - cfg.train.val_fraction) / cfg.train.batch_size.max(1) as f64).ceil();
+    let per_epoch =
+        (n_train * (1.0 - cfg.train.val_fraction) / cfg.train.batch_size.max(1) as f64).ceil();
     let transfer_steps = cfg.transfer.as_ref().map_or(0.0, |t| {
         let (n, _) = sizes(&t.data.name);
         let n = t.data.train_subset.map_or(n, |s| s.min(n)) as f64;
@@ -251,11 +260,22 @@ pub fn step_counts(cfg: &RunConfig) -> StepCounts {
             * t.train.epochs as f64
     });
     let ev = &cfg.eval;
-    let mut steps: f64 = ev.attacks.iter().chain(&ev.cross_check).map(attack_steps).sum::<f64>() + 1.0;
+    let mut steps: f64 = ev
+        .attacks
+        .iter()
+        .chain(&ev.cross_check)
+        .map(attack_steps)
+        .sum::<f64>()
+        + 1.0;
     for m in &ev.measures {
         steps += match (m.as_str(), &ev.settings.pruning) {
             ("pruning", Some(p)) => {
-                let a = ev.settings.attack.as_ref().or(ev.attacks.first()).map_or(10.0, attack_steps);
+                let a = ev
+                    .settings
+                    .attack
+                    .as_ref()
+                    .or(ev.attacks.first())
+                    .map_or(10.0, attack_steps);
                 (p.ratios.len() * p.methods.len()) as f64 * (a + 1.0)
             }
             _ => 20.0,

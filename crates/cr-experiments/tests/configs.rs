@@ -269,7 +269,9 @@ fn rehearse_run(run: &mut Value) {
     }
     let ev = get(run, "eval");
     table(ev).insert("test_samples".into(), Value::Integer(10));
-    let attacks = ev.get("attacks").map_or(Value::Array(vec![]), rehearse_list);
+    let attacks = ev
+        .get("attacks")
+        .map_or(Value::Array(vec![]), rehearse_list);
     table(ev).insert("attacks".into(), attacks);
     if let Some(c) = ev.get("cross_check").map(rehearse_list) {
         table(ev).insert("cross_check".into(), c);
@@ -311,7 +313,11 @@ fn rehearsal_of(mut e: Value) -> Value {
     for s in get(&mut e, "sweep").as_array_mut().unwrap() {
         let vals = s["values"].as_array().unwrap().clone();
         let keep = if id == "bound-vs-gap" {
-            vec![Value::Integer(1), Value::Integer(4), Value::String("none".into())]
+            vec![
+                Value::Integer(1),
+                Value::Integer(4),
+                Value::String("none".into()),
+            ]
         } else if vals.len() > 2 {
             vec![vals[0].clone(), vals[vals.len() - 1].clone()]
         } else {

@@ -293,7 +293,10 @@ impl Measured {
 }
 
 fn gib(b: Option<u64>) -> String {
-    b.map_or_else(|| "n/a".into(), |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64))
+    b.map_or_else(
+        || "n/a".into(),
+        |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+    )
 }
 
 /// Measures the first run of an experiment and extrapolates to each of its runs.
@@ -302,7 +305,9 @@ fn measured_row(
     runs: &[&cr_experiments::grid::RunSpec],
     device: &burn::prelude::Device,
 ) -> Result<Measured> {
-    let first = runs.first().ok_or_else(|| anyhow::anyhow!("{id}: no runs"))?;
+    let first = runs
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("{id}: no runs"))?;
     tracing::info!("{id}: measuring {} steps", first.config.model.arch_name());
     let cost = measure_steps(&first.config, device)
         .map_err(|e| anyhow::anyhow!("{id}: measuring {}: {e}", first.id))?;
@@ -312,7 +317,11 @@ fn measured_row(
         .sum();
     Ok(Measured {
         experiment: id.to_string(),
-        arch: first.config.model.arch_name(),
+        arch: format!(
+            "{} {:.1}M",
+            first.config.model.arch_name(),
+            cost.params as f64 / 1e6
+        ),
         runs: runs.len(),
         cost,
         seconds,
