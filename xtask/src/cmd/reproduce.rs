@@ -242,7 +242,7 @@ fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
             "runs": rows,
             "total_flops": total,
             "estimated_minutes": {"cpu_2_cores": cpu_min, "gpu": gpu_min},
-            "measured": measured_json(&measured, &args.run.device),
+            "measured": args.measure.then(|| measured_json(&measured, &args.run.device)),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
