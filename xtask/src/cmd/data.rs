@@ -41,13 +41,13 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "data_dir"])]
     synthesize: Option<PathBuf>,
     /// With --synthesize: training images per class.
-    #[arg(long, default_value_t = 20, requires = "synthesize")]
+    #[arg(long, default_value_t = 20)]
     train_per_class: usize,
     /// With --synthesize: test images per class.
-    #[arg(long, default_value_t = 10, requires = "synthesize")]
+    #[arg(long, default_value_t = 10)]
     test_per_class: usize,
     /// With --synthesize: the seed of every pixel and label.
-    #[arg(long, default_value_t = 0, requires = "synthesize")]
+    #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
