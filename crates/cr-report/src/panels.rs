@@ -49,6 +49,7 @@ fn spectrum(points: &[Point<'_>], axis: &str) -> Panel {
                     .collect(),
                 color: i,
                 scatter: false,
+                hollow: Vec::new(),
             })
         })
         .collect();
@@ -77,6 +78,7 @@ fn truncation(points: &[Point<'_>], axis: &str) -> Panel {
                     .collect(),
                 color: i,
                 scatter: false,
+                hollow: Vec::new(),
             })
         })
         .collect();
@@ -173,12 +175,14 @@ fn pruning(points: &[Point<'_>], axis: &str) -> Vec<Panel> {
                 points: pts.iter().map(|q| (q.0, q.1, None)).collect(),
                 color,
                 scatter: false,
+                hollow: Vec::new(),
             });
             ra.push(Series {
                 name,
                 points: pts.iter().map(|q| (q.0, q.2, None)).collect(),
                 color,
                 scatter: false,
+                hollow: Vec::new(),
             });
             color += 1;
         }
