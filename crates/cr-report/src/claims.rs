@@ -294,15 +294,31 @@ pub fn validate_claims(
                 "state why the threshold is what it is".into(),
             ));
         }
-        if c.scale == Scale::Log && c.scale_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(bad(i, "scale_reason", "state why the quantity is judged on a log scale".into()));
+        if c.scale == Scale::Log
+            && c.scale_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(bad(
+                i,
+                "scale_reason",
+                "state why the quantity is judged on a log scale".into(),
+            ));
         }
         if let Some(t) = c.target {
             if !(-1.0..=1.0).contains(&t) {
-                return Err(bad(i, "target", format!("{t} is not a correlation in [−1, 1]")));
+                return Err(bad(
+                    i,
+                    "target",
+                    format!("{t} is not a correlation in [−1, 1]"),
+                ));
             }
             if c.against == "strength" {
-                return Err(bad(i, "target", "a size claim correlates two measured quantities: give `against`".into()));
+                return Err(bad(
+                    i,
+                    "target",
+                    "a size claim correlates two measured quantities: give `against`".into(),
+                ));
             }
         }
         if let Some(r) = &c.regime {
@@ -381,12 +397,18 @@ mod tests {
                 "direction = \"flat\"\nregime = { from = 2.0, to = 1.0, reason = \"x\" }",
                 "claims[0].regime",
             ),
-            ("direction = \"flat\"\nscale = \"log\"", "claims[0].scale_reason"),
+            (
+                "direction = \"flat\"\nscale = \"log\"",
+                "claims[0].scale_reason",
+            ),
             (
                 "direction = \"increasing\"\nagainst = \"eval.x\"\ntarget = 1.5",
                 "claims[0].target",
             ),
-            ("direction = \"increasing\"\ntarget = 0.9", "claims[0].target"),
+            (
+                "direction = \"increasing\"\ntarget = 0.9",
+                "claims[0].target",
+            ),
         ];
         for (extra, field) in cases {
             let c = claim(extra).unwrap();

@@ -112,7 +112,10 @@ pub fn did_not_train_below(points: &[Point<'_>], num_classes: usize) -> Option<f
 
 /// Whether `run` falls under the exclusion rule at `threshold`.
 pub fn did_not_train(run: &Value, threshold: Option<f64>) -> bool {
-    match (threshold, run.pointer("/eval/clean_accuracy").and_then(Value::as_f64)) {
+    match (
+        threshold,
+        run.pointer("/eval/clean_accuracy").and_then(Value::as_f64),
+    ) {
         (Some(t), Some(a)) => a < t,
         _ => false,
     }
@@ -134,7 +137,9 @@ fn trials(run: &Value, quantity: &str, binomial: bool) -> Option<u64> {
         return Some(n);
     }
     if quantity == "eval.ra_over_sa" {
-        let sa = run.pointer("/eval/clean_accuracy").and_then(Value::as_f64)?;
+        let sa = run
+            .pointer("/eval/clean_accuracy")
+            .and_then(Value::as_f64)?;
         return Some((sa * n as f64).round() as u64).filter(|t| *t > 0);
     }
     None

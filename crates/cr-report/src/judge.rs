@@ -487,19 +487,17 @@ fn shape_of(mu: &[f64], kind: f64) -> Option<(usize, f64, f64, f64)> {
     if k < 5 {
         return None;
     }
-    let (lo, hi) = mu.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(*v), b.max(*v))
-    });
+    let (lo, hi) = mu
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
     let range = hi - lo;
     let size = |b: usize| (kind * (mu[b] - mu[0])).min(kind * (mu[b] - mu[k - 1]));
     let b = (2..=k - 3).max_by(|a, b| size(*a).total_cmp(&size(*b)))?;
     let before = kind * slope_on_steps(&mu[..=b]);
     let after = -kind * slope_on_steps(&mu[b..]);
-    let share = if range > 0.0 {
-        size(b) / range
-    } else {
-        0.0
-    };
+    let share = if range > 0.0 { size(b) / range } else { 0.0 };
     Some((b, before, after, share))
 }
 
@@ -634,7 +632,10 @@ pub fn judge_claim(points: &[PointObs], measured_x: bool, rule: &Rule, s: &Setti
     j.excluded = prep.excluded.clone();
     j.log_scale = log;
     if n < 2 {
-        j.reason = format!("{n} point(s) with data; a trend needs at least 2{}", prep.note);
+        j.reason = format!(
+            "{n} point(s) with data; a trend needs at least 2{}",
+            prep.note
+        );
         return j;
     }
     let sim = Sim::new(&channels(&prep.points, measured_x, log));
@@ -752,9 +753,8 @@ fn judge_size(
         );
     } else {
         j.p = Some(p_pos.min(p_below));
-        j.reason = format!(
-            "Pearson's {pct}% interval {r:.3} includes both 0 and the paper's {target}"
-        );
+        j.reason =
+            format!("Pearson's {pct}% interval {r:.3} includes both 0 and the paper's {target}");
     }
     j
 }
@@ -779,9 +779,17 @@ fn trend_verdict(j: &mut Judgement, reps: &Reps, sign: f64, rule: &Rule, s: &Set
         let within = (2.0 * below(&d).max(below(&neg))).min(1.0);
         let beyond = (2.0 * p_above(&d, m).min(p_above(&neg, m))).min(1.0);
         if within <= alpha {
-            j.decide(Verdict::Supported, within, format!("Δ's {pct}% interval lies within ±{shown}{rel}"));
+            j.decide(
+                Verdict::Supported,
+                within,
+                format!("Δ's {pct}% interval lies within ±{shown}{rel}"),
+            );
         } else if beyond <= alpha {
-            j.decide(Verdict::Contradicted, beyond, format!("Δ's {pct}% interval lies beyond ±{shown}{rel}"));
+            j.decide(
+                Verdict::Contradicted,
+                beyond,
+                format!("Δ's {pct}% interval lies beyond ±{shown}{rel}"),
+            );
         } else {
             j.p = Some(within.min(beyond));
             j.reason = format!("Δ's {pct}% interval straddles ±{shown}{rel}");
@@ -884,9 +892,19 @@ fn judge_difference_rule(points: &[PointObs], rule: &Rule, s: &Settings) -> Judg
     let (p_for, p_against) = if want_higher { (hi, lo) } else { (lo, hi) };
     let alpha = 1.0 - s.level;
     if p_for <= alpha {
-        j.decide(Verdict::Supported, p_for, format!("the difference's {pct}% interval lies beyond {m}, in the claimed direction"));
+        j.decide(
+            Verdict::Supported,
+            p_for,
+            format!("the difference's {pct}% interval lies beyond {m}, in the claimed direction"),
+        );
     } else if p_against <= alpha {
-        j.decide(Verdict::Contradicted, p_against, format!("the difference's {pct}% interval lies beyond {m}, against the claimed direction"));
+        j.decide(
+            Verdict::Contradicted,
+            p_against,
+            format!(
+                "the difference's {pct}% interval lies beyond {m}, against the claimed direction"
+            ),
+        );
     } else {
         j.p = Some(p_for.min(p_against));
         j.reason = format!("the difference's {pct}% interval includes values within ±{m}");

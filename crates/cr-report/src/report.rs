@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::claims::{Claim, Direction, ExperimentInfo, Scale, SweepInfo};
 use crate::csv::csv;
-use crate::curves::{EXCLUSION_RULE, Point, curve, did_not_train, did_not_train_below, observations};
+use crate::curves::{
+    EXCLUSION_RULE, Point, curve, did_not_train, did_not_train_below, observations,
+};
 use crate::determinism::determinism;
 use crate::error::{ReportError, io};
 use crate::judge::{Judgement, Rule, Settings, Verdict, judge_claim};
@@ -439,7 +441,11 @@ fn table(
     s.push_str("|\n");
     for (p, out, all_out) in under_rule(points, below) {
         let runs = if out > 0 {
-            let total = if all_out { p.runs.len() } else { p.runs.len() + out };
+            let total = if all_out {
+                p.runs.len()
+            } else {
+                p.runs.len() + out
+            };
             format!("{total} ({out} did not train)")
         } else {
             p.runs.len().to_string()

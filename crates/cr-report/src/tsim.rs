@@ -164,7 +164,10 @@ impl Sim {
                 .enumerate()
                 .map(|(k, w)| {
                     let sc = self.scale[ch][k];
-                    let sum: f64 = self.resid[ch][k].iter().map(|(_, r)| (w * r * sc).powi(2)).sum();
+                    let sum: f64 = self.resid[ch][k]
+                        .iter()
+                        .map(|(_, r)| (w * r * sc).powi(2))
+                        .sum();
                     let nk = self.resid[ch][k].len() as f64;
                     sum * nk
                 })
@@ -194,11 +197,7 @@ impl Sim {
         for (c, o) in out.iter_mut().enumerate() {
             o.clear();
             for k in 0..self.points {
-                let g = if self.paired {
-                    &shared
-                } else {
-                    &per_point[k]
-                };
+                let g = if self.paired { &shared } else { &per_point[k] };
                 let seed: f64 = self.resid[c][k].iter().map(|(s, r)| g[*s] * r).sum();
                 let sd = self.test_sd[c][k];
                 let test = if sd > 0.0 {

@@ -58,8 +58,8 @@ fn simulate(mu: &[f64], rng: &mut ChaCha8Rng) -> Vec<PointObs> {
             strength: k as f64,
             runs: (0..SEEDS)
                 .map(|s| {
-                    let e = SEED_SHARE.sqrt() * shared[s]
-                        + (1.0 - SEED_SHARE).sqrt() * std.sample(rng);
+                    let e =
+                        SEED_SHARE.sqrt() * shared[s] + (1.0 - SEED_SHARE).sqrt() * std.sample(rng);
                     obs(m + SD[k] * e, s)
                 })
                 .collect(),

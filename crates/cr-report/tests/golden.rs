@@ -43,7 +43,12 @@ fn the_golden_folder_gives_the_known_verdicts_and_the_exact_table() {
     // The inverted U keeps its trend verdict; the peak is a finding beside it.
     let peak = findings[1].judgement.shape.as_ref().unwrap();
     assert_eq!((peak.kind, peak.at.as_str()), ("peak", "0.01"));
-    assert!(findings.iter().enumerate().all(|(i, f)| (i == 1) == f.judgement.shape.is_some()));
+    assert!(
+        findings
+            .iter()
+            .enumerate()
+            .all(|(i, f)| (i == 1) == f.judgement.shape.is_some())
+    );
     assert!(findings[4].judgement.reason.contains("no finished run"));
     // The rank-2 model did not train: excluded and named; the "none" point reads its
     // strength (64) from the results; two points left: a Welch test.
@@ -55,7 +60,10 @@ fn the_golden_folder_gives_the_known_verdicts_and_the_exact_table() {
     assert_eq!(findings[8].judgement.points, 3);
     // Holm over the 8 claims with a p-value (the missing quantity has none).
     assert_eq!(
-        findings.iter().filter(|f| f.judgement.p_adjusted.is_some()).count(),
+        findings
+            .iter()
+            .filter(|f| f.judgement.p_adjusted.is_some())
+            .count(),
         8
     );
 

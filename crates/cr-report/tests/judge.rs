@@ -58,7 +58,11 @@ fn flat_noise_is_inconclusive() {
         assert_eq!(j.verdict, Verdict::Inconclusive, "{j:?}");
         let t = j.slope.unwrap();
         assert!(t.lo < 0.0 && t.hi > 0.0, "{t:?}");
-        assert!(j.power.as_deref().unwrap().contains("seeds"), "{:?}", j.power);
+        assert!(
+            j.power.as_deref().unwrap().contains("seeds"),
+            "{:?}",
+            j.power
+        );
     }
 }
 
@@ -290,7 +294,10 @@ fn a_log_scale_claim_judges_relative_change() {
         ..Rule::new(Direction::Decreasing, m)
     };
     let pts = curve(5, 3, 0.5, |i| 300.0 - 12.5 * i as f64);
-    assert_eq!(judge_claim(&pts, false, &log(0.1), &s()).verdict, Verdict::Supported);
+    assert_eq!(
+        judge_claim(&pts, false, &log(0.1), &s()).verdict,
+        Verdict::Supported
+    );
     let pts = curve(5, 3, 0.001, |i| 3.0 - 0.025 * i as f64);
     let j = judge_claim(&pts, false, &log(0.1), &s());
     assert_eq!(j.verdict, Verdict::Inconclusive, "{j:?}");
