@@ -589,7 +589,7 @@ fn shape_finding(
 
 /// `(1 + #misses) / (R + 1)`: the one-sided p-value of "`v` lies beyond `m` upwards".
 fn p_above(v: &[f64], m: f64) -> f64 {
-    let miss = v.iter().filter(|x| !(**x > m)).count();
+    let miss = v.iter().filter(|x| x.is_nan() || **x <= m).count();
     (1 + miss) as f64 / (v.len() + 1) as f64
 }
 
@@ -773,7 +773,7 @@ fn trend_verdict(j: &mut Judgement, reps: &Reps, sign: f64, rule: &Rule, s: &Set
     if rule.direction == Direction::Flat {
         let neg: Vec<f64> = d.iter().map(|v| -v).collect();
         let below = |v: &[f64]| {
-            let miss = v.iter().filter(|x| !(**x < m)).count();
+            let miss = v.iter().filter(|x| x.is_nan() || **x >= m).count();
             (1 + miss) as f64 / (v.len() + 1) as f64
         };
         let within = (2.0 * below(&d).max(below(&neg))).min(1.0);
