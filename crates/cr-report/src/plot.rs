@@ -375,8 +375,8 @@ where
                 chart
                     .draw_series(DashedLineSeries::new(
                         [(b, y0), (b, y1)],
-                        4,
-                        4,
+                        4i32,
+                        4i32,
                         BLACK.mix(0.4).stroke_width(1),
                     ))
                     .map_err(draw_err)?;
