@@ -253,8 +253,10 @@ fn three_seeds_get_a_t_interval_not_a_percentile_bootstrap() {
     let j = judge_trend(&pts, false, Direction::Increasing, 0.0, &s());
     let c = j.change.unwrap();
     let half = 4.303 * 0.07f64.sqrt() / 3f64.sqrt();
-    assert!((c.lo - (1.1 - half)).abs() < 0.03, "{c:?}");
-    assert!((c.hi - (1.1 + half)).abs() < 0.03, "{c:?}");
+    // Monte Carlo error of a 2.5% quantile of t₂ over 20,000 replicates: about 0.016 here;
+    // a percentile bootstrap of the 3 seeds would give about half this width.
+    assert!((c.lo - (1.1 - half)).abs() < 0.06, "{c:?}");
+    assert!((c.hi - (1.1 + half)).abs() < 0.06, "{c:?}");
 }
 
 #[test]
