@@ -112,6 +112,7 @@ fn boundary(p: &Point<'_>) -> Vec<Panel> {
         y_label: "PC 2".into(),
         log_x: false,
         y_range: None,
+        clip: None,
         content: Content::Regions(Regions {
             xs: nums(&b["grid"]["x"]),
             ys: nums(&b["grid"]["y"]),
@@ -136,6 +137,7 @@ fn boundary(p: &Point<'_>) -> Vec<Panel> {
             y_label: String::new(),
             log_x: false,
             y_range: None,
+            clip: None,
             content: Content::Heatmap {
                 values: pert.into_iter().take(h * w).collect(),
                 height: h,

@@ -591,7 +591,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{Corner, legend_corner, log_label};
+    use super::{Corner, legend_corner, lin_label, log_label};
 
     #[test]
     fn legend_avoids_the_data() {

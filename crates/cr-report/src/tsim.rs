@@ -266,9 +266,9 @@ mod tests {
     #[test]
     fn two_points_are_welch() {
         // Variances 1 and 4 over 3 runs each: df = (1/3 + 4/3)² / ((1/3)²/2 + (4/3)²/2)
-        // = (25/9) / (17/9) = 25/17.
+        // = (25/9) / (17/18) = 50/17.
         let v = [(1.0, 3.0), (4.0, 3.0)];
-        assert!((welch_df(&v) - 25.0 / 17.0).abs() < 1e-12);
+        assert!((welch_df(&v) - 50.0 / 17.0).abs() < 1e-12);
         assert_eq!(welch_df(&[(0.0, 3.0), (0.0, 4.0)]), 2.0);
     }
 }
