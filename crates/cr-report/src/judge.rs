@@ -359,7 +359,7 @@ fn prepare(
     measured_x: bool,
     log: bool,
     min_seeds: usize,
-) -> Result<Prepared, Judgement> {
+) -> Result<Prepared, Box<Judgement>> {
     let (mut kept, mut dropped, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
     for p in points {
         let out = p.runs.iter().filter(|o| o.excluded).count();
@@ -398,7 +398,7 @@ fn prepare(
     let fail = |reason: String| {
         let mut j = Judgement::empty(kept.len(), seeds, reason);
         j.excluded = excluded.clone();
-        j
+        Box::new(j)
     };
     if kept.is_empty() {
         return Err(fail(format!("no finished run has this quantity{note}")));
@@ -625,7 +625,7 @@ pub fn judge_claim(points: &[PointObs], measured_x: bool, rule: &Rule, s: &Setti
     let log = rule.scale == Scale::Log;
     let prep = match prepare(points, measured_x, log, s.min_seeds) {
         Ok(p) => p,
-        Err(j) => return j,
+        Err(j) => return *j,
     };
     let n = prep.points.len();
     let mut j = Judgement::empty(n, prep.seeds, String::new());
@@ -863,7 +863,7 @@ fn judge_difference_rule(points: &[PointObs], rule: &Rule, s: &Settings) -> Judg
         .collect();
     let prep = match prepare(&points, false, false, s.min_seeds) {
         Ok(p) => p,
-        Err(j) => return j,
+        Err(j) => return *j,
     };
     let n = prep.points.len();
     let sim = Sim::new(&channels(&prep.points, false, false));

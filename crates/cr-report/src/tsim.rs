@@ -197,7 +197,7 @@ impl Sim {
         for (c, o) in out.iter_mut().enumerate() {
             o.clear();
             for k in 0..self.points {
-                let g = if self.paired { &shared } else { &per_point[k] };
+                let g = per_point.get(k).unwrap_or(&shared);
                 let seed: f64 = self.resid[c][k].iter().map(|(s, r)| g[*s] * r).sum();
                 let sd = self.test_sd[c][k];
                 let test = if sd > 0.0 {
