@@ -249,6 +249,13 @@ impl Experiment {
             claims: self.claims.clone(),
             panels: self.panels.clone(),
             settings,
+            num_classes: self
+                .run
+                .get("model")
+                .and_then(|m| m.get("num_classes"))
+                .and_then(toml::Value::as_integer)
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0),
         }
     }
 

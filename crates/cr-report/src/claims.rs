@@ -46,6 +46,18 @@ impl Direction {
     }
 }
 
+/// The scale a quantity is judged on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// Differences in the quantity's units; `min_effect` in those units.
+    #[default]
+    Linear,
+    /// Differences of the logarithm (ratios); `min_effect` a relative change (0.1 = 10%).
+    /// For rank-, norm- and ratio-valued quantities, whose meaningful changes are relative.
+    Log,
+}
+
 /// A range of the swept strength a claim is about (inclusive ends), with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +106,24 @@ pub struct Claim {
     /// Restricts the judged points to part of the sweep (the whole curve is still shown).
     #[serde(default)]
     pub regime: Option<Regime>,
+    /// The scale the quantity is judged on (`linear` by default).
+    #[serde(default)]
+    pub scale: Scale,
+    /// Why that scale (required for `log`).
+    #[serde(default)]
+    pub scale_reason: Option<String>,
+    /// For a claim about a size: the paper's correlation between `against` and the quantity
+    /// (the claim is then judged on Pearson's r, with Spearman's beside it).
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// Whether the claim is in the family adjusted for multiplicity (Holm); `false` for
+    /// secondary rows (cross-checks of a primary claim).
+    #[serde(default = "yes")]
+    pub primary: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn strength() -> String {
@@ -159,6 +189,10 @@ pub struct ExperimentInfo {
     /// Settings in words (data, model, attacks), filled by the caller.
     #[serde(default)]
     pub settings: Option<String>,
+    /// Classes of the task (`run.model.num_classes`), for the exclusion rule's chance level;
+    /// 10 when absent.
+    #[serde(default)]
+    pub num_classes: Option<usize>,
 }
 
 impl ExperimentInfo {
@@ -166,14 +200,31 @@ impl ExperimentInfo {
     /// ignored here; the experiment crate validates them).
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ReportError> {
         let text = std::fs::read_to_string(path).map_err(crate::error::io(path))?;
-        let info: Self = toml::from_str(&text).map_err(|e| ReportError::File {
+        let mut info: Self = toml::from_str(&text).map_err(|e| ReportError::File {
             path: path.to_path_buf(),
             problem: e.to_string(),
         })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| ReportError::File {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        info.num_classes = num_classes(&table);
         info.validate()?;
         Ok(info)
     }
+}
 
+/// `run.model.num_classes` of a grid file's table, if it is a positive integer.
+pub fn num_classes(grid: &toml::Table) -> Option<usize> {
+    grid.get("run")
+        .and_then(|r| r.get("model"))
+        .and_then(|m| m.get("num_classes"))
+        .and_then(toml::Value::as_integer)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n > 0)
+}
+
+impl ExperimentInfo {
     /// Checks every claim: unique ids, known sweeps, parseable paths, directions that fit.
     pub fn validate(&self) -> Result<(), ReportError> {
         validate_claims(&self.id, &self.claims, &self.sweep)
@@ -242,6 +293,33 @@ pub fn validate_claims(
                 "reason",
                 "state why the threshold is what it is".into(),
             ));
+        }
+        if c.scale == Scale::Log
+            && c.scale_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(bad(
+                i,
+                "scale_reason",
+                "state why the quantity is judged on a log scale".into(),
+            ));
+        }
+        if let Some(t) = c.target {
+            if !(-1.0..=1.0).contains(&t) {
+                return Err(bad(
+                    i,
+                    "target",
+                    format!("{t} is not a correlation in [−1, 1]"),
+                ));
+            }
+            if c.against == "strength" {
+                return Err(bad(
+                    i,
+                    "target",
+                    "a size claim correlates two measured quantities: give `against`".into(),
+                ));
+            }
         }
         if let Some(r) = &c.regime {
             if r.reason.trim().is_empty() {
@@ -318,6 +396,18 @@ mod tests {
             (
                 "direction = \"flat\"\nregime = { from = 2.0, to = 1.0, reason = \"x\" }",
                 "claims[0].regime",
+            ),
+            (
+                "direction = \"flat\"\nscale = \"log\"",
+                "claims[0].scale_reason",
+            ),
+            (
+                "direction = \"increasing\"\nagainst = \"eval.x\"\ntarget = 1.5",
+                "claims[0].target",
+            ),
+            (
+                "direction = \"increasing\"\ntarget = 0.9",
+                "claims[0].target",
             ),
         ];
         for (extra, field) in cases {

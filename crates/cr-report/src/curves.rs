@@ -79,6 +79,48 @@ pub fn curve<'a>(results: &'a [Value], sweep: &SweepInfo) -> Vec<Point<'a>> {
         .collect()
 }
 
+/// The report's one exclusion rule, declared before any data is read and the same for every
+/// experiment: a run whose clean accuracy is below halfway between chance (1 / classes) and
+/// the mean clean accuracy of its sweep's unregularised point (the value `0` or `"none"`;
+/// the best point when the sweep has neither) **did not train**. Such runs are left out of
+/// every statistic, still drawn (hollow) and tabulated, and named in the verdicts.
+pub const EXCLUSION_RULE: &str = "A run whose clean accuracy is below halfway between chance \
+(1 / number of classes) and the mean clean accuracy of its sweep's unregularised point (the value \
+0 or `none`; the best point when a sweep has neither) did not train: it is left out of every \
+statistic, still drawn (hollow markers) and tabulated, and named in the verdicts.";
+
+/// The clean-accuracy threshold of [`EXCLUSION_RULE`] on `points` (`None` when no run has
+/// a clean accuracy).
+pub fn did_not_train_below(points: &[Point<'_>], num_classes: usize) -> Option<f64> {
+    let clean = Path::parse("eval.clean_accuracy").ok()?;
+    let chance = 1.0 / num_classes.max(1) as f64;
+    let mean_of = |p: &Point<'_>| mean_ci95(&p.values(&clean)).0;
+    let reference = points
+        .iter()
+        .find(|p| p.label == "none" || p.label.parse::<f64>().is_ok_and(|v| v == 0.0))
+        .map(mean_of)
+        .filter(|m| m.is_finite())
+        .or_else(|| {
+            points
+                .iter()
+                .map(mean_of)
+                .filter(|m| m.is_finite())
+                .max_by(f64::total_cmp)
+        })?;
+    Some(chance + (reference - chance) / 2.0)
+}
+
+/// Whether `run` falls under the exclusion rule at `threshold`.
+pub fn did_not_train(run: &Value, threshold: Option<f64>) -> bool {
+    match (
+        threshold,
+        run.pointer("/eval/clean_accuracy").and_then(Value::as_f64),
+    ) {
+        (Some(t), Some(a)) => a < t,
+        _ => false,
+    }
+}
+
 /// Whether a quantity is a proportion over the evaluated test samples (its interval then
 /// includes the binomial term).
 pub fn is_proportion(path: &str) -> bool {
@@ -86,9 +128,31 @@ pub fn is_proportion(path: &str) -> bool {
     last.ends_with("accuracy") || last.ends_with("fooling_rate")
 }
 
+/// The test samples a proportion was measured on: `eval.test_samples` for accuracies and
+/// fooling rates; for RA/SA (`ra_over_sa`, the share of the clean-correct samples that stay
+/// correct under attack) the clean-correct samples, `clean_accuracy × test_samples`.
+fn trials(run: &Value, quantity: &str, binomial: bool) -> Option<u64> {
+    let n = run.pointer("/eval/test_samples").and_then(Value::as_u64)?;
+    if binomial {
+        return Some(n);
+    }
+    if quantity == "eval.ra_over_sa" {
+        let sa = run
+            .pointer("/eval/clean_accuracy")
+            .and_then(Value::as_f64)?;
+        return Some((sa * n as f64).round() as u64).filter(|t| *t > 0);
+    }
+    None
+}
+
 /// The observations `claim` is judged on, on `points` (all of them; the regime filter is
-/// applied here).
-pub fn observations(claim: &Claim, points: &[Point<'_>]) -> Vec<PointObs> {
+/// applied here), with runs below `exclude_below` (the exclusion rule's clean-accuracy
+/// threshold) marked excluded.
+pub fn observations(
+    claim: &Claim,
+    points: &[Point<'_>],
+    exclude_below: Option<f64>,
+) -> Vec<PointObs> {
     let q = Path::parse(&claim.quantity).ok();
     let b = claim.baseline.as_deref().and_then(|p| Path::parse(p).ok());
     let x = (claim.against != "strength")
@@ -116,11 +180,11 @@ pub fn observations(claim: &Claim, points: &[Point<'_>]) -> Vec<PointObs> {
                         (_, y) => y,
                     };
                     Obs {
+                        seed: r.get("seed").and_then(Value::as_u64),
                         x: x.as_ref().and_then(|x| x.number(r)),
                         y: y.unwrap_or(f64::NAN),
-                        trials: binomial
-                            .then(|| r.pointer("/eval/test_samples").and_then(Value::as_u64))
-                            .flatten(),
+                        trials: trials(r, &claim.quantity, binomial),
+                        excluded: did_not_train(r, exclude_below),
                     }
                 })
                 .collect(),

@@ -1,7 +1,8 @@
 //! # cr-report
 //!
 //! The report of a reproduction: the paper's claims as data ([`claims`]), a judge that gives
-//! each claim a verdict from a statistic with a bootstrap interval ([`judge`]), and the
+//! each claim a verdict from a statistic with a seed-paired t interval ([`judge`], [`tsim`]),
+//! and the
 //! `report.md`, `findings.json`, `results.csv` and figures written from a results folder
 //! ([`report`], [`plot`]).
 //!
@@ -19,7 +20,7 @@
 //!     .map(|(i, y)| PointObs {
 //!         label: i.to_string(),
 //!         strength: i as f64,
-//!         runs: [-0.01, 0.0, 0.01].iter().map(|e| Obs { x: None, y: y + e, trials: None }).collect(),
+//!         runs: [-0.01, 0.0, 0.01].iter().map(|e| Obs::new(y + e)).collect(),
 //!     })
 //!     .collect();
 //! let j = judge_trend(&points, false, Direction::Decreasing, 0.02, &Settings::default());
@@ -37,5 +38,6 @@ pub mod plot;
 pub mod quantity;
 pub mod report;
 pub mod stats;
+pub mod tsim;
 
 pub use error::ReportError;

@@ -49,6 +49,7 @@ fn spectrum(points: &[Point<'_>], axis: &str) -> Panel {
                     .collect(),
                 color: i,
                 scatter: false,
+                hollow: Vec::new(),
             })
         })
         .collect();
@@ -77,6 +78,7 @@ fn truncation(points: &[Point<'_>], axis: &str) -> Panel {
                     .collect(),
                 color: i,
                 scatter: false,
+                hollow: Vec::new(),
             })
         })
         .collect();
@@ -110,6 +112,7 @@ fn boundary(p: &Point<'_>) -> Vec<Panel> {
         y_label: "PC 2".into(),
         log_x: false,
         y_range: None,
+        clip: None,
         content: Content::Regions(Regions {
             xs: nums(&b["grid"]["x"]),
             ys: nums(&b["grid"]["y"]),
@@ -134,6 +137,7 @@ fn boundary(p: &Point<'_>) -> Vec<Panel> {
             y_label: String::new(),
             log_x: false,
             y_range: None,
+            clip: None,
             content: Content::Heatmap {
                 values: pert.into_iter().take(h * w).collect(),
                 height: h,
@@ -173,12 +177,14 @@ fn pruning(points: &[Point<'_>], axis: &str) -> Vec<Panel> {
                 points: pts.iter().map(|q| (q.0, q.1, None)).collect(),
                 color,
                 scatter: false,
+                hollow: Vec::new(),
             });
             ra.push(Series {
                 name,
                 points: pts.iter().map(|q| (q.0, q.2, None)).collect(),
                 color,
                 scatter: false,
+                hollow: Vec::new(),
             });
             color += 1;
         }

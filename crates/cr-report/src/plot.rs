@@ -44,6 +44,9 @@ pub struct Series {
     pub name: String,
     /// Points in drawing order.
     pub points: Vec<(f64, f64, Option<f64>)>,
+    /// Per point: drawn hollow (excluded from the statistics: did not train); empty for
+    /// none.
+    pub hollow: Vec<bool>,
     /// Colour index into [`TAB10`].
     pub color: usize,
     /// Markers only, no connecting line.
@@ -102,6 +105,9 @@ pub struct Panel {
     pub log_x: bool,
     /// Fixed y range.
     pub y_range: Option<(f64, f64)>,
+    /// The quantity's natural range: error bars are clipped to it (an effective rank is
+    /// never negative, an accuracy never above 1).
+    pub clip: Option<(f64, f64)>,
     /// What to draw.
     pub content: Content,
 }
@@ -115,6 +121,7 @@ impl Panel {
             y_label: y.into(),
             log_x: false,
             y_range: None,
+            clip: None,
             content: Content::Series(series),
         }
     }
@@ -211,25 +218,32 @@ enum Corner {
     LowerRight,
 }
 
+/// The fewest of `pts` (scaled to [0, 1]) in any corner's legend box.
+fn corner_load(pts: &[(f64, f64)]) -> usize {
+    let c = legend_corner(pts);
+    corner_count(pts, c)
+}
+
+fn corner_count(pts: &[(f64, f64)], c: Corner) -> usize {
+    pts.iter()
+        .filter(|(x, y)| {
+            let right = *x >= 0.55;
+            let left = *x <= 0.45;
+            let up = *y >= 0.6;
+            let down = *y <= 0.4;
+            match c {
+                Corner::UpperRight => right && up,
+                Corner::UpperLeft => left && up,
+                Corner::LowerLeft => left && down,
+                Corner::LowerRight => right && down,
+            }
+        })
+        .count()
+}
+
 /// The corner whose 45%×40% box holds the fewest of `pts` (coordinates scaled to [0, 1]);
 /// ties go to the upper right, then upper left, lower left, lower right.
 fn legend_corner(pts: &[(f64, f64)]) -> Corner {
-    let count = |c: Corner| {
-        pts.iter()
-            .filter(|(x, y)| {
-                let right = *x >= 0.55;
-                let left = *x <= 0.45;
-                let up = *y >= 0.6;
-                let down = *y <= 0.4;
-                match c {
-                    Corner::UpperRight => right && up,
-                    Corner::UpperLeft => left && up,
-                    Corner::LowerLeft => left && down,
-                    Corner::LowerRight => right && down,
-                }
-            })
-            .count()
-    };
     [
         Corner::UpperRight,
         Corner::UpperLeft,
@@ -237,20 +251,38 @@ fn legend_corner(pts: &[(f64, f64)]) -> Corner {
         Corner::LowerRight,
     ]
     .into_iter()
-    .min_by_key(|c| count(*c))
+    .min_by_key(|c| corner_count(pts, *c))
     .unwrap_or(Corner::UpperRight)
 }
 
-/// A log-axis tick label: `0` at the floor where x ≤ 0 is drawn, integers from 1 up as
-/// integers, anything else as `1e-3`.
-fn log_label(x: f64, floor: f64) -> String {
-    if (x - floor).abs() <= 0.05 * floor {
+/// A log-axis tick label at `v = log10(x)`: `0` at the floor decade where x ≤ 0 is drawn
+/// (left of the axis break), decades as `1e-3` (integers from 1 up as integers), nothing
+/// between decades (so that no label repeats) or inside the break.
+fn log_label(v: f64, floor: f64) -> String {
+    let f = floor.log10();
+    if (v - f).abs() < 0.02 {
         "0".into()
-    } else if x >= 1.0 && (x - x.round()).abs() < 1e-6 * x {
-        format!("{}", x.round())
+    } else if v < f + 0.75 || (v - v.round()).abs() > 0.02 {
+        String::new()
     } else {
-        format!("{x:.0e}")
+        let x = 10f64.powf(v.round());
+        if x >= 1.0 {
+            format!("{}", x.round())
+        } else {
+            format!("{x:.0e}")
+        }
     }
+}
+
+/// A linear tick label with as many decimals as ticks `step` apart need (integers for
+/// integer-valued spans such as ranks).
+fn lin_label(v: f64, step: f64) -> String {
+    let d = if step > 0.0 && step.is_finite() {
+        (-step.log10() - 1e-9).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        3
+    };
+    format!("{v:.d$}")
 }
 
 fn tx(x: f64, log: bool, floor: f64) -> f64 {
@@ -272,8 +304,9 @@ where
                 .flat_map(|s| s.points.iter().map(|q| q.0))
                 .filter(|x| *x > 0.0)
                 .fold(f64::INFINITY, f64::min);
+            // x ≤ 0 (α = 0) gets its own decade left of the smallest positive one.
             let floor = if positive.is_finite() {
-                positive / 3.0
+                10f64.powf(positive.log10().floor() - 1.0)
             } else {
                 1e-6
             };
@@ -282,13 +315,36 @@ where
                     .iter()
                     .flat_map(|s| s.points.iter().map(|q| tx(q.0, p.log_x, floor))),
             );
-            let (y0, y1) = p.y_range.unwrap_or_else(|| {
+            let clip = p.clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+            let bar = move |q: &(f64, f64, Option<f64>)| {
+                let e = q.2.unwrap_or(0.0);
+                ((q.1 - e).max(clip.0), (q.1 + e).min(clip.1))
+            };
+            let (y0, mut y1) = p.y_range.unwrap_or_else(|| {
                 bounds(series.iter().flat_map(|s| {
-                    s.points
-                        .iter()
-                        .flat_map(|q| [q.1 - q.2.unwrap_or(0.0), q.1 + q.2.unwrap_or(0.0)])
+                    s.points.iter().flat_map(|q| {
+                        let (a, b) = bar(q);
+                        [a, b]
+                    })
                 }))
             });
+            // Room for the legend when every corner holds data.
+            let norm = |y0: f64, y1: f64| -> Vec<(f64, f64)> {
+                series
+                    .iter()
+                    .flat_map(|s| s.points.iter())
+                    .filter(|q| q.1.is_finite())
+                    .map(|q| {
+                        (
+                            (tx(q.0, p.log_x, floor) - x0) / (x1 - x0),
+                            (q.1 - y0) / (y1 - y0),
+                        )
+                    })
+                    .collect()
+            };
+            if p.y_range.is_none() && corner_load(&norm(y0, y1)) > 0 {
+                y1 += 0.5 * (y1 - y0);
+            }
             let mut chart = ChartBuilder::on(area)
                 .caption(&p.title, ("sans-serif", 16))
                 .margin(10)
@@ -301,61 +357,76 @@ where
                 .configure_mesh()
                 .x_desc(p.x_label.as_str())
                 .y_desc(p.y_label.as_str())
+                .x_labels(if log { 24 } else { 8 })
                 .x_label_formatter(&|v| {
                     if log {
-                        log_label(10f64.powf(*v), floor)
+                        log_label(*v, floor)
                     } else {
-                        format!("{v:.3}")
+                        lin_label(*v, (x1 - x0) / 8.0)
                     }
                 })
-                .y_label_formatter(&|v| format!("{v:.3}"))
+                .y_label_formatter(&|v| lin_label(*v, (y1 - y0) / 10.0))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()
                 .map_err(draw_err)?;
+            if log && series.iter().any(|s| s.points.iter().any(|q| q.0 <= 0.0)) {
+                // The axis break between x = 0 and the first decade.
+                let b = floor.log10() + 0.5;
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(b, y0), (b, y1)],
+                        4i32,
+                        4i32,
+                        BLACK.mix(0.4).stroke_width(1),
+                    ))
+                    .map_err(draw_err)?;
+            }
+            let any_hollow = series.iter().any(|s| s.hollow.iter().any(|h| *h));
             for s in series {
                 let c = TAB10[s.color % TAB10.len()];
-                let pts: Vec<(f64, f64)> = s
+                let is_hollow = |i: usize| s.hollow.get(i).copied().unwrap_or(false);
+                let pts: Vec<(f64, f64, bool)> = s
                     .points
                     .iter()
-                    .filter(|q| q.1.is_finite())
-                    .map(|q| (tx(q.0, log, floor), q.1))
+                    .enumerate()
+                    .filter(|(_, q)| q.1.is_finite())
+                    .map(|(i, q)| (tx(q.0, log, floor), q.1, is_hollow(i)))
                     .collect();
                 if !s.scatter {
+                    let line: Vec<(f64, f64)> = pts.iter().map(|q| (q.0, q.1)).collect();
                     chart
-                        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                        .draw_series(LineSeries::new(line, c.stroke_width(2)))
                         .map_err(draw_err)?;
                 }
                 chart
-                    .draw_series(
-                        pts.iter()
-                            .map(|(x, y)| Circle::new((*x, *y), 4, c.filled())),
-                    )
+                    .draw_series(pts.iter().map(|(x, y, h)| {
+                        let style = if *h { c.stroke_width(2) } else { c.filled() };
+                        Circle::new((*x, *y), if *h { 5 } else { 4 }, style)
+                    }))
                     .map_err(draw_err)?
                     .label(s.name.as_str())
                     .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
                 chart
                     .draw_series(s.points.iter().filter_map(|q| {
-                        q.2.filter(|e| *e > 0.0 && q.1.is_finite()).map(|e| {
+                        q.2.filter(|e| *e > 0.0 && q.1.is_finite()).map(|_| {
                             let x = tx(q.0, log, floor);
-                            ErrorBar::new_vertical(x, q.1 - e, q.1, q.1 + e, c.stroke_width(1), 8)
+                            let (lo, hi) = bar(q);
+                            ErrorBar::new_vertical(x, lo, q.1, hi, c.stroke_width(1), 8)
                         })
                     }))
                     .map_err(draw_err)?;
             }
+            if any_hollow {
+                // A legend entry for the excluded points, drawn off the data.
+                chart
+                    .draw_series(std::iter::once(EmptyElement::at((x0, y0))))
+                    .map_err(draw_err)?
+                    .label("hollow: did not train (excluded)")
+                    .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
+            }
             if series.iter().any(|s| !s.name.is_empty()) {
                 // The legend goes into the corner that hides the fewest points.
-                let pts: Vec<(f64, f64)> = series
-                    .iter()
-                    .flat_map(|s| s.points.iter())
-                    .filter(|q| q.1.is_finite())
-                    .map(|q| {
-                        (
-                            (tx(q.0, log, floor) - x0) / (x1 - x0),
-                            (q.1 - y0) / (y1 - y0),
-                        )
-                    })
-                    .collect();
-                let position = match legend_corner(&pts) {
+                let position = match legend_corner(&norm(y0, y1)) {
                     Corner::UpperRight => SeriesLabelPosition::UpperRight,
                     Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
                     Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
@@ -520,7 +591,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{Corner, legend_corner, log_label};
+    use super::{Corner, legend_corner, lin_label, log_label};
 
     #[test]
     fn legend_avoids_the_data() {
@@ -538,11 +609,29 @@ mod tests {
 
     #[test]
     fn log_axis_labels() {
-        // x = 0 is drawn at the floor (a third of the smallest positive x) and labelled 0.
-        assert_eq!(log_label(1e-4 / 3.0, 1e-4 / 3.0), "0");
-        assert_eq!(log_label(1e-3, 1e-4 / 3.0), "1e-3");
-        assert_eq!(log_label(20.0, 0.3), "20");
-        assert_eq!(log_label(1.0, 0.3), "1");
-        assert_eq!(log_label(3e-4, 1e-5), "3e-4");
+        // x = 0 is drawn at its own decade (floor = 1e-5 when the smallest positive x is
+        // 1e-4) and labelled 0; decades are labelled once, nothing in between or in the break.
+        let f = 1e-5;
+        assert_eq!(log_label(-5.0, f), "0");
+        assert_eq!(log_label(-4.5, f), "");
+        assert_eq!(log_label(-4.0, f), "1e-4");
+        assert_eq!(log_label(-3.5, f), "");
+        assert_eq!(log_label(-3.0, f), "1e-3");
+        assert_eq!(log_label(0.0, f), "1");
+        assert_eq!(log_label(2.0, f), "100");
+        let labels: Vec<String> = (0..=60)
+            .map(|i| log_label(-5.0 + i as f64 * 0.1, f))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut dedup = labels.clone();
+        dedup.dedup();
+        assert_eq!(labels, dedup, "no label repeats");
+    }
+
+    #[test]
+    fn linear_labels_have_the_decimals_the_step_needs() {
+        assert_eq!(lin_label(350.0, 50.0), "350");
+        assert_eq!(lin_label(0.25, 0.05), "0.25");
+        assert_eq!(lin_label(0.3, 0.1), "0.3");
     }
 }

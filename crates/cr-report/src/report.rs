@@ -8,16 +8,18 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::claims::{Claim, Direction, ExperimentInfo, SweepInfo};
+use crate::claims::{Claim, Direction, ExperimentInfo, Scale, SweepInfo};
 use crate::csv::csv;
-use crate::curves::{Point, curve, observations};
+use crate::curves::{
+    EXCLUSION_RULE, Point, curve, did_not_train, did_not_train_below, observations,
+};
 use crate::determinism::determinism;
 use crate::error::{ReportError, io};
-use crate::judge::{Judgement, Settings, Verdict, judge_difference, judge_trend};
+use crate::judge::{Judgement, Rule, Settings, Verdict, judge_claim};
 use crate::panels::panels;
 use crate::plot::{Panel, Series, save};
 use crate::quantity::Path as QPath;
-use crate::stats::{pearson, spearman};
+use crate::stats::holm;
 
 /// What the report is made from.
 #[derive(Debug, Clone)]
@@ -58,9 +60,12 @@ pub struct Finding {
     pub threshold_reason: String,
     /// The regime judged, in words (the whole sweep when absent).
     pub regime: Option<String>,
-    /// Pearson and Spearman correlations of the point means, when judged against a measured
-    /// quantity.
-    pub correlations: Option<(f64, f64)>,
+    /// The scale judged on, with its reason.
+    pub scale: (Scale, Option<String>),
+    /// The paper's correlation, for a claim about a size.
+    pub target: Option<f64>,
+    /// Whether the claim is in the multiplicity family.
+    pub primary: bool,
     /// The judge's answer.
     pub judgement: Judgement,
 }
@@ -74,16 +79,30 @@ impl Finding {
             if let Some(c) = j.change {
                 parts.push(format!("mean difference {c:.3}"));
             }
-        } else {
-            if let Some(t) = j.tau {
-                parts.push(format!("τ {t:.2}"));
+        } else if j.log_scale {
+            if let Some(c) = j.change {
+                let r = c.exp();
+                parts.push(format!(
+                    "last/first ×{:.3} [×{:.3}, ×{:.3}]",
+                    r.estimate, r.lo, r.hi
+                ));
             }
+            if let Some(t) = j.slope {
+                parts.push(format!("slope {t:.3} ln/step"));
+            }
+        } else {
             if let Some(c) = j.change {
                 parts.push(format!("Δ {c:.3}"));
             }
+            if let Some(t) = j.slope {
+                parts.push(format!("slope {t:.3}/step"));
+            }
         }
-        if let Some((p, s)) = self.correlations {
-            parts.push(format!("Pearson {p:+.3}, Spearman {s:+.3} (point means)"));
+        if let Some(c) = j.correlations {
+            parts.push(format!(
+                "Pearson {:.3}, Spearman {:.3} (point means)",
+                c.pearson, c.spearman
+            ));
         }
         if parts.is_empty() {
             "–".into()
@@ -95,30 +114,55 @@ impl Finding {
     /// The verdict with its explanation, in words.
     pub fn verdict_text(&self) -> String {
         let j = &self.judgement;
-        match (&j.verdict, &j.extremum) {
-            (Verdict::NonMonotone, Some(e)) => {
-                let side = |t: &crate::judge::Interval| {
-                    if t.lo > 0.0 {
-                        "rising"
-                    } else if t.hi < 0.0 {
-                        "falling"
-                    } else {
-                        "flat within noise"
-                    }
-                };
-                format!(
-                    "**non-monotone**: {} at {} ({} before, τ {:.2}; {} after, τ {:.2})",
-                    e.kind,
-                    e.at,
-                    side(&e.before),
-                    e.before,
-                    side(&e.after),
-                    e.after
-                )
-            }
-            (Verdict::Supported, _) => "**supported**".into(),
-            (Verdict::Contradicted, _) => "**contradicted**".into(),
-            (v, _) => format!("{v} ({})", j.reason),
+        let mut t = match j.verdict {
+            Verdict::Supported | Verdict::Contradicted => format!("**{}**", j.verdict),
+            v => format!("{v} ({})", j.reason),
+        };
+        if j.verdict != j.unadjusted {
+            let _ = write!(t, " [{} before Holm]", j.unadjusted);
+        }
+        if let Some(sh) = &j.shape {
+            let _ = write!(
+                t,
+                "; {} (a {}{})",
+                sh.describe(),
+                sh.kind,
+                if j.log_scale { ", log scale" } else { "" }
+            );
+        }
+        if !j.excluded.is_empty() {
+            let _ = write!(t, "; did not train (excluded): {}", j.excluded.join(", "));
+        }
+        if let Some(p) = &j.power {
+            let _ = write!(t, "; {p}");
+        }
+        t
+    }
+}
+
+/// Holm's adjustment over the primary findings that have a p-value (at `level`): sets each
+/// one's `p_adjusted`, and a decided verdict whose adjusted p exceeds `1 − level` becomes
+/// inconclusive, with the reason.
+pub fn adjust_holm(findings: &mut [Finding], level: f64) {
+    let family: Vec<usize> = (0..findings.len())
+        .filter(|i| findings[*i].primary && findings[*i].judgement.p.is_some())
+        .collect();
+    let raw: Vec<f64> = family
+        .iter()
+        .map(|i| findings[*i].judgement.p.unwrap_or(1.0))
+        .collect();
+    let adj = holm(&raw);
+    let m = family.len();
+    for (i, p) in family.into_iter().zip(adj) {
+        let j = &mut findings[i].judgement;
+        j.p_adjusted = Some(p);
+        if j.unadjusted != Verdict::Inconclusive && p > 1.0 - level {
+            j.verdict = Verdict::Inconclusive;
+            j.reason = format!(
+                "{} alone (p = {:.4}), but not after Holm's adjustment over {m} primary claims (p = {p:.4})",
+                j.unadjusted,
+                j.p.unwrap_or(f64::NAN)
+            );
         }
     }
 }
@@ -157,25 +201,16 @@ pub fn judge_experiment(exp: &ExperimentInfo, results: &[Value], s: &Settings) -
     for c in &exp.claims {
         for sweep in claim_sweeps(exp, c) {
             let points = curve(results, sweep);
-            let obs = observations(c, &points);
+            let below = did_not_train_below(&points, exp.num_classes.unwrap_or(10));
+            let obs = observations(c, &points, below);
             let measured = c.against != "strength";
-            let judgement = if c.direction.is_difference() {
-                judge_difference(&obs, c.direction, c.min_effect, s)
-            } else {
-                judge_trend(&obs, measured, c.direction, c.min_effect, s)
+            let rule = Rule {
+                direction: c.direction,
+                min_effect: c.min_effect,
+                scale: c.scale,
+                target: c.target,
             };
-            let correlations = measured.then(|| {
-                let means: Vec<(f64, f64)> = obs
-                    .iter()
-                    .map(|p| {
-                        let xs: Vec<f64> = p.runs.iter().filter_map(|o| o.x).collect();
-                        let ys: Vec<f64> = p.runs.iter().map(|o| o.y).collect();
-                        (crate::stats::mean_std(&xs).0, crate::stats::mean_std(&ys).0)
-                    })
-                    .collect();
-                let (x, y): (Vec<f64>, Vec<f64>) = means.into_iter().unzip();
-                (pearson(&x, &y), spearman(&x, &y))
-            });
+            let judgement = judge_claim(&obs, measured, &rule, s);
             out.push(Finding {
                 experiment: exp.id.clone(),
                 claim: c.id.clone(),
@@ -195,7 +230,9 @@ pub fn judge_experiment(exp: &ExperimentInfo, results: &[Value], s: &Settings) -
                     };
                     format!("{range} ({})", r.reason)
                 }),
-                correlations: correlations.filter(|(p, s)| p.is_finite() || s.is_finite()),
+                scale: (c.scale, c.scale_reason.clone()),
+                target: c.target,
+                primary: c.primary,
                 judgement,
             });
         }
@@ -211,7 +248,7 @@ fn cell(s: &str) -> String {
 /// The findings as a markdown table (the report's summary; stable text for tests).
 pub fn findings_table(findings: &[Finding]) -> String {
     let mut s = String::from(
-        "| experiment | claim | judged on | effect (95% interval) | verdict | threshold |\n|---|---|---|---|---|---|\n",
+        "| experiment | claim | judged on | effect (95% interval) | p (raw / Holm) | verdict | threshold |\n|---|---|---|---|---|---|---|\n",
     );
     for f in findings {
         let j = &f.judgement;
@@ -231,22 +268,38 @@ pub fn findings_table(findings: &[Finding]) -> String {
                 .map(|r| format!("; judged on {r}"))
                 .unwrap_or_default(),
         );
-        let threshold = match f.direction {
-            Direction::Flat => format!("Δ within ±{}", f.min_effect),
-            Direction::Higher | Direction::Lower => {
+        let rel = if f.scale.0 == Scale::Log {
+            format!(
+                " (relative: ×{:.3}; log scale: {})",
+                1.0 + f.min_effect,
+                f.scale.1.as_deref().unwrap_or("")
+            )
+        } else {
+            String::new()
+        };
+        let threshold = match (f.direction, f.target) {
+            (_, Some(t)) => format!("Pearson's interval against the paper's {t}"),
+            (Direction::Flat, _) => format!("Δ within ±{}{rel}", f.min_effect),
+            (Direction::Higher | Direction::Lower, _) => {
                 format!("difference beyond ±{}", f.min_effect)
             }
-            _ => format!("Δ beyond ±{}", f.min_effect),
+            _ => format!("Δ beyond ±{}{rel}", f.min_effect),
+        };
+        let fp = |p: Option<f64>| p.map_or("–".to_string(), |p| format!("{p:.4}"));
+        let p = match (j.p, f.primary) {
+            (None, _) => "–".to_string(),
+            (Some(_), true) => format!("{} / {}", fp(j.p), fp(j.p_adjusted)),
+            (Some(_), false) => format!("{} / secondary", fp(j.p)),
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {}: {} |",
+            "| {} | {} | {} | {} | {p} | {} | {}: {} |",
             cell(&f.experiment),
             cell(&f.text),
             cell(&judged),
             cell(&f.effect()),
             cell(&f.verdict_text()),
-            threshold,
+            cell(&threshold),
             cell(&f.threshold_reason)
         );
     }
@@ -262,15 +315,23 @@ pub fn counts(findings: &[Finding]) -> BTreeMap<Verdict, usize> {
     c
 }
 
-/// The summary line: how many claims got each verdict.
+/// The summary line: how many claims got each verdict (after Holm over the primary
+/// claims), and how many curves show a reversal beside their trend.
 pub fn summary_line(findings: &[Finding]) -> String {
     let c = counts(findings);
+    let family = findings
+        .iter()
+        .filter(|f| f.primary && f.judgement.p_adjusted.is_some())
+        .count();
+    let shapes = findings
+        .iter()
+        .filter(|f| f.judgement.shape.is_some())
+        .count();
     format!(
-        "{} claims judged: {} supported, {} contradicted, {} non-monotone, {} inconclusive.",
+        "{} claims judged: {} supported, {} contradicted, {} inconclusive (Holm over {family} primary claims); {shapes} with a reversal beside the trend.",
         findings.len(),
         c[&Verdict::Supported],
         c[&Verdict::Contradicted],
-        c[&Verdict::NonMonotone],
         c[&Verdict::Inconclusive]
     )
 }
@@ -304,7 +365,41 @@ pub(crate) const COLUMNS: [(&str, &str); 5] = [
     ("eff. rank", "eval.compressibility.effective_rank"),
 ];
 
-fn table(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -> String {
+/// The points as the judge sees them under the exclusion rule at `below`: each point with
+/// its kept runs (all its runs when none is kept), the number excluded, and whether the
+/// whole point is excluded.
+fn under_rule<'a>(points: &[Point<'a>], below: Option<f64>) -> Vec<(Point<'a>, usize, bool)> {
+    points
+        .iter()
+        .map(|p| {
+            let kept: Vec<&Value> = p
+                .runs
+                .iter()
+                .copied()
+                .filter(|r| !did_not_train(r, below))
+                .collect();
+            let out = p.runs.len() - kept.len();
+            let all = kept.is_empty() && out > 0;
+            let runs = if all { p.runs.clone() } else { kept };
+            (
+                Point {
+                    label: p.label.clone(),
+                    strength: p.strength,
+                    runs,
+                },
+                out,
+                all,
+            )
+        })
+        .collect()
+}
+
+fn table(
+    exp: &ExperimentInfo,
+    sweep: &SweepInfo,
+    points: &[Point<'_>],
+    below: Option<f64>,
+) -> String {
     let mut cols: Vec<(String, String)> = COLUMNS
         .iter()
         .map(|(h, p)| (h.to_string(), p.to_string()))
@@ -344,10 +439,20 @@ fn table(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -> Strin
     s.push('\n');
     s.push_str(&"|---".repeat(2 + cols.len()));
     s.push_str("|\n");
-    for p in points {
-        let _ = write!(s, "| {} | {} |", p.label, p.runs.len());
+    for (p, out, all_out) in under_rule(points, below) {
+        let runs = if out > 0 {
+            let total = if all_out {
+                p.runs.len()
+            } else {
+                p.runs.len() + out
+            };
+            format!("{total} ({out} did not train)")
+        } else {
+            p.runs.len().to_string()
+        };
+        let _ = write!(s, "| {} | {runs} |", p.label);
         for path in &paths {
-            let _ = write!(s, " {} |", fmt_cell(p, path));
+            let _ = write!(s, " {} |", fmt_cell(&p, path));
         }
         s.push('\n');
     }
@@ -363,36 +468,67 @@ fn wants_log(xs: impl Iterator<Item = f64>) -> bool {
     pos.len() >= 2 && hi / lo >= 20.0
 }
 
-fn line(name: &str, color: usize, pts: Vec<(f64, f64, Option<f64>)>) -> Series {
+/// A point to draw: (x, y, half-width, excluded).
+type Drawn = (f64, f64, Option<f64>, bool);
+
+fn line(name: &str, color: usize, pts: Vec<Drawn>) -> Series {
+    let pts: Vec<Drawn> = pts
+        .into_iter()
+        .filter(|q| q.0.is_finite() && q.1.is_finite())
+        .collect();
     Series {
         name: name.into(),
-        points: pts
-            .into_iter()
-            .filter(|q| q.0.is_finite() && q.1.is_finite())
-            .collect(),
+        points: pts.iter().map(|q| (q.0, q.1, q.2)).collect(),
+        hollow: pts.iter().map(|q| q.3).collect(),
         color,
         scatter: false,
     }
 }
 
-fn by_strength(points: &[Point<'_>], path: &str) -> Vec<(f64, f64, Option<f64>)> {
+fn by_strength(points: &[(Point<'_>, usize, bool)], path: &str) -> Vec<Drawn> {
     let Ok(p) = QPath::parse(path) else {
         return Vec::new();
     };
     points
         .iter()
-        .map(|pt| {
+        .map(|(pt, _, all)| {
             let (m, h) = pt.mean_ci(&p);
-            (pt.strength, m, h)
+            (pt.strength, m, h, *all)
         })
         .collect()
 }
 
-fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -> Vec<Panel> {
+/// The range a quantity's interval is clipped to in figures: [0, 1] for proportions,
+/// [0, ∞) for ranks, norms, ratios, rates and bounds, none for signed quantities (gaps,
+/// differences, slopes).
+fn natural_range(path: &str) -> Option<(f64, f64)> {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    if crate::curves::is_proportion(path) || last.starts_with("eps") {
+        Some((0.0, 1.0))
+    } else if last.contains("rank")
+        || last.contains("norm")
+        || last.contains("ratio")
+        || last.contains("bound")
+        || last.ends_with("change_mean")
+        || last.ends_with("over_sa")
+    {
+        Some((0.0, f64::INFINITY))
+    } else {
+        None
+    }
+}
+
+fn sweep_panels(
+    exp: &ExperimentInfo,
+    sweep: &SweepInfo,
+    all_points: &[Point<'_>],
+    below: Option<f64>,
+) -> Vec<Panel> {
+    let points = &under_rule(all_points, below);
     let axis = axis_label(sweep);
     let log_x = sweep
         .log_x
-        .unwrap_or_else(|| wants_log(points.iter().map(|p| p.strength)));
+        .unwrap_or_else(|| wants_log(points.iter().map(|p| p.0.strength)));
     let mut out = Vec::new();
     let mut acc = Panel::lines(
         &format!("Accuracy vs {axis} ({})", sweep.name),
@@ -404,6 +540,7 @@ fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -
         ],
     );
     acc.log_x = log_x;
+    acc.clip = Some((0.0, 1.0));
     out.push(acc);
     let mut drawn: Vec<(String, String)> = vec![
         ("eval.robust_accuracy".into(), "strength".into()),
@@ -431,19 +568,24 @@ fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -
             }
             let mut p = Panel::lines(&format!("{q} vs {axis}"), &axis, &q, series);
             p.log_x = log_x;
+            p.clip = if c.baseline.is_none() {
+                natural_range(&c.quantity)
+            } else {
+                None
+            };
             p
         } else {
             let (Ok(xp), Ok(yp)) = (QPath::parse(&c.against), QPath::parse(&c.quantity)) else {
                 continue;
             };
-            let mut pts: Vec<(f64, f64, Option<f64>)> = points
+            // In strength order, never sorted by the mean x: a fold-back shows as one.
+            let pts: Vec<Drawn> = points
                 .iter()
-                .map(|pt| {
+                .map(|(pt, _, all)| {
                     let (y, h) = pt.mean_ci(&yp);
-                    (pt.mean_ci(&xp).0, y, h)
+                    (pt.mean_ci(&xp).0, y, h, *all)
                 })
                 .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             let xl = against_label(c, sweep);
             let log = wants_log(pts.iter().map(|p| p.0));
             let mut p = Panel::lines(
@@ -453,13 +595,14 @@ fn sweep_panels(exp: &ExperimentInfo, sweep: &SweepInfo, points: &[Point<'_>]) -
                 vec![line(&format!("points of {}", sweep.name), 4, pts)],
             );
             p.log_x = log;
+            p.clip = natural_range(&c.quantity);
             p
         };
         panel.title = format!("{} ({})", panel.title, sweep.name);
         out.push(panel);
     }
     for kind in &exp.panels {
-        out.extend(panels(*kind, points, &axis));
+        out.extend(panels(*kind, all_points, &axis));
     }
     out
 }
@@ -490,19 +633,82 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     cr_io::write_atomic(path, bytes).map_err(io(path))
 }
 
-const METHOD: &str = "How claims are judged. Each claim below is data in its experiment's TOML: the \
-quantity, what it is judged against (the swept strength, or a compressibility measure that still \
-moves across the sweep), the claimed direction, the smallest change that counts (with its \
-reason) and, where stated, the regime. The judge resamples every point's seeds (and, for \
-accuracies and fooling rates, the test samples, as a binomial draw) 2,000 times and computes \
-Kendall's τ between x and the point means, Δ = last point − first point, and the rise of the \
-highest (or lowest) interior point over both ends. `non-monotone`: a peak or trough whose 95% \
-interval over both ends lies beyond the threshold (checked first; the verdict names where, and \
-the direction on each side). `supported` / `contradicted`: τ's interval excludes 0 and Δ's \
-interval lies beyond the threshold, in / against the claimed direction. `inconclusive`: \
-anything else, or too little data (fewer than 2 points, or a point with fewer than 2 seeds), with \
-the reason. Tables give means ± the half-width of the 95% t-interval over seeds; figures draw the \
-same as error bars.";
+const METHOD: &str = "How claims are judged (fixed before the data were read). Each claim is data \
+in its experiment's TOML: the quantity, what it is judged against (the swept strength, or a \
+measured quantity), the claimed direction, the smallest change that counts (with its reason), the \
+scale (`log` for rank-, norm- and ratio-valued quantities, where the threshold is a relative \
+change) and, where stated, the regime. Points are ordered by the swept strength. Intervals come \
+from a seed-paired t simulation (20,000 replicates): point k of every sweep is trained with the \
+same seeds, so each replicate moves a seed's whole curve together, scaled by a t factor with the \
+degrees of freedom of the fewest seeds at a point (2 at 3 seeds: t₀.₉₇₅ = 4.30); for any \
+difference of points this is exactly the paired t interval. Accuracies and fooling rates add \
+their binomial test-sample noise, unshrunk by the number of seeds (every run attacks the same \
+test subset); the other quantities carry no per-sample spread in the result files, so their \
+intervals hold the seed-to-seed spread only. Two-point curves (two models) are a Welch test of the \
+difference. `supported` / `contradicted`: Δ = last − first point lies beyond the threshold and \
+the OLS slope over the sweep's steps excludes 0, both at 95%, in / against the claimed \
+direction (for `flat`: Δ within / beyond ±threshold). A claim against a measured x is \
+`inconclusive` when x does not move monotonically with the strength (it folds back, or its slope \
+includes 0). Claims about a size (Figure 3's ρ) are judged on Pearson's interval against the \
+paper's value: `supported` when it excludes 0 and reaches it, `contradicted` when it lies below \
+it. Shape is a finding beside the verdict, never in its place: a peak or trough at a breakpoint \
+with at least 3 points on each side, re-chosen inside every replicate, both side slopes \
+excluding 0 with opposite signs and the reversal above a tenth of the curve's range. \
+Multiplicity: Holm's step-down adjustment over the primary claims (secondary rows, such as \
+cross-checks, are outside the family); a claim decided alone but not after the adjustment is \
+`inconclusive`. Every `inconclusive` verdict states how many seeds would give 80% power to decide \
+an effect of twice the threshold at the measured noise. Tables give means ± the half-width of \
+the 95% t-interval over seeds (excluded runs left out); figures draw the same bars, clipped to the \
+quantity's range, and excluded points hollow.";
+
+/// One experiment with its finished runs.
+struct ExpRuns<'a> {
+    exp: &'a ExperimentInfo,
+    res: Vec<Value>,
+    planned: usize,
+}
+
+/// The report body of one experiment: its settings, tables, findings and figures.
+fn experiment_body(
+    e: &ExpRuns<'_>,
+    findings: &[Finding],
+    fig_dir: &Path,
+    body: &mut String,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let exp = e.exp;
+    let _ = writeln!(body, "## {} — {} (`{}`)\n", exp.figure, exp.title, exp.id);
+    let _ = writeln!(body, "![{}](figures/{}.png)\n", exp.id, exp.id);
+    let _ = writeln!(body, "**Paper's claim.** {}\n", exp.claim.trim());
+    let _ = writeln!(
+        body,
+        "**Settings.** {}{} of {} runs finished.\n",
+        exp.settings
+            .as_ref()
+            .map(|s| format!("{s}. "))
+            .unwrap_or_default(),
+        e.res.len(),
+        e.planned
+    );
+    if let Some(n) = &exp.notes {
+        let _ = writeln!(body, "**Notes.** {}\n", n.trim());
+    }
+    let mut fig = Vec::new();
+    for sweep in &exp.sweep {
+        let points = curve(&e.res, sweep);
+        if exp.sweep.len() > 1 {
+            let _ = writeln!(body, "**Sweep `{}`** ({})\n", sweep.name, axis_label(sweep));
+        }
+        let below = did_not_train_below(&points, exp.num_classes.unwrap_or(10));
+        let _ = writeln!(body, "{}", table(exp, sweep, &points, below));
+        fig.extend(sweep_panels(exp, sweep, &points, below));
+    }
+    if !findings.is_empty() {
+        body.push_str(&findings_table(findings));
+        body.push('\n');
+    }
+    let title = format!("{} — {} ({})", exp.figure, exp.title, exp.id);
+    save(&fig_dir.join(&exp.id), &title, &fig, 3)
+}
 
 /// Writes `report.md`, `findings.json`, `results.csv` and `figures/` into `out`.
 pub fn write_report(
@@ -511,11 +717,9 @@ pub fn write_report(
     settings: &Settings,
 ) -> Result<ReportSummary, ReportError> {
     let fig_dir = out.join("figures");
-    let mut all = Vec::new();
-    let mut figures = Vec::new();
-    let mut body = String::new();
     let mut not_run = Vec::new();
     let mut planned_total = 0;
+    let mut runs = Vec::new();
     for exp in &input.experiments {
         let res: Vec<Value> = input
             .results
@@ -527,40 +731,24 @@ pub fn write_report(
         planned_total += planned;
         if res.is_empty() {
             not_run.push(exp.id.clone());
-            continue;
+        } else {
+            runs.push(ExpRuns { exp, res, planned });
         }
-        let findings = judge_experiment(exp, &res, settings);
-        let _ = writeln!(body, "## {} — {} (`{}`)\n", exp.figure, exp.title, exp.id);
-        let _ = writeln!(body, "![{}](figures/{}.png)\n", exp.id, exp.id);
-        let _ = writeln!(body, "**Paper's claim.** {}\n", exp.claim.trim());
-        let _ = writeln!(
-            body,
-            "**Settings.** {}{} of {planned} runs finished.\n",
-            exp.settings
-                .as_ref()
-                .map(|s| format!("{s}. "))
-                .unwrap_or_default(),
-            res.len()
-        );
-        if let Some(n) = &exp.notes {
-            let _ = writeln!(body, "**Notes.** {}\n", n.trim());
-        }
-        let mut fig = Vec::new();
-        for sweep in &exp.sweep {
-            let points = curve(&res, sweep);
-            if exp.sweep.len() > 1 {
-                let _ = writeln!(body, "**Sweep `{}`** ({})\n", sweep.name, axis_label(sweep));
-            }
-            let _ = writeln!(body, "{}", table(exp, sweep, &points));
-            fig.extend(sweep_panels(exp, sweep, &points));
-        }
-        if !findings.is_empty() {
-            body.push_str(&findings_table(&findings));
-            body.push('\n');
-        }
-        let title = format!("{} — {} ({})", exp.figure, exp.title, exp.id);
-        figures.extend(save(&fig_dir.join(&exp.id), &title, &fig, 3)?);
-        all.extend(findings);
+    }
+    let mut all: Vec<Finding> = runs
+        .iter()
+        .flat_map(|e| judge_experiment(e.exp, &e.res, settings))
+        .collect();
+    adjust_holm(&mut all, settings.level);
+    let mut body = String::new();
+    let mut figures = Vec::new();
+    for e in &runs {
+        let mine: Vec<Finding> = all
+            .iter()
+            .filter(|f| f.experiment == e.exp.id)
+            .cloned()
+            .collect();
+        figures.extend(experiment_body(e, &mine, &fig_dir, &mut body)?);
     }
     let mut md = format!("# cr reproduction report — scale `{}`\n\n", input.scale);
     let _ = writeln!(
@@ -569,9 +757,13 @@ pub fn write_report(
         input.results.len(),
         input.source
     );
+    let _ = writeln!(
+        md,
+        "## How claims are judged\n\n{METHOD}\n\n**Exclusion rule.** {EXCLUSION_RULE}\n"
+    );
     let _ = writeln!(md, "## Findings\n\n{}\n", summary_line(&all));
     md.push_str(&findings_table(&all));
-    let _ = writeln!(md, "\n{METHOD}\n");
+    md.push('\n');
     md.push_str(&determinism(
         input
             .results

@@ -138,6 +138,54 @@ pub fn t975(df: usize) -> f64 {
     }
 }
 
+/// The 80% quantile of Student's t with `df` degrees of freedom (for 80% power), from a
+/// table for df ≤ 30 and the normal value beyond.
+pub fn t80(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        1.376, 1.061, 0.978, 0.941, 0.920, 0.906, 0.896, 0.889, 0.883, 0.879, 0.876, 0.873, 0.870,
+        0.868, 0.866, 0.865, 0.863, 0.862, 0.861, 0.860, 0.859, 0.858, 0.858, 0.857, 0.856, 0.856,
+        0.855, 0.855, 0.854, 0.854,
+    ];
+    match df {
+        0 => f64::NAN,
+        d if d <= 30 => T[d - 1],
+        _ => 0.842,
+    }
+}
+
+/// Holm's step-down adjustment of the p-values `p` (same order back; each at most 1 and
+/// never below the adjusted value of a smaller raw p).
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut idx: Vec<usize> = (0..m).collect();
+    idx.sort_by(|a, b| p[*a].total_cmp(&p[*b]));
+    let mut out = vec![f64::NAN; m];
+    let mut running = 0.0f64;
+    for (rank, i) in idx.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[*i]).min(1.0));
+        out[*i] = running;
+    }
+    out
+}
+
+/// The ordinary least-squares slope of `y` on the positions `0, 1, …` (NaN for fewer than
+/// two values).
+pub fn slope_on_steps(y: &[f64]) -> f64 {
+    let n = y.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let xm = (n - 1) as f64 / 2.0;
+    let ym = y.iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        let dx = i as f64 - xm;
+        sxy += dx * (v - ym);
+        sxx += dx * dx;
+    }
+    sxy / sxx
+}
+
 /// Mean and the half-width of its two-sided 95% t-interval over the finite values (`None`
 /// for fewer than two).
 pub fn mean_ci95(v: &[f64]) -> (f64, Option<f64>) {
@@ -199,6 +247,22 @@ mod tests {
         assert_eq!(m, 2.0);
         assert!((h.unwrap() - 4.303 / 3f64.sqrt()).abs() < 1e-12);
         assert_eq!(mean_ci95(&[1.0]).1, None);
+    }
+
+    #[test]
+    fn holm_and_slopes_by_hand() {
+        // p = (0.01, 0.04, 0.03, 0.005), m = 4: sorted 0.005·4, 0.01·3, 0.03·2, 0.04·1.
+        let a = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        for (x, w) in a.iter().zip(want) {
+            assert!((x - w).abs() < 1e-12, "{a:?}");
+        }
+        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
+        assert!((slope_on_steps(&[1.0, 3.0, 5.0]) - 2.0).abs() < 1e-12);
+        // y = (0, 1, 0, 1): Σdx·dy = (−1.5)(−.5)+(−.5)(.5)+(.5)(−.5)+(1.5)(.5) = 1; Σdx² = 5.
+        assert!((slope_on_steps(&[0.0, 1.0, 0.0, 1.0]) - 0.2).abs() < 1e-12);
+        assert!(slope_on_steps(&[1.0]).is_nan());
+        assert_eq!((t80(2), t80(100)), (1.061, 0.842));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use cr_report::claims::ExperimentInfo;
 use cr_report::judge::{Settings, Verdict};
-use cr_report::report::{findings_table, judge_experiment, load_results, summary_line};
+use cr_report::report::{
+    adjust_holm, findings_table, judge_experiment, load_results, summary_line,
+};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden")
@@ -17,8 +19,9 @@ fn dir() -> PathBuf {
 fn the_golden_folder_gives_the_known_verdicts_and_the_exact_table() {
     let exp = ExperimentInfo::from_toml_file(&dir().join("demo.toml")).unwrap();
     let results = load_results(&dir().join("results")).unwrap();
-    assert_eq!(results.len(), 22);
-    let findings = judge_experiment(&exp, &results, &Settings::default());
+    assert_eq!(results.len(), 24);
+    let mut findings = judge_experiment(&exp, &results, &Settings::default());
+    adjust_holm(&mut findings, 0.95);
     let verdicts: Vec<(&str, Verdict)> = findings
         .iter()
         .map(|f| (f.claim.as_str(), f.judgement.verdict))
@@ -27,29 +30,42 @@ fn the_golden_folder_gives_the_known_verdicts_and_the_exact_table() {
         verdicts,
         vec![
             ("ra-falls", Verdict::Supported),
-            ("change-rises", Verdict::NonMonotone),
+            ("change-rises", Verdict::Contradicted),
             ("ratio-falls", Verdict::Inconclusive),
             ("erank-falls", Verdict::Contradicted),
             ("fooling-rises", Verdict::Inconclusive),
-            ("ra-vs-rank", Verdict::Inconclusive),
+            ("ra-vs-rank", Verdict::Supported),
             ("gap-higher", Verdict::Supported),
             ("ra-vs-erank", Verdict::Contradicted),
             ("ra-late", Verdict::Supported),
         ]
     );
-    let peak = findings[1].judgement.extremum.as_ref().unwrap();
+    // The inverted U keeps its trend verdict; the peak is a finding beside it.
+    let peak = findings[1].judgement.shape.as_ref().unwrap();
     assert_eq!((peak.kind, peak.at.as_str()), ("peak", "0.01"));
-    assert!(findings[4].judgement.reason.contains("no finished run"));
     assert!(
-        findings[5]
-            .judgement
-            .reason
-            .contains("point 2 has 1 seed(s)")
+        findings
+            .iter()
+            .enumerate()
+            .all(|(i, f)| (i == 1) == f.judgement.shape.is_some())
     );
+    assert!(findings[4].judgement.reason.contains("no finished run"));
+    // The rank-2 model did not train: excluded and named; the "none" point reads its
+    // strength (64) from the results; two points left: a Welch test.
+    let j = &findings[5].judgement;
+    assert_eq!(j.excluded, vec!["2 (3 of 3 seeds)".to_string()]);
+    assert_eq!(j.points, 2);
+    assert!(!j.df.unwrap().1);
     // The regime keeps the points at 0.01, 0.1 and 1.0.
     assert_eq!(findings[8].judgement.points, 3);
-    // The "none" point of the rank sweep reads its strength (64) from the results.
-    assert_eq!(findings[5].judgement.points, 3);
+    // Holm over the 8 claims with a p-value (the missing quantity has none).
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| f.judgement.p_adjusted.is_some())
+            .count(),
+        8
+    );
 
     let table = format!(
         "{}\n\n{}",

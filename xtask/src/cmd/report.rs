@@ -60,11 +60,16 @@ pub fn run(args: Args) -> Result<()> {
         let mark = match f.judgement.verdict {
             Verdict::Supported => "yes",
             Verdict::Contradicted => "NO ",
-            Verdict::NonMonotone => "∩∪ ",
             Verdict::Inconclusive => " ? ",
         };
+        let shape = f
+            .judgement
+            .shape
+            .as_ref()
+            .map(|s| format!("; {}", s.describe()))
+            .unwrap_or_default();
         println!(
-            "  [{mark}] {} ({}): {} — {}",
+            "  [{mark}] {} ({}): {} — {}{shape}",
             f.experiment,
             f.sweep,
             f.text,
