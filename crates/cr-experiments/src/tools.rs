@@ -55,11 +55,60 @@ pub fn load_for(path: &Path, data: &Dataset, ctx: &Context) -> Result<Model, Exp
     Ok(model)
 }
 
+/// Which samples of a split a single-model command takes (reported in its JSON as
+/// `{"rule": "first", "n": 500}` and the like).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", content = "n", rename_all = "kebab-case")]
+pub enum SampleSelection {
+    /// Every sample of the split.
+    All,
+    /// `n` samples, class-balanced: round robin over the classes, each class's samples in
+    /// file order, then sorted back into file order (cr's `--n`).
+    Balanced(usize),
+    /// The first `n` samples in file order (`--first`: the images AutoAttack, RobustBench
+    /// and torchattacks evaluate on).
+    First(usize),
+}
+
+impl SampleSelection {
+    /// `--n` / `--first` as given (at most one of them).
+    pub fn from_flags(n: Option<usize>, first: Option<usize>) -> Result<Self, ExpError> {
+        match (n, first) {
+            (Some(_), Some(_)) => Err(ExpError::Other(
+                "--n (class-balanced) and --first (file order) exclude each other".into(),
+            )),
+            (Some(n), None) => Ok(SampleSelection::Balanced(n)),
+            (None, Some(n)) => Ok(SampleSelection::First(n)),
+            (None, None) => Ok(SampleSelection::All),
+        }
+    }
+
+    /// The selected samples of `d`.
+    pub fn apply(&self, d: Dataset) -> Dataset {
+        match *self {
+            SampleSelection::All => d,
+            SampleSelection::Balanced(n) => d.balanced(n),
+            SampleSelection::First(n) => d.first(n),
+        }
+    }
+}
+
 /// The samples to attack: the first `n` (class-balanced) of the split.
 pub fn samples(
     spec: &str,
     split: Split,
     n: Option<usize>,
+    ctx: &Context,
+) -> Result<Dataset, ExpError> {
+    let sel = n.map_or(SampleSelection::All, SampleSelection::Balanced);
+    select_samples(spec, split, sel, ctx)
+}
+
+/// The samples of `split` that `sel` picks.
+pub fn select_samples(
+    spec: &str,
+    split: Split,
+    sel: SampleSelection,
     ctx: &Context,
 ) -> Result<Dataset, ExpError> {
     let s =
@@ -68,10 +117,7 @@ pub fn samples(
         Split::Train => s.train,
         Split::Test => s.test,
     };
-    Ok(match n {
-        Some(n) => d.balanced(n),
-        None => d,
-    })
+    Ok(sel.apply(d))
 }
 
 /// One attack's line of the report.
@@ -101,6 +147,9 @@ pub struct AttackReport {
     pub data: String,
     /// Samples attacked.
     pub samples: usize,
+    /// How they were chosen from the split (set by the caller that chose them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SampleSelection>,
     /// Clean accuracy.
     pub clean_accuracy: f64,
     /// Per attack.
@@ -136,6 +185,7 @@ pub fn attack(
         model: path.display().to_string(),
         data: data_label.to_string(),
         samples: data.len(),
+        selection: None,
         clean_accuracy: f64::NAN,
         attacks: Vec::new(),
         worst_case_robust_accuracy: None,
@@ -185,6 +235,79 @@ pub fn attack(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One sample's prediction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// Its true label.
+    pub label: usize,
+    /// The arg-max of the logits (the first on ties).
+    pub predicted: usize,
+    /// The logits.
+    pub logits: Vec<f32>,
+}
+
+/// What `predict` reports: every selected sample's logits, in the selection's order (file
+/// order for `first` and `balanced`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    /// Model file.
+    pub model: String,
+    /// Data spec and split.
+    pub data: String,
+    /// How the samples were chosen.
+    pub selection: SampleSelection,
+    /// Number of samples.
+    pub samples: usize,
+    /// Fraction predicted correctly.
+    pub accuracy: f64,
+    /// Per sample.
+    pub predictions: Vec<Prediction>,
+}
+
+/// The logits of the model in `path` on `data` (evaluation mode: batch norm uses its running
+/// statistics), in batches of [`ATTACK_BATCH`].
+pub fn predict(
+    path: &Path,
+    data: &Dataset,
+    data_label: &str,
+    selection: SampleSelection,
+    ctx: &Context,
+) -> Result<PredictReport, ExpError> {
+    let model = load_for(path, data, ctx)?.snapshot();
+    let (x, _) = data.tensors(&ctx.device);
+    let n = data.len();
+    let k = model.spec.num_classes;
+    let mut predictions = Vec::with_capacity(n);
+    for s in (0..n).step_by(ATTACK_BATCH) {
+        let e = (s + ATTACK_BATCH).min(n);
+        let logits: Vec<f32> = model
+            .forward(x.clone().narrow(0, s, e - s))
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| ExpError::Other(format!("logits: {e:?}")))?;
+        for (i, row) in logits.chunks_exact(k).enumerate() {
+            let predicted = row
+                .iter()
+                .enumerate()
+                .fold(0, |best, (j, v)| if *v > row[best] { j } else { best });
+            predictions.push(Prediction {
+                label: data.labels[s + i] as usize,
+                predicted,
+                logits: row.to_vec(),
+            });
+        }
+    }
+    let correct = predictions.iter().filter(|p| p.label == p.predicted).count();
+    Ok(PredictReport {
+        model: path.display().to_string(),
+        data: data_label.to_string(),
+        selection,
+        samples: n,
+        accuracy: correct as f64 / n.max(1) as f64,
+        predictions,
+    })
 }
 
 /// What `analyze` computes.
