@@ -242,11 +242,36 @@ pub fn read_state_dict(bytes: &[u8], file: &Path) -> Result<TensorMap, ImportErr
 
 /// The architecture's name for messages.
 fn arch_label(arch: &ImportArch) -> String {
-    format!("{arch:?}")
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    arch.to_string()
+}
+
+impl std::fmt::Display for ImportArch {
+    /// The `--arch` name this parses from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportArch::TorchvisionResnet { blocks, cifar_stem } => {
+                let depth = match blocks {
+                    Some(([2, 2, 2, 2], false)) => "18",
+                    Some(([3, 4, 6, 3], true)) => "50",
+                    _ => "",
+                };
+                let stem = if *cifar_stem { "-cifar" } else { "" };
+                write!(f, "torchvision-resnet{depth}{stem}")
+            }
+            ImportArch::TorchvisionVggBn { vgg16: true } => write!(f, "torchvision-vgg16-bn"),
+            ImportArch::TorchvisionVggBn { vgg16: false } => write!(f, "torchvision-vgg-bn"),
+            ImportArch::RobustbenchWrn {
+                depth_widen: Some((d, w)),
+            } => write!(f, "robustbench-wrn-{d}-{w}"),
+            ImportArch::RobustbenchWrn { depth_widen: None } => write!(f, "robustbench-wrn"),
+            ImportArch::RobustbenchPreactResnet { blocks, v2 } => {
+                let depth = if *blocks == Some([2, 2, 2, 2]) { "18" } else { "" };
+                let v2 = if *v2 { "-v2" } else { "" };
+                write!(f, "robustbench-preact-resnet{depth}{v2}")
+            }
+            ImportArch::CrFcn => write!(f, "cr-fcn"),
+        }
+    }
 }
 
 /// Renames every tensor to its cr path; also returns cr path → PyTorch key for messages.
@@ -352,4 +377,21 @@ fn guess_torch_key(cr: &str, torch_of: &BTreeMap<String, String>) -> String {
             (l == layer).then(|| format!("{tl}.{param}"))
         })
         .unwrap_or_else(|| cr.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_name_parses_and_prints_back() {
+        for name in KNOWN_ARCHS {
+            let name = name.replace("D-W", "28-10");
+            let arch: ImportArch = name.parse().unwrap();
+            assert_eq!(arch.to_string(), name);
+        }
+        for bad in ["resnet18", "torchvision-resnet34", "robustbench-wrn-28", "robustbench-wrn-a-b"] {
+            assert!(bad.parse::<ImportArch>().is_err(), "{bad}");
+        }
+    }
 }
