@@ -136,6 +136,8 @@ pub struct AttackLine {
     /// misclassified without perturbation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken_by: Option<Vec<Option<String>>>,
+    /// Forward and backward passes, per sample (a batch of B is B passes).
+    pub passes: cr_attacks::PassCount,
 }
 
 /// What `attack` reports.
@@ -160,8 +162,80 @@ pub struct AttackReport {
     pub uap: Option<cr_attacks::UapResult>,
     /// Sanity-check warnings.
     pub warnings: Vec<String>,
+    /// RobustBench's `model_info` fields, when AutoAttack ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_info: Option<ModelInfo>,
     /// Wall seconds.
     pub seconds: f64,
+}
+
+/// The fields of a RobustBench `model_info` JSON file (accuracies as percentage strings with
+/// two decimals and ε as `k/255` where it is one, as RobustBench writes them), so results
+/// drop into its leaderboard tooling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// Clean accuracy, percent.
+    pub clean_acc: String,
+    /// AutoAttack robust accuracy, percent.
+    pub autoattack_acc: String,
+    /// The budget.
+    pub eps: String,
+    /// `Linf` or `L2`.
+    pub threat_model: String,
+    /// The data set (`mnist`, `cifar10`, …).
+    pub dataset: String,
+    /// The architecture, in RobustBench's style (`WideResNet-28-10`, `PreActResNet-18`).
+    pub architecture: String,
+    /// Forward passes per prediction: 1, cr's models are deterministic.
+    pub number_forward_passes: u32,
+}
+
+impl ModelInfo {
+    /// The fields for an AutoAttack line of a report on `spec`'s model.
+    pub fn new(spec: &cr_models::ModelSpec, dataset: &str, clean: f64, line: &AttackLine) -> Self {
+        let eps = line.params.eps;
+        let k = f64::from(eps) * 255.0;
+        let eps = if (k - k.round()).abs() < 1e-4 && k >= 0.5 {
+            format!("{}/255", k.round())
+        } else {
+            format!("{eps}")
+        };
+        ModelInfo {
+            clean_acc: format!("{:.2}", 100.0 * clean),
+            autoattack_acc: format!("{:.2}", 100.0 * line.robust_accuracy),
+            eps,
+            threat_model: match line.params.norm {
+                cr_attacks::Norm::Linf => "Linf".into(),
+                cr_attacks::Norm::L2 => "L2".into(),
+            },
+            dataset: dataset.to_string(),
+            architecture: architecture_title(spec),
+            number_forward_passes: 1,
+        }
+    }
+}
+
+/// An architecture's name in the style of RobustBench's leaderboard.
+pub fn architecture_title(spec: &cr_models::ModelSpec) -> String {
+    use cr_models::Arch;
+    let convs = |c: &[usize]| c.iter().filter(|&&v| v > 0).count();
+    match &spec.arch {
+        Arch::Fcn { width, depth, .. } => format!("FCN-{depth}x{width}"),
+        Arch::Cnn { channels, .. } => format!("CNN-{}", channels.len()),
+        Arch::Resnet {
+            blocks, bottleneck, ..
+        } => {
+            let per = if *bottleneck { 3 } else { 2 };
+            format!("ResNet-{}", 2 + per * blocks.iter().sum::<usize>())
+        }
+        Arch::PreactResnet { blocks, .. } => {
+            format!("PreActResNet-{}", 2 + 2 * blocks.iter().sum::<usize>())
+        }
+        Arch::Wrn { depth, widen, .. } => format!("WideResNet-{depth}-{widen}"),
+        Arch::Vgg { config, .. } => format!("VGG-{}-BN", convs(config) + 1),
+        Arch::VggTorchvision { config, .. } => format!("VGG-{}-BN", convs(config) + 3),
+        Arch::Vit { depth, dim, .. } => format!("ViT-{depth}x{dim}"),
+    }
 }
 
 /// Runs `attacks` (and a UAP when `uap` is given) on `data` against the model in `path`.
@@ -191,6 +265,7 @@ pub fn attack(
         worst_case_robust_accuracy: None,
         uap: None,
         warnings: Vec::new(),
+        model_info: None,
         seconds: 0.0,
     };
     report.clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
@@ -224,9 +299,19 @@ pub fn attack(
                 seconds: r.seconds,
                 stages: r.stages.clone(),
                 broken_by: r.broken_by.clone(),
+                passes: r.passes,
             })
             .collect();
     }
+    let dataset = data_label
+        .split([' ', ':', '/'])
+        .next()
+        .unwrap_or_default();
+    report.model_info = report
+        .attacks
+        .iter()
+        .find(|a| a.params.attack == "autoattack")
+        .map(|a| ModelInfo::new(&model.spec, dataset, report.clean_accuracy, a));
     if let Some((n, eps)) = uap {
         let mut c = UapConfig::new(n, eps as f32);
         c.seed = seed;
