@@ -138,6 +138,10 @@ pub struct AttackLine {
     pub broken_by: Option<Vec<Option<String>>>,
     /// Forward and backward passes, per sample (a batch of B is B passes).
     pub passes: cr_attacks::PassCount,
+    /// The certified lower bound at the same norm and ε (FCNs only: see
+    /// [`crate::certify`]); its `certified_accuracy` is at most `robust_accuracy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certify::Certificate>,
 }
 
 /// What `attack` reports.
@@ -300,8 +304,10 @@ pub fn attack(
                 stages: r.stages.clone(),
                 broken_by: r.broken_by.clone(),
                 passes: r.passes,
+                certificate: None,
             })
             .collect();
+        certify_lines(&model, &x, data, &mut report)?;
     }
     let dataset = data_label
         .split([' ', ':', '/'])
@@ -393,6 +399,31 @@ pub fn predict(
         accuracy: correct as f64 / n.max(1) as f64,
         predictions,
     })
+}
+
+/// Puts the certified lower bound beside every attack line of `report` (FCNs only), with a
+/// warning should it ever exceed the attack's robust accuracy (a wrong bound or attack).
+fn certify_lines(
+    model: &Model,
+    x: &Tensor<4>,
+    data: &Dataset,
+    report: &mut AttackReport,
+) -> Result<(), ExpError> {
+    let y: Vec<usize> = data.labels.iter().map(|&l| l as usize).collect();
+    for line in &mut report.attacks {
+        let eps = f64::from(line.params.eps);
+        let Some(c) = crate::certify::certify(model, x, &y, line.params.norm, eps)? else {
+            return Ok(());
+        };
+        if c.certified_accuracy > line.robust_accuracy {
+            report.warnings.push(format!(
+                "{}: certified robust accuracy {:.4} exceeds the attack's {:.4} at {} eps {}: a bound or the attack is wrong",
+                line.params.attack, c.certified_accuracy, line.robust_accuracy, line.params.norm, eps
+            ));
+        }
+        line.certificate = Some(c);
+    }
+    Ok(())
 }
 
 /// What `analyze` computes.
