@@ -196,7 +196,9 @@ fn read_safetensors(path: &Path) -> Safetensors {
 
 fn write_model(s: &Safetensors, path: &Path) {
     let mut h = serde_json::Map::new();
-    h.insert("__metadata__".into(), s.meta.clone());
+    if !s.meta.is_null() {
+        h.insert("__metadata__".into(), s.meta.clone());
+    }
     let mut data = Vec::new();
     for (k, (dtype, shape, bytes)) in &s.tensors {
         let start = data.len();
