@@ -308,13 +308,13 @@ class PreactResNet(nn.Module):
                 stage.append(PreactBlock(c, planes, stride if i == 0 else 1, out_shortcut, inner))
                 c = planes
             setattr(self, f"layer{s + 1}", nn.Sequential(*stage))
-        self.bn = nn.ModuleList([nn.BatchNorm2d(c)] if bn_before_fc else [])
+        self.bn = nn.BatchNorm2d(c) if bn_before_fc else None
         self.linear = nn.Linear(c, classes)
 
     def features(self, x):
         h = self.layer4(self.layer3(self.layer2(self.layer1(self.conv1(x)))))
-        if len(self.bn):
-            h = F.relu(self.bn[0](h))
+        if self.bn is not None:
+            h = F.relu(self.bn(h))
         return h.mean(dim=(2, 3))
 
     def forward(self, x):

@@ -69,8 +69,8 @@ pub struct PreactResNet {
     pub layer3: Vec<PreactBlock>,
     /// Stage 4 (stride 2).
     pub layer4: Vec<PreactBlock>,
-    /// Final batch norm (empty without `bn_before_fc`).
-    pub bn: Vec<BatchNorm>,
+    /// Final batch norm (`bn_before_fc`).
+    pub bn: Option<BatchNorm>,
     /// Linear head.
     pub linear: Linear,
 }
@@ -113,11 +113,7 @@ impl PreactResNet {
         let layer2 = stage(2, 2 * w, 2);
         let layer3 = stage(3, 4 * w, 2);
         let layer4 = stage(4, 8 * w, 2);
-        let bn = if shape.bn_before_fc {
-            vec![batch_norm(8 * w, device)]
-        } else {
-            Vec::new()
-        };
+        let bn = shape.bn_before_fc.then(|| batch_norm(8 * w, device));
         Self {
             conv1: conv(c_in, w, 3, 1, 1, false, device),
             layer1,
@@ -138,7 +134,7 @@ impl PreactResNet {
                 h = block.forward(h);
             }
         }
-        if let Some(bn) = self.bn.first() {
+        if let Some(bn) = &self.bn {
             h = relu(bn.forward(h));
         }
         global_avg_pool(h)
