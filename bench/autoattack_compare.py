@@ -5,6 +5,8 @@ models and the same first-N images, per sample.
     pip install torch torchvision torchattacks safetensors
     git clone https://github.com/fra31/auto-attack /tmp/fra31     # not on PyPI
     python3 bench/autoattack_compare.py --fra31 /tmp/fra31 --first 500 [--kinds fcn,cnn,resnet]
+    # the references take minutes: run them once into a folder, then cr against them
+    python3 bench/autoattack_compare.py --fra31 /tmp/fra31 --work /tmp/aa --references-only
 
 Models: `fcn` (cr's 784-400-10 FCN twin) and `cnn` (cr's cnn-small twin), trained here in
 PyTorch for a few epochs on the embedded MNIST training subset and written as cr model files;
@@ -113,8 +115,9 @@ def narrow_resnet18(width, classes):
     return m.eval()
 
 
-def make_model(kind, work, xtask, n):
-    """(torch model, cr model file, --data spec, x, y, eps by norm)."""
+def make_model(kind, work, n):
+    """(torch model, cr model file or state dict to import, --data spec, x, y, eps by norm)."""
+    torch.manual_seed(0)
     if kind in ("fcn", "cnn"):
         xtr, ytr = mnist("train")
         xte, yte = mnist("test")
@@ -139,10 +142,30 @@ def make_model(kind, work, xtask, n):
     write_cifar(d, x, y)
     sd = os.path.join(work, "resnet_sd.safetensors")
     export.export(model, sd)
-    path = os.path.join(work, "resnet.safetensors")
-    subprocess.run([xtask, "import", sd, "--arch", "torchvision-resnet18-cifar", "--input",
-                    "3,32,32", "--classes", "10", "--out", path], check=True)
-    return model, path, f"cifar10:{d}", x, y, {"linf": 1 / 255, "l2": 0.1}
+    return model, sd, f"cifar10:{d}", x, y, {"linf": 1 / 255, "l2": 0.1}
+
+
+def cr_model_file(kind, path, xtask):
+    """The ResNet comes in through `xtask import`; the others are cr model files already."""
+    if kind != "resnet":
+        return path
+    out = path.replace("_sd.safetensors", ".safetensors")
+    subprocess.run([xtask, "import", path, "--arch", "torchvision-resnet18-cifar", "--input",
+                    "3,32,32", "--classes", "10", "--out", out], check=True)
+    return out
+
+
+def cached(work, name, compute):
+    """`compute()` once per work folder (the references take minutes)."""
+    f = os.path.join(work, f"{name}.json")
+    if os.path.exists(f):
+        with open(f) as fh:
+            r = json.load(fh)
+        return torch.tensor(r["flags"]), r["seconds"]
+    flags, secs = compute()
+    with open(f, "w") as fh:
+        json.dump({"flags": flags.tolist(), "seconds": secs}, fh)
+    return flags, secs
 
 
 def cr_attack(xtask, path, data, n, norm, eps):
@@ -184,33 +207,50 @@ def main():
     p.add_argument("--first", type=int, default=500)
     p.add_argument("--kinds", default="fcn,cnn,resnet")
     p.add_argument("--norms", default="linf,l2")
+    p.add_argument("--work", help="keep models, data and the references' results here and "
+                   "reuse them (default: a temporary folder)")
+    p.add_argument("--references-only", action="store_true",
+                   help="run only fra31 and torchattacks (into --work), no cr")
     a = p.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = a.work or tmp
+        os.makedirs(work, exist_ok=True)
         for kind in a.kinds.split(","):
-            model, path, data, x, y, eps = make_model(kind, work, a.xtask, a.first)
+            model, path, data, x, y, eps = make_model(kind, work, a.first)
             for p_ in model.parameters():
                 p_.requires_grad_(False)
             with torch.no_grad():
                 clean = model(x).argmax(1) == y
+            if not a.references_only:
+                path = cr_model_file(kind, path, a.xtask)
             for norm in a.norms.split(","):
                 e = eps[norm]
+                tag = f"{kind}_{norm}_{a.first}"
+                ta, ts = cached(work, f"torchattacks_{tag}", lambda: torchattacks_aa(model, x, y, norm, e))
+                if a.fra31:
+                    fr, fs = cached(work, f"fra31_{tag}", lambda: reference(a.fra31, model, x, y, norm, e))
+                if a.references_only:
+                    print(tag, "torchattacks", ta.float().mean().item(), ts,
+                          "fra31", fr.float().mean().item() if a.fra31 else None, flush=True)
+                    continue
                 line, report = cr_attack(a.xtask, path, data, a.first, norm, e)
                 cr_flags = torch.tensor([c and b is None for c, b in
                                          zip(clean.tolist(), line["broken_by"])])
                 row = {"model": kind, "norm": norm, "eps": e, "n": a.first,
                        "selection": report.get("selection"),
                        "clean": clean.float().mean().item(),
-                       "cr": {"robust": line["robust_accuracy"], "seconds": line["seconds"]}}
-                ta, ts = torchattacks_aa(model, x, y, norm, e)
-                row["torchattacks"] = {"robust": ta.float().mean().item(), "seconds": ts,
-                                       "same_flags": int((ta == cr_flags).sum())}
+                       "cr": {"robust": line["robust_accuracy"], "seconds": line["seconds"],
+                              "passes": line.get("passes")},
+                       "torchattacks": {"robust": ta.float().mean().item(), "seconds": ts,
+                                        "same_flags": int((ta == cr_flags).sum())}}
                 if a.fra31:
-                    fr, fs = reference(a.fra31, model, x, y, norm, e)
                     row["fra31"] = {"robust": fr.float().mean().item(), "seconds": fs,
                                     "same_flags": int((fr == cr_flags).sum())}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+    if a.references_only:
+        return
     print(f"\n{'model':<7} {'norm':<5} {'eps':>7} {'clean':>6} | {'cr':>6} {'s':>6} | "
           f"{'fra31':>6} {'s':>6} {'same':>7} | {'t.att':>6} {'s':>6} {'same':>7}")
     for r in rows:
