@@ -182,7 +182,7 @@ def reference(fra31, model, x, y, norm, eps):
     from autoattack import AutoAttack
 
     adversary = AutoAttack(model, norm={"linf": "Linf", "l2": "L2"}[norm], eps=eps,
-                           version="standard", seed=0, verbose=False)
+                           version="standard", seed=0, verbose=False, device="cpu")
     t = time.perf_counter()
     labels = adversary.run_standard_evaluation(x, y, bs=500, return_labels=True)[1]
     return (labels == y), time.perf_counter() - t
