@@ -96,6 +96,9 @@ pub fn certify(
     norm: Norm,
     eps: f64,
 ) -> Result<Option<Certificate>, ExpError> {
+    if !matches!(model.spec.arch, cr_models::Arch::Fcn { .. }) {
+        return Ok(None);
+    }
     let layers = bound_layers(model);
     if !chains(&layers) {
         return Ok(None);
