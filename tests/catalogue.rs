@@ -807,17 +807,32 @@ fn bad_state_dicts() {
 
     run(
         "key of another architecture",
-        import(&import_fixture("rb_wrn_10_1"), "torchvision-resnet18", "3,32,32"),
-        &["rb_wrn_10_1.safetensors", "not a `torchvision-resnet18` state dict"],
+        import(
+            &import_fixture("rb_wrn_10_1"),
+            "torchvision-resnet18",
+            "3,32,32",
+        ),
+        &[
+            "rb_wrn_10_1.safetensors",
+            "not a `torchvision-resnet18` state dict",
+        ],
     );
     run(
         "unknown architecture",
         import(&fcn, "torchvision-resnet34", "1,8,8"),
-        &["unknown architecture `torchvision-resnet34`", "robustbench-wrn-D-W"],
+        &[
+            "unknown architecture `torchvision-resnet34`",
+            "robustbench-wrn-D-W",
+        ],
     );
     let bad_input = import(&fcn, "cr-fcn", "1,8");
     let bad_input: Vec<&str> = bad_input.iter().map(String::as_str).collect();
-    case_code("input shape of two values", &bad_input, USAGE, &["`1,8`", "C,H,W"]);
+    case_code(
+        "input shape of two values",
+        &bad_input,
+        USAGE,
+        &["`1,8`", "C,H,W"],
+    );
     case_code(
         "--n and --first together",
         &[

@@ -28,5 +28,10 @@ fuzz_target!(|data: &[u8]| {
         normalize: None,
     };
     let device = cr_models::device::cpu();
-    let _ = import_bytes(bytes, std::path::Path::new("fuzz.safetensors"), &opts, &device);
+    let _ = import_bytes(
+        bytes,
+        std::path::Path::new("fuzz.safetensors"),
+        &opts,
+        &device,
+    );
 });

@@ -640,7 +640,9 @@ fn log_like_reference(r: &AttackResult, norm: Norm, x: &Tensor<4>) {
         let range = host(adv.clone().reshape([1, -1]));
         let (lo, hi) = range
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+                (l.min(*v), h.max(*v))
+            });
         let name = match norm {
             Norm::Linf => "Linf",
             Norm::L2 => "L2",

@@ -120,7 +120,11 @@ pub fn certify(
         .normalize
         .as_ref()
         .map_or(1.0, |n| n.std.iter().map(|s| 1.0 / s).fold(0.0, f64::max));
-    let thm = if b.certified { b.theorem_3_2 } else { f64::INFINITY };
+    let thm = if b.certified {
+        b.theorem_3_2
+    } else {
+        f64::INFINITY
+    };
     let lipschitz = input_factor * thm.min(b.product_true_norms);
     let m = margins(model, x, y)?;
     let share = |l: f64| {

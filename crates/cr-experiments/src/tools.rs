@@ -309,10 +309,7 @@ pub fn attack(
             .collect();
         certify_lines(&model, &x, data, &mut report)?;
     }
-    let dataset = data_label
-        .split([' ', ':', '/'])
-        .next()
-        .unwrap_or_default();
+    let dataset = data_label.split([' ', ':', '/']).next().unwrap_or_default();
     report.model_info = report
         .attacks
         .iter()
@@ -390,7 +387,10 @@ pub fn predict(
             });
         }
     }
-    let correct = predictions.iter().filter(|p| p.label == p.predicted).count();
+    let correct = predictions
+        .iter()
+        .filter(|p| p.label == p.predicted)
+        .count();
     Ok(PredictReport {
         model: path.display().to_string(),
         data: data_label.to_string(),

@@ -435,7 +435,9 @@ impl ModelSpec {
                     )));
                 }
             }
-            Arch::PreactResnet { blocks, width: wd, .. } => {
+            Arch::PreactResnet {
+                blocks, width: wd, ..
+            } => {
                 for (i, b) in blocks.iter().enumerate() {
                     depth(*b, &format!("arch.blocks[{i}]"), 1)?;
                 }

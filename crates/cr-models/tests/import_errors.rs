@@ -45,7 +45,12 @@ fn opts(arch: &str, input: [usize; 3]) -> ImportOptions {
 }
 
 fn import(bytes: &[u8], arch: &str, input: [usize; 3]) -> Result<cr_models::Model, ImportError> {
-    import_bytes(bytes, Path::new("sd.safetensors"), &opts(arch, input), &cpu())
+    import_bytes(
+        bytes,
+        Path::new("sd.safetensors"),
+        &opts(arch, input),
+        &cpu(),
+    )
 }
 
 fn message(r: Result<cr_models::Model, ImportError>) -> String {
@@ -88,13 +93,20 @@ fn wrong_dtype_names_the_key() {
 fn state_dict_of_another_architecture() {
     let wrn = std::fs::read(fixture("rb_wrn_10_1")).unwrap();
     let msg = message(import(&wrn, RESNET, R_IN));
-    assert_says(&msg, &["not a `torchvision-resnet18` state dict", "[0, 0, 0, 0]"]);
+    assert_says(
+        &msg,
+        &["not a `torchvision-resnet18` state dict", "[0, 0, 0, 0]"],
+    );
     let resnet = std::fs::read(fixture("tv_resnet18_w8")).unwrap();
     let msg = message(import(&resnet, "robustbench-wrn-10-1", R_IN));
     assert_says(&msg, &["`robustbench-wrn-10-1`", "[0, 0, 0]"]);
     // The right block counts but the wrong block kind: a bottleneck ResNet as ResNet18.
     let bottleneck = std::fs::read(fixture("tv_resnet_cifar_bottleneck")).unwrap();
-    let msg = message(import(&bottleneck, "torchvision-resnet50-cifar", [3, 16, 16]));
+    let msg = message(import(
+        &bottleneck,
+        "torchvision-resnet50-cifar",
+        [3, 16, 16],
+    ));
     assert_says(&msg, &["[1, 1, 2, 1]", "[3, 4, 6, 3]"]);
     // A stem of the other kind.
     let msg = message(import(&bottleneck, "torchvision-resnet", [3, 32, 32]));
@@ -106,7 +118,10 @@ fn missing_key_is_named_in_pytorch_terms() {
     let mut r = raw("rb_wrn_10_1");
     r.retain(|t| t.0 != "block2.layer.0.bn2.running_var");
     let msg = message(import(&bytes_of(&r), "robustbench-wrn-10-1", R_IN));
-    assert_says(&msg, &["missing tensor `block2.layer.0.bn2.running_var`", "[32]"]);
+    assert_says(
+        &msg,
+        &["missing tensor `block2.layer.0.bn2.running_var`", "[32]"],
+    );
 }
 
 #[test]
@@ -118,7 +133,11 @@ fn extra_key_is_named() {
     assert_says(&msg, &["unexpected tensor `fc2.bias`"]);
     // An unmapped key of torchvision's VGG numbering (a ReLU has no parameters).
     let mut r = raw("tv_vgg_bn_small");
-    let t = r.iter().find(|t| t.0 == "classifier.6.bias").unwrap().clone();
+    let t = r
+        .iter()
+        .find(|t| t.0 == "classifier.6.bias")
+        .unwrap()
+        .clone();
     r.push(("classifier.2.bias".into(), t.1, t.2, t.3));
     let msg = message(import(&bytes_of(&r), "torchvision-vgg-bn", R_IN));
     assert_says(&msg, &["unexpected tensor `classifier.2.bias`"]);
@@ -127,21 +146,46 @@ fn extra_key_is_named() {
 #[test]
 fn mis_shaped_key_names_both_shapes() {
     let mut r = raw("tv_resnet18_w8");
-    let t = r.iter_mut().find(|t| t.0 == "layer3.1.conv2.weight").unwrap();
+    let t = r
+        .iter_mut()
+        .find(|t| t.0 == "layer3.1.conv2.weight")
+        .unwrap();
     // [32, 32, 3, 3] read as [32, 16, 3, 6]: same bytes, wrong shape.
     t.2 = vec![32, 16, 3, 6];
     let msg = message(import(&bytes_of(&r), RESNET, R_IN));
-    assert_says(&msg, &["`layer3.1.conv2.weight`", "[32, 16, 3, 6]", "[32, 32, 3, 3]"]);
+    assert_says(
+        &msg,
+        &[
+            "`layer3.1.conv2.weight`",
+            "[32, 16, 3, 6]",
+            "[32, 32, 3, 3]",
+        ],
+    );
 }
 
 #[test]
 fn class_count_is_checked_and_unknown_arch_listed() {
     let mut o = opts("cr-fcn", [1, 8, 8]);
     o.classes = Some(3);
-    let e = import_file(&fixture("cr_fcn"), &o, &cpu()).err().unwrap().to_string();
-    assert_says(&e, &["cr_fcn.safetensors", "`head.weight` has 10 rows", "3"]);
-    let e = "torchvision-resnet34".parse::<ImportArch>().unwrap_err().to_string();
-    assert_says(&e, &["unknown architecture `torchvision-resnet34`", "robustbench-wrn-D-W"]);
+    let e = import_file(&fixture("cr_fcn"), &o, &cpu())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_says(
+        &e,
+        &["cr_fcn.safetensors", "`head.weight` has 10 rows", "3"],
+    );
+    let e = "torchvision-resnet34"
+        .parse::<ImportArch>()
+        .unwrap_err()
+        .to_string();
+    assert_says(
+        &e,
+        &[
+            "unknown architecture `torchvision-resnet34`",
+            "robustbench-wrn-D-W",
+        ],
+    );
     let e = import_file(Path::new("/nonexistent/sd.safetensors"), &o, &cpu())
         .err()
         .unwrap()

@@ -55,11 +55,7 @@ fn logits(model: &cr_models::Model, f: &Fixture) -> Vec<f32> {
     let [c, h, w] = f.input;
     let b = f.x.len() / (c * h * w);
     let x = Tensor::<4>::from_data(TensorData::new(f.x.clone(), [b, c, h, w]), &cpu());
-    model
-        .forward(x)
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
+    model.forward(x).into_data().try_to_vec::<f32>().unwrap()
 }
 
 fn rel_err(got: &[f32], want: &[f32]) -> f64 {

@@ -24,7 +24,9 @@ pub enum ImportError {
     },
     /// A tensor has a dtype cr cannot import (cr reads F32; integer `num_batches_tracked`
     /// buffers are dropped).
-    #[error("{file}: tensor `{key}` has dtype {dtype}; cr imports F32 tensors only (save the model with `.float()` first)")]
+    #[error(
+        "{file}: tensor `{key}` has dtype {dtype}; cr imports F32 tensors only (save the model with `.float()` first)"
+    )]
     Dtype {
         /// The state-dict file.
         file: PathBuf,
@@ -65,7 +67,9 @@ pub enum ImportError {
     },
     /// A tensor's shape differs from what the architecture (with the hyper-parameters read
     /// from the other tensors and the command line) implies.
-    #[error("{file}: tensor `{key}` has shape {found:?}, architecture `{arch}` expects {expected:?}")]
+    #[error(
+        "{file}: tensor `{key}` has shape {found:?}, architecture `{arch}` expects {expected:?}"
+    )]
     Shape {
         /// The state-dict file.
         file: PathBuf,

@@ -69,7 +69,9 @@ pub fn guess_spec(
     if let Some(c) = classes
         && c != k
     {
-        return Err(format!("`{head}` has {k} rows (classes), not the {c} asked for"));
+        return Err(format!(
+            "`{head}` has {k} rows (classes), not the {c} asked for"
+        ));
     }
     Ok(ModelSpec {
         arch,
@@ -120,7 +122,11 @@ fn resnet(shapes: &Shapes, want: Option<([usize; 4], bool)>, cifar: bool) -> Res
     }
     let width = dim(shapes, "conv1.weight", 0, 4)?;
     let kernel = dim(shapes, "conv1.weight", 2, 4)?;
-    let (stem, k) = if cifar { (Stem::Cifar, 3) } else { (Stem::Imagenet, 7) };
+    let (stem, k) = if cifar {
+        (Stem::Cifar, 3)
+    } else {
+        (Stem::Imagenet, 7)
+    };
     if kernel != k {
         return Err(format!(
             "`conv1.weight` is a {kernel}x{kernel} conv; the {stem:?} stem is {k}x{k}"

@@ -189,13 +189,14 @@ pub fn import_bytes(
         .iter()
         .map(|(k, t)| (k.clone(), t.shape.clone()))
         .collect();
-    let mut spec = guess::guess_spec(&opts.arch, &shapes, opts.input, opts.classes).map_err(
-        |problem| ImportError::Structure {
-            file: file.to_path_buf(),
-            arch: arch.clone(),
-            problem,
-        },
-    )?;
+    let mut spec =
+        guess::guess_spec(&opts.arch, &shapes, opts.input, opts.classes).map_err(|problem| {
+            ImportError::Structure {
+                file: file.to_path_buf(),
+                arch: arch.clone(),
+                problem,
+            }
+        })?;
     spec.normalize = opts.normalize.clone();
     let (cr_tensors, torch_of) = rename(&opts.arch, tensors, file, &arch)?;
     fill(&spec, cr_tensors, &torch_of, file, &arch, device)
@@ -265,7 +266,11 @@ impl std::fmt::Display for ImportArch {
             } => write!(f, "robustbench-wrn-{d}-{w}"),
             ImportArch::RobustbenchWrn { depth_widen: None } => write!(f, "robustbench-wrn"),
             ImportArch::RobustbenchPreactResnet { blocks, v2 } => {
-                let depth = if *blocks == Some([2, 2, 2, 2]) { "18" } else { "" };
+                let depth = if *blocks == Some([2, 2, 2, 2]) {
+                    "18"
+                } else {
+                    ""
+                };
                 let v2 = if *v2 { "-v2" } else { "" };
                 write!(f, "robustbench-preact-resnet{depth}{v2}")
             }
@@ -290,7 +295,10 @@ fn rename(
                 targets.insert(torch, cr);
             }
             Mapped::Unused => {
-                tracing::info!("{}: `{torch}` is unused by the module's forward; dropped", file.display());
+                tracing::info!(
+                    "{}: `{torch}` is unused by the module's forward; dropped",
+                    file.display()
+                );
             }
             Mapped::Unknown => {
                 return Err(ImportError::Unexpected {
@@ -390,7 +398,12 @@ mod tests {
             let arch: ImportArch = name.parse().unwrap();
             assert_eq!(arch.to_string(), name);
         }
-        for bad in ["resnet18", "torchvision-resnet34", "robustbench-wrn-28", "robustbench-wrn-a-b"] {
+        for bad in [
+            "resnet18",
+            "torchvision-resnet34",
+            "robustbench-wrn-28",
+            "robustbench-wrn-a-b",
+        ] {
             assert!(bad.parse::<ImportArch>().is_err(), "{bad}");
         }
     }

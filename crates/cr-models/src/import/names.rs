@@ -115,7 +115,10 @@ mod tests {
             ("conv1.weight", "conv1.weight"),
             ("block1.layer.0.bn1.weight", "block1.0.bn1.weight"),
             ("block2.layer.3.conv2.weight", "block2.3.conv2.weight"),
-            ("block3.layer.0.convShortcut.weight", "block3.0.shortcut.0.weight"),
+            (
+                "block3.layer.0.convShortcut.weight",
+                "block3.0.shortcut.0.weight",
+            ),
             ("bn1.running_var", "bn.running_var"),
             ("fc.bias", "fc.bias"),
         ];
