@@ -73,6 +73,11 @@ def main():
         print("no scipy: svhn_mat has no seeds", file=sys.stderr)
     # model_file
     put("model_file", "tiny.safetensors", (REPO / "tests/fixtures/analyze/model.safetensors").read_bytes())
+    # state_dict: the first byte picks the architecture (fuzz_targets/state_dict.rs's ARCHS)
+    fixtures = REPO / "crates/cr-models/tests/fixtures/import"
+    for pick, name in [(0, "tv_resnet18_w8"), (1, "tv_resnet_cifar_bottleneck"), (2, "tv_vgg_bn_small"),
+                       (3, "rb_wrn_10_1"), (4, "rb_preact_v2_bn"), (5, "cr_fcn")]:
+        put("state_dict", name, bytes([pick]) + (fixtures / f"{name}.safetensors").read_bytes())
     # config: selector 0 run config, 1 experiment file, 2 training config.
     for p in sorted((REPO / "configs").rglob("*.toml")) + [REPO / "tests/fixtures/analyze/tiny.toml"]:
         text = p.read_bytes()

@@ -275,6 +275,91 @@ class Wrn(nn.Module):
         return self.fc(self.features(x))
 
 
+class PreactBlock(nn.Module):
+    """RobustBench's PreActBlock (shortcut from x) or PreActBlockV2 (from relu(bn1(x)))."""
+
+    def __init__(self, c_in, c_out, stride, out_shortcut, inner=None):
+        super().__init__()
+        inner = inner or c_out
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, inner, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = nn.Conv2d(inner, c_out, 3, 1, 1, bias=False)
+        need = c_in != c_out or stride != 1
+        self.shortcut = nn.ModuleList([nn.Conv2d(c_in, c_out, 1, stride, bias=False)] if need else [])
+        self.out_shortcut = out_shortcut
+
+    def forward(self, x):
+        o = F.relu(self.bn1(x))
+        sc = self.shortcut[0](o if self.out_shortcut else x) if len(self.shortcut) else x
+        return self.conv2(F.relu(self.bn2(self.conv1(o)))) + sc
+
+
+class PreactResNet(nn.Module):
+    def __init__(self, c_in, blocks, width, classes, out_shortcut, bn_before_fc, pruned=None):
+        super().__init__()
+        pruned = pruned or {}
+        self.conv1 = nn.Conv2d(c_in, width, 3, 1, 1, bias=False)
+        c = width
+        for s, (n, stride) in enumerate(zip(blocks, [1, 2, 2, 2])):
+            planes, stage = width << s, []
+            for i in range(n):
+                inner = pruned.get(f"layer{s + 1}.{i}.conv1")
+                stage.append(PreactBlock(c, planes, stride if i == 0 else 1, out_shortcut, inner))
+                c = planes
+            setattr(self, f"layer{s + 1}", nn.Sequential(*stage))
+        self.bn = nn.BatchNorm2d(c) if bn_before_fc else None
+        self.linear = nn.Linear(c, classes)
+
+    def features(self, x):
+        h = self.layer4(self.layer3(self.layer2(self.layer1(self.conv1(x)))))
+        if self.bn is not None:
+            h = F.relu(self.bn(h))
+        return h.mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.linear(self.features(x))
+
+
+class VggTv(nn.Module):
+    """torchvision's VGG-BN layout under cr's names (blocks.j.conv with bias, fc1, fc2, head)."""
+
+    def __init__(self, c_in, config, hidden, classes, pruned=None):
+        super().__init__()
+        pruned = pruned or {}
+        blocks, pools, c = [], [], c_in
+        for v in config:
+            if v == 0:
+                if pools:
+                    pools[-1] = True
+                continue
+            v = pruned.get(f"blocks.{len(blocks)}.conv", v)
+            b = nn.Module()
+            b.conv = nn.Conv2d(c, v, 3, 1, 1, bias=True)
+            b.bn = nn.BatchNorm2d(v)
+            blocks.append(b)
+            pools.append(False)
+            c = v
+        self.blocks = nn.ModuleList(blocks)
+        self.pools = pools
+        h1 = pruned.get("fc1", hidden)
+        h2 = pruned.get("fc2", hidden)
+        self.fc1 = nn.Linear(c * 49, h1)
+        self.fc2 = nn.Linear(h1, h2)
+        self.head = nn.Linear(h2, classes)
+
+    def features(self, x):
+        for block, pool in zip(self.blocks, self.pools):
+            x = F.relu(block.bn(block.conv(x)))
+            if pool:
+                x = F.max_pool2d(x, 2)
+        x = F.adaptive_avg_pool2d(x, (7, 7)).flatten(1)
+        return F.relu(self.fc2(F.relu(self.fc1(x))))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
 class Attention(nn.Module):
     def __init__(self, dim, heads):
         super().__init__()
@@ -388,6 +473,11 @@ def _build(spec):
         return Vgg(c, a["config"], k, rank, p)
     if kind == "wrn":
         return Wrn(c, a["depth"], a["widen"], k, rank, p)
+    if kind == "preact-resnet":
+        return PreactResNet(c, a["blocks"], a.get("width", 64), k, a.get("out_shortcut", False),
+                            a.get("bn_before_fc", False), p)
+    if kind == "vgg-torchvision":
+        return VggTv(c, a["config"], a.get("hidden", 4096), k, p)
     if kind == "vit":
         return Vit((c, h, w), a["patch"], a["dim"], a["depth"], a["heads"], a["mlp_dim"], k, p)
     raise ValueError(f"unknown architecture kind {kind!r}")

@@ -165,7 +165,11 @@ struct Safetensors {
 }
 
 fn read_model() -> Safetensors {
-    let b = std::fs::read(tiny_model()).unwrap();
+    read_safetensors(&tiny_model())
+}
+
+fn read_safetensors(path: &Path) -> Safetensors {
+    let b = std::fs::read(path).unwrap();
     let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
     let h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
     let data = &b[8 + n..];
@@ -192,7 +196,9 @@ fn read_model() -> Safetensors {
 
 fn write_model(s: &Safetensors, path: &Path) {
     let mut h = serde_json::Map::new();
-    h.insert("__metadata__".into(), s.meta.clone());
+    if !s.meta.is_null() {
+        h.insert("__metadata__".into(), s.meta.clone());
+    }
     let mut data = Vec::new();
     for (k, (dtype, shape, bytes)) in &s.tensors {
         let start = data.len();
@@ -734,4 +740,106 @@ fn strip_times(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(strip_times),
         _ => {}
     }
+}
+
+fn import_fixture(name: &str) -> PathBuf {
+    repo().join(format!(
+        "crates/cr-models/tests/fixtures/import/{name}.safetensors"
+    ))
+}
+
+#[test]
+fn bad_state_dicts() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out.safetensors");
+    let out_s = out.display().to_string();
+    let import = |sd: &Path, arch: &str, input: &str| -> Vec<String> {
+        [
+            "import",
+            &sd.display().to_string(),
+            "--arch",
+            arch,
+            "--input",
+            input,
+            "--out",
+            &out_s,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |what: &str, args: Vec<String>, phrases: &[&str]| {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        case(what, &a, phrases);
+    };
+    // The unmodified fixture imports, and the file it writes can be predicted with.
+    let fcn = import_fixture("cr_fcn");
+    let ok = import(&fcn, "cr-fcn", "1,8,8");
+    let ok: Vec<&str> = ok.iter().map(String::as_str).collect();
+    assert!(xtask(&ok).0);
+    assert!(out.exists());
+
+    let bytes = std::fs::read(&fcn).unwrap();
+    let truncated = t.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    run(
+        "truncated state dict",
+        import(&truncated, "cr-fcn", "1,8,8"),
+        &["truncated.safetensors", "not a safetensors file"],
+    );
+
+    // head.bias as F64: same values, twice the bytes.
+    let mut h = read_safetensors(&fcn);
+    let bias = h.tensors.get_mut("head.bias").unwrap();
+    bias.0 = "F64".into();
+    bias.2 = bias
+        .2
+        .chunks_exact(4)
+        .flat_map(|c| (f32::from_le_bytes(c.try_into().unwrap()) as f64).to_le_bytes())
+        .collect();
+    let f64_file = t.path().join("f64.safetensors");
+    write_model(&h, &f64_file);
+    run(
+        "wrong dtype",
+        import(&f64_file, "cr-fcn", "1,8,8"),
+        &["f64.safetensors", "`head.bias`", "F64", "F32 tensors only"],
+    );
+
+    run(
+        "key of another architecture",
+        import(
+            &import_fixture("rb_wrn_10_1"),
+            "torchvision-resnet18",
+            "3,32,32",
+        ),
+        &[
+            "rb_wrn_10_1.safetensors",
+            "not a `torchvision-resnet18` state dict",
+        ],
+    );
+    run(
+        "unknown architecture",
+        import(&fcn, "torchvision-resnet34", "1,8,8"),
+        &[
+            "unknown architecture `torchvision-resnet34`",
+            "robustbench-wrn-D-W",
+        ],
+    );
+    let bad_input = import(&fcn, "cr-fcn", "1,8");
+    let bad_input: Vec<&str> = bad_input.iter().map(String::as_str).collect();
+    case_code(
+        "input shape of two values",
+        &bad_input,
+        USAGE,
+        &["`1,8`", "C,H,W"],
+    );
+    case_code(
+        "--n and --first together",
+        &[
+            "attack", "--model", &out_s, "--attack", "fgsm", "--eps", "0.1", "--n", "10",
+            "--first", "10",
+        ],
+        USAGE,
+        &["--first"],
+    );
 }

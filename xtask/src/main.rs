@@ -42,6 +42,10 @@ enum Command {
     Bench(cmd::bench::Args),
     /// List and verify the embedded data sets.
     Data(cmd::data::Args),
+    /// Import a PyTorch state dict (safetensors) as a cr model file.
+    Import(cmd::import::Args),
+    /// Each sample's logits and label under a model.
+    Predict(cmd::predict::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +69,8 @@ fn main() -> std::process::ExitCode {
         Command::Report(a) => cmd::report::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Data(a) => cmd::data::run(a),
+        Command::Import(a) => cmd::import::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -91,7 +91,7 @@ pub use measure::{
     LipschitzConfig, LipschitzEstimate, RepresentationChange, SingularAlignment, local_lipschitz,
     representation_change, singular_alignment,
 };
-pub use model::Classifier;
+pub use model::{Classifier, PassCount, passes_on_this_thread};
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
 pub use run::{Attack, AttackParams, AttackResult, RunOptions, apgd, fgsm, pgd, run_attack};

@@ -27,8 +27,53 @@ where
     }
 }
 
+/// Passes through the model, counted per sample (a batch of B images is B passes): the
+/// machine-independent cost of an attack (as A3 and MALT report it). Every forward and
+/// backward of every attack goes through [`forward`] and [`probe_with`], which count on the
+/// calling thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PassCount {
+    /// Forward passes.
+    pub forward: u64,
+    /// Backward passes (input gradients).
+    pub backward: u64,
+}
+
+impl std::ops::Sub for PassCount {
+    type Output = PassCount;
+    fn sub(self, o: PassCount) -> PassCount {
+        PassCount {
+            forward: self.forward.saturating_sub(o.forward),
+            backward: self.backward.saturating_sub(o.backward),
+        }
+    }
+}
+
+thread_local! {
+    static PASSES: std::cell::Cell<PassCount> = const {
+        std::cell::Cell::new(PassCount { forward: 0, backward: 0 })
+    };
+}
+
+/// The passes counted on this thread so far (differences of two readings are what an
+/// attack cost).
+pub fn passes_on_this_thread() -> PassCount {
+    PASSES.with(|c| c.get())
+}
+
+fn count_passes(forward: usize, backward: usize) {
+    PASSES.with(|c| {
+        let p = c.get();
+        c.set(PassCount {
+            forward: p.forward + forward as u64,
+            backward: p.backward + backward as u64,
+        });
+    });
+}
+
 /// Logits of `x` without autodiff.
 pub(crate) fn forward<C: Classifier + ?Sized>(model: &C, x: Tensor<4>) -> Tensor<2> {
+    count_passes(x.dims()[0], 0);
     model.logits(x).inner()
 }
 
@@ -74,6 +119,7 @@ where
             tracked: true,
         };
     }
+    count_passes(x.dims()[0], x.dims()[0]);
     let leaf = x.clone().inner().autodiff().require_grad();
     let logits = model.logits(leaf.clone());
     let loss = objective(logits.clone(), y);

@@ -309,6 +309,9 @@ pub struct AttackResult {
     /// AutoAttack's checks that fired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<SanityWarning>,
+    /// Forward and backward passes the run made (sanity checks included), per sample.
+    #[serde(default)]
+    pub passes: crate::model::PassCount,
 }
 
 /// Options of a run that do not change the attack.
@@ -480,6 +483,7 @@ pub fn run_attack<C: Classifier + ?Sized>(
 ) -> Result<AttackResult> {
     attack.validate()?;
     let start = Instant::now();
+    let passes_before = crate::model::passes_on_this_thread();
     let [n, ..] = x.dims();
     let [ny] = y.dims();
     if ny != n {
@@ -487,6 +491,7 @@ pub fn run_attack<C: Classifier + ?Sized>(
             "{n} images but {ny} labels"
         )));
     }
+    let x_clean = x.clone();
     let mut advs = Vec::new();
     let mut correct_clean = Vec::with_capacity(n);
     let mut robust = Vec::with_capacity(n);
@@ -582,7 +587,11 @@ pub fn run_attack<C: Classifier + ?Sized>(
         broken_by,
         stages,
         warnings,
+        passes: crate::model::passes_on_this_thread() - passes_before,
     };
+    if let Attack::AutoAttack(_) = attack {
+        log_like_reference(&result, attack.norm(), &x_clean);
+    }
     tracing::info!(
         attack = attack.name(),
         norm = %attack.norm(),
@@ -593,6 +602,56 @@ pub fn run_attack<C: Classifier + ?Sized>(
         "attack finished"
     );
     Ok(result)
+}
+
+/// AutoAttack's own log lines (fra31/auto-attack's wording), at debug level (`xtask -v`):
+/// initial accuracy, robust accuracy after each component with the time so far, the largest
+/// perturbation and its range, and the final robust accuracy.
+fn log_like_reference(r: &AttackResult, norm: Norm, x: &Tensor<4>) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    tracing::debug!("initial accuracy: {:.2}%", 100.0 * r.clean_accuracy);
+    let mut total = 0.0;
+    for s in &r.stages {
+        total += s.seconds;
+        match &s.skipped {
+            Some(why) => tracing::debug!("{} skipped: {why}", s.attack.to_uppercase()),
+            None => tracing::debug!(
+                "robust accuracy after {}: {:.2}% (total time {:.1} s)",
+                s.attack.to_uppercase(),
+                100.0 * s.robust_accuracy,
+                total
+            ),
+        }
+    }
+    if let Some(adv) = &r.adversarial {
+        let [b, ..] = adv.dims();
+        let d = (adv.clone() - x.clone()).reshape([b as i32, -1]);
+        let per_sample = match norm {
+            Norm::Linf => d.abs().max_dim(1),
+            Norm::L2 => d.powf_scalar(2.0).sum_dim(1).sqrt(),
+        };
+        let host = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap_or_default();
+        let max = host(per_sample).into_iter().fold(0f32, f32::max);
+        let nans = host(adv.clone().is_nan().int().float().reshape([1, -1]))
+            .iter()
+            .sum::<f32>();
+        let range = host(adv.clone().reshape([1, -1]));
+        let (lo, hi) = range
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+                (l.min(*v), h.max(*v))
+            });
+        let name = match norm {
+            Norm::Linf => "Linf",
+            Norm::L2 => "L2",
+        };
+        tracing::debug!(
+            "max {name} perturbation: {max:.5}, nan in tensor: {nans}, max: {hi:.5}, min: {lo:.5}"
+        );
+    }
+    tracing::debug!("robust accuracy: {:.2}%", 100.0 * r.robust_accuracy);
 }
 
 /// FGSM / FGM on all samples (see [`FgsmConfig`]).

@@ -15,6 +15,7 @@
 
 pub mod analyses;
 pub mod attacking;
+pub mod certify;
 pub mod compressibility;
 pub mod config;
 pub mod cost;

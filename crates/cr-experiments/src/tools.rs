@@ -55,11 +55,60 @@ pub fn load_for(path: &Path, data: &Dataset, ctx: &Context) -> Result<Model, Exp
     Ok(model)
 }
 
+/// Which samples of a split a single-model command takes (reported in its JSON as
+/// `{"rule": "first", "n": 500}` and the like).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", content = "n", rename_all = "kebab-case")]
+pub enum SampleSelection {
+    /// Every sample of the split.
+    All,
+    /// `n` samples, class-balanced: round robin over the classes, each class's samples in
+    /// file order, then sorted back into file order (cr's `--n`).
+    Balanced(usize),
+    /// The first `n` samples in file order (`--first`: the images AutoAttack, RobustBench
+    /// and torchattacks evaluate on).
+    First(usize),
+}
+
+impl SampleSelection {
+    /// `--n` / `--first` as given (at most one of them).
+    pub fn from_flags(n: Option<usize>, first: Option<usize>) -> Result<Self, ExpError> {
+        match (n, first) {
+            (Some(_), Some(_)) => Err(ExpError::Other(
+                "--n (class-balanced) and --first (file order) exclude each other".into(),
+            )),
+            (Some(n), None) => Ok(SampleSelection::Balanced(n)),
+            (None, Some(n)) => Ok(SampleSelection::First(n)),
+            (None, None) => Ok(SampleSelection::All),
+        }
+    }
+
+    /// The selected samples of `d`.
+    pub fn apply(&self, d: Dataset) -> Dataset {
+        match *self {
+            SampleSelection::All => d,
+            SampleSelection::Balanced(n) => d.balanced(n),
+            SampleSelection::First(n) => d.first(n),
+        }
+    }
+}
+
 /// The samples to attack: the first `n` (class-balanced) of the split.
 pub fn samples(
     spec: &str,
     split: Split,
     n: Option<usize>,
+    ctx: &Context,
+) -> Result<Dataset, ExpError> {
+    let sel = n.map_or(SampleSelection::All, SampleSelection::Balanced);
+    select_samples(spec, split, sel, ctx)
+}
+
+/// The samples of `split` that `sel` picks.
+pub fn select_samples(
+    spec: &str,
+    split: Split,
+    sel: SampleSelection,
     ctx: &Context,
 ) -> Result<Dataset, ExpError> {
     let s =
@@ -68,10 +117,7 @@ pub fn samples(
         Split::Train => s.train,
         Split::Test => s.test,
     };
-    Ok(match n {
-        Some(n) => d.balanced(n),
-        None => d,
-    })
+    Ok(sel.apply(d))
 }
 
 /// One attack's line of the report.
@@ -90,6 +136,12 @@ pub struct AttackLine {
     /// misclassified without perturbation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken_by: Option<Vec<Option<String>>>,
+    /// Forward and backward passes, per sample (a batch of B is B passes).
+    pub passes: cr_attacks::PassCount,
+    /// The certified lower bound at the same norm and ε (FCNs only: see
+    /// [`crate::certify`]); its `certified_accuracy` is at most `robust_accuracy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certify::Certificate>,
 }
 
 /// What `attack` reports.
@@ -101,6 +153,9 @@ pub struct AttackReport {
     pub data: String,
     /// Samples attacked.
     pub samples: usize,
+    /// How they were chosen from the split (set by the caller that chose them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SampleSelection>,
     /// Clean accuracy.
     pub clean_accuracy: f64,
     /// Per attack.
@@ -111,8 +166,80 @@ pub struct AttackReport {
     pub uap: Option<cr_attacks::UapResult>,
     /// Sanity-check warnings.
     pub warnings: Vec<String>,
+    /// RobustBench's `model_info` fields, when AutoAttack ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_info: Option<ModelInfo>,
     /// Wall seconds.
     pub seconds: f64,
+}
+
+/// The fields of a RobustBench `model_info` JSON file (accuracies as percentage strings with
+/// two decimals and ε as `k/255` where it is one, as RobustBench writes them), so results
+/// drop into its leaderboard tooling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// Clean accuracy, percent.
+    pub clean_acc: String,
+    /// AutoAttack robust accuracy, percent.
+    pub autoattack_acc: String,
+    /// The budget.
+    pub eps: String,
+    /// `Linf` or `L2`.
+    pub threat_model: String,
+    /// The data set (`mnist`, `cifar10`, …).
+    pub dataset: String,
+    /// The architecture, in RobustBench's style (`WideResNet-28-10`, `PreActResNet-18`).
+    pub architecture: String,
+    /// Forward passes per prediction: 1, cr's models are deterministic.
+    pub number_forward_passes: u32,
+}
+
+impl ModelInfo {
+    /// The fields for an AutoAttack line of a report on `spec`'s model.
+    pub fn new(spec: &cr_models::ModelSpec, dataset: &str, clean: f64, line: &AttackLine) -> Self {
+        let eps = line.params.eps;
+        let k = f64::from(eps) * 255.0;
+        let eps = if (k - k.round()).abs() < 1e-4 && k >= 0.5 {
+            format!("{}/255", k.round())
+        } else {
+            format!("{eps}")
+        };
+        ModelInfo {
+            clean_acc: format!("{:.2}", 100.0 * clean),
+            autoattack_acc: format!("{:.2}", 100.0 * line.robust_accuracy),
+            eps,
+            threat_model: match line.params.norm {
+                cr_attacks::Norm::Linf => "Linf".into(),
+                cr_attacks::Norm::L2 => "L2".into(),
+            },
+            dataset: dataset.to_string(),
+            architecture: architecture_title(spec),
+            number_forward_passes: 1,
+        }
+    }
+}
+
+/// An architecture's name in the style of RobustBench's leaderboard.
+pub fn architecture_title(spec: &cr_models::ModelSpec) -> String {
+    use cr_models::Arch;
+    let convs = |c: &[usize]| c.iter().filter(|&&v| v > 0).count();
+    match &spec.arch {
+        Arch::Fcn { width, depth, .. } => format!("FCN-{depth}x{width}"),
+        Arch::Cnn { channels, .. } => format!("CNN-{}", channels.len()),
+        Arch::Resnet {
+            blocks, bottleneck, ..
+        } => {
+            let per = if *bottleneck { 3 } else { 2 };
+            format!("ResNet-{}", 2 + per * blocks.iter().sum::<usize>())
+        }
+        Arch::PreactResnet { blocks, .. } => {
+            format!("PreActResNet-{}", 2 + 2 * blocks.iter().sum::<usize>())
+        }
+        Arch::Wrn { depth, widen, .. } => format!("WideResNet-{depth}-{widen}"),
+        Arch::Vgg { config, .. } => format!("VGG-{}-BN", convs(config) + 1),
+        Arch::VggTorchvision { config, .. } => format!("VGG-{}-BN", convs(config) + 3),
+        Arch::Vit { depth, dim, .. } => format!("ViT-{depth}x{dim}"),
+    }
 }
 
 /// Runs `attacks` (and a UAP when `uap` is given) on `data` against the model in `path`.
@@ -136,11 +263,13 @@ pub fn attack(
         model: path.display().to_string(),
         data: data_label.to_string(),
         samples: data.len(),
+        selection: None,
         clean_accuracy: f64::NAN,
         attacks: Vec::new(),
         worst_case_robust_accuracy: None,
         uap: None,
         warnings: Vec::new(),
+        model_info: None,
         seconds: 0.0,
     };
     report.clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
@@ -174,9 +303,18 @@ pub fn attack(
                 seconds: r.seconds,
                 stages: r.stages.clone(),
                 broken_by: r.broken_by.clone(),
+                passes: r.passes,
+                certificate: None,
             })
             .collect();
+        certify_lines(&model, &x, data, &mut report)?;
     }
+    let dataset = data_label.split([' ', ':', '/']).next().unwrap_or_default();
+    report.model_info = report
+        .attacks
+        .iter()
+        .find(|a| a.params.attack == "autoattack")
+        .map(|a| ModelInfo::new(&model.spec, dataset, report.clean_accuracy, a));
     if let Some((n, eps)) = uap {
         let mut c = UapConfig::new(n, eps as f32);
         c.seed = seed;
@@ -185,6 +323,107 @@ pub fn attack(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One sample's prediction.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// Its true label.
+    pub label: usize,
+    /// The arg-max of the logits (the first on ties).
+    pub predicted: usize,
+    /// The logits.
+    pub logits: Vec<f32>,
+}
+
+/// What `predict` reports: every selected sample's logits, in the selection's order (file
+/// order for `first` and `balanced`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    /// Model file.
+    pub model: String,
+    /// Data spec and split.
+    pub data: String,
+    /// How the samples were chosen.
+    pub selection: SampleSelection,
+    /// Number of samples.
+    pub samples: usize,
+    /// Fraction predicted correctly.
+    pub accuracy: f64,
+    /// Per sample.
+    pub predictions: Vec<Prediction>,
+}
+
+/// The logits of the model in `path` on `data` (evaluation mode: batch norm uses its running
+/// statistics), in batches of [`ATTACK_BATCH`].
+pub fn predict(
+    path: &Path,
+    data: &Dataset,
+    data_label: &str,
+    selection: SampleSelection,
+    ctx: &Context,
+) -> Result<PredictReport, ExpError> {
+    let model = load_for(path, data, ctx)?.snapshot();
+    let (x, _) = data.tensors(&ctx.device);
+    let n = data.len();
+    let k = model.spec.num_classes;
+    let mut predictions = Vec::with_capacity(n);
+    for s in (0..n).step_by(ATTACK_BATCH) {
+        let e = (s + ATTACK_BATCH).min(n);
+        let logits: Vec<f32> = model
+            .forward(x.clone().narrow(0, s, e - s))
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| ExpError::Other(format!("logits: {e:?}")))?;
+        for (i, row) in logits.chunks_exact(k).enumerate() {
+            let predicted = row
+                .iter()
+                .enumerate()
+                .fold(0, |best, (j, v)| if *v > row[best] { j } else { best });
+            predictions.push(Prediction {
+                label: data.labels[s + i] as usize,
+                predicted,
+                logits: row.to_vec(),
+            });
+        }
+    }
+    let correct = predictions
+        .iter()
+        .filter(|p| p.label == p.predicted)
+        .count();
+    Ok(PredictReport {
+        model: path.display().to_string(),
+        data: data_label.to_string(),
+        selection,
+        samples: n,
+        accuracy: correct as f64 / n.max(1) as f64,
+        predictions,
+    })
+}
+
+/// Puts the certified lower bound beside every attack line of `report` (FCNs only), with a
+/// warning should it ever exceed the attack's robust accuracy (a wrong bound or attack).
+fn certify_lines(
+    model: &Model,
+    x: &Tensor<4>,
+    data: &Dataset,
+    report: &mut AttackReport,
+) -> Result<(), ExpError> {
+    let y: Vec<usize> = data.labels.iter().map(|&l| l as usize).collect();
+    for line in &mut report.attacks {
+        let eps = f64::from(line.params.eps);
+        let Some(c) = crate::certify::certify(model, x, &y, line.params.norm, eps)? else {
+            return Ok(());
+        };
+        if c.certified_accuracy > line.robust_accuracy {
+            report.warnings.push(format!(
+                "{}: certified robust accuracy {:.4} exceeds the attack's {:.4} at {} eps {}: a bound or the attack is wrong",
+                line.params.attack, c.certified_accuracy, line.robust_accuracy, line.params.norm, eps
+            ));
+        }
+        line.certificate = Some(c);
+    }
+    Ok(())
 }
 
 /// What `analyze` computes.

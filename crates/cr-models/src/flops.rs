@@ -124,6 +124,29 @@ impl Model {
                 }
                 f + linear(&m.fc)
             }
+            Network::PreactResNet(m) => {
+                let (mut f, ho, wo) = conv2d(&m.conv1, h, w);
+                (h, w) = (ho, wo);
+                for stage in [&m.layer1, &m.layer2, &m.layer3, &m.layer4] {
+                    for b in stage {
+                        let (f1, ho, wo) = conv_layer(&b.conv1, h, w);
+                        let (f2, _, _) = conv_layer(&b.conv2, ho, wo);
+                        let fs: u64 = b.shortcut.iter().map(|c| conv2d(c, h, w).0).sum();
+                        f += f1 + f2 + fs;
+                        (h, w) = (ho, wo);
+                    }
+                }
+                f + linear(&m.linear)
+            }
+            Network::VggTv(m) => {
+                let mut f = 0;
+                for (b, &pool) in m.blocks.iter().zip(&m.pool_after) {
+                    let (fc, ho, wo) = conv_layer(&b.conv, h, w);
+                    f += fc;
+                    (h, w) = if pool { (ho / 2, wo / 2) } else { (ho, wo) };
+                }
+                f + linear(&m.fc1) + linear(&m.fc2) + linear(&m.head)
+            }
             Network::Vit(m) => {
                 let (mut f, ho, wo) = conv2d(&m.patch_embed.proj, h, w);
                 let n = (ho * wo + 1) as u64;

@@ -16,6 +16,9 @@
 //! * Layout ([`layout`]): the single place where burn's `[in, out]` `Linear` weight becomes
 //!   PyTorch's `[out, in]`.
 //!
+//! * Import ([`import`]): PyTorch state dicts (torchvision's ResNet and VGG-BN,
+//!   RobustBench's WideResNet and PreActResNet, cr's FCN) saved as safetensors become models.
+//!
 //! It does not train (see `cr-train`), regularise, attack or prune; it has no data loading.
 //!
 //! ```
@@ -37,6 +40,7 @@ pub mod device;
 pub mod error;
 pub mod file;
 pub mod flops;
+pub mod import;
 pub mod init;
 pub mod introspect;
 pub mod layers;

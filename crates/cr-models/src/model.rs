@@ -6,8 +6,10 @@ use burn::prelude::*;
 use crate::arch::{
     cnn::Cnn,
     fcn::Fcn,
+    preact::{PreactResNet, PreactShape},
     resnet::{ResNet, ResNetShape},
     vgg::Vgg,
+    vgg_tv::VggTv,
     vit::{Vit, VitShape},
     wrn::Wrn,
 };
@@ -32,6 +34,10 @@ pub enum Network {
     Wrn(Wrn),
     /// Vision transformer.
     Vit(Vit),
+    /// Pre-activation ResNet (RobustBench's form).
+    PreactResNet(PreactResNet),
+    /// VGG-BN in torchvision's layout.
+    VggTv(VggTv),
 }
 
 impl Network {
@@ -44,6 +50,8 @@ impl Network {
             Network::Vgg(m) => m.features(x),
             Network::Wrn(m) => m.features(x),
             Network::Vit(m) => m.features(x),
+            Network::PreactResNet(m) => m.features(x),
+            Network::VggTv(m) => m.features(x),
         }
     }
 
@@ -56,6 +64,8 @@ impl Network {
             Network::Vgg(m) => m.classifier.forward(z),
             Network::Wrn(m) => m.fc.forward(z),
             Network::Vit(m) => m.head.forward(z),
+            Network::PreactResNet(m) => m.linear.forward(z),
+            Network::VggTv(m) => m.head.forward(z),
         }
     }
 
@@ -64,10 +74,11 @@ impl Network {
         self.head(self.features(x))
     }
 
-    /// The head's key prefix (`head`, `fc` or `classifier`).
+    /// The head's key prefix (`head`, `fc`, `classifier` or `linear`).
     pub fn head_name(&self) -> &'static str {
         match self {
-            Network::Fcn(_) | Network::Cnn(_) | Network::Vit(_) => "head",
+            Network::Fcn(_) | Network::Cnn(_) | Network::Vit(_) | Network::VggTv(_) => "head",
+            Network::PreactResNet(_) => "linear",
             Network::ResNet(_) | Network::Wrn(_) => "fc",
             Network::Vgg(_) => "classifier",
         }
@@ -178,6 +189,26 @@ impl Model {
                 widen,
                 layer_rank,
             } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, widths, device)),
+            Arch::PreactResnet {
+                blocks,
+                width,
+                out_shortcut,
+                bn_before_fc,
+            } => Network::PreactResNet(PreactResNet::new(
+                c,
+                PreactShape {
+                    blocks: *blocks,
+                    width: *width,
+                    out_shortcut: *out_shortcut,
+                    bn_before_fc: *bn_before_fc,
+                },
+                k,
+                widths,
+                device,
+            )),
+            Arch::VggTorchvision { config, hidden } => {
+                Network::VggTv(VggTv::new(c, config, *hidden, k, widths, device))
+            }
             Arch::Vit {
                 patch,
                 dim,
@@ -332,6 +363,14 @@ impl Model {
                 m.fc = replace(d_in, m.fc.bias.is_some());
             }
             Network::Vit(m) => {
+                let [d_in, _] = m.head.weight.shape().dims();
+                m.head = replace(d_in, m.head.bias.is_some());
+            }
+            Network::PreactResNet(m) => {
+                let [d_in, _] = m.linear.weight.shape().dims();
+                m.linear = replace(d_in, m.linear.bias.is_some());
+            }
+            Network::VggTv(m) => {
                 let [d_in, _] = m.head.weight.shape().dims();
                 m.head = replace(d_in, m.head.bias.is_some());
             }

@@ -172,6 +172,33 @@ pub enum Arch {
         #[serde(default)]
         layer_rank: Option<usize>,
     },
+    /// Pre-activation ResNet in RobustBench's form (`PreActResNet`, key names `layer1.0.bn1`,
+    /// `layer2.0.shortcut.0`, `bn`, `linear`): 3×3 stem, four stages of pre-activation basic
+    /// blocks, global average pool, linear head. `blocks = [2,2,2,2]`, `width = 64` is
+    /// PreActResNet18. Not factorisable (no `layer_rank`).
+    PreactResnet {
+        /// Blocks in each of the four stages.
+        blocks: [usize; 4],
+        /// Channels of the first stage (64 in RobustBench); stages double it.
+        #[serde(default = "default_resnet_width")]
+        width: usize,
+        /// Shortcut projections read the pre-activated input (RobustBench's `PreActBlockV2`)
+        /// instead of the block's input (`PreActBlock`).
+        #[serde(default)]
+        out_shortcut: bool,
+        /// A final batch norm and ReLU before the pool (RobustBench's `bn_before_fc`).
+        #[serde(default)]
+        bn_before_fc: bool,
+    },
+    /// VGG with batch norm in torchvision's layout (`vgg16_bn`): convs with bias, adaptive
+    /// average pool to 7×7, three-layer classifier of width `hidden`. Not factorisable.
+    VggTorchvision {
+        /// Conv widths, with 0 standing for a 2×2 max-pool (as [`Arch::Vgg`]).
+        config: Vec<usize>,
+        /// Width of the two hidden classifier layers (4096 in torchvision).
+        #[serde(default = "default_vgg_hidden")]
+        hidden: usize,
+    },
     /// Vision transformer (pre-norm blocks, class token, learned position embedding).
     Vit {
         /// Patch side (4 for 32×32 inputs).
@@ -189,6 +216,10 @@ pub enum Arch {
 
 fn default_resnet_width() -> usize {
     64
+}
+
+fn default_vgg_hidden() -> usize {
+    4096
 }
 
 /// The VGG16 layout (0 = max-pool).
@@ -268,7 +299,8 @@ impl ModelSpec {
         Ok(spec)
     }
 
-    /// A short name of the architecture (`fcn`, `cnn`, `resnet`, `vgg`, `wrn`, `vit`).
+    /// A short name of the architecture (`fcn`, `cnn`, `resnet`, `vgg`, `wrn`, `vit`,
+    /// `preact-resnet`, `vgg-torchvision`).
     pub fn arch_name(&self) -> &'static str {
         match self.arch {
             Arch::Fcn { .. } => "fcn",
@@ -277,6 +309,8 @@ impl ModelSpec {
             Arch::Vgg { .. } => "vgg",
             Arch::Wrn { .. } => "wrn",
             Arch::Vit { .. } => "vit",
+            Arch::PreactResnet { .. } => "preact-resnet",
+            Arch::VggTorchvision { .. } => "vgg-torchvision",
         }
     }
 
@@ -288,7 +322,7 @@ impl ModelSpec {
             | Arch::Resnet { layer_rank, .. }
             | Arch::Vgg { layer_rank, .. }
             | Arch::Wrn { layer_rank, .. } => *layer_rank,
-            Arch::Vit { .. } => None,
+            Arch::Vit { .. } | Arch::PreactResnet { .. } | Arch::VggTorchvision { .. } => None,
         }
     }
 
@@ -401,6 +435,22 @@ impl ModelSpec {
                     )));
                 }
             }
+            Arch::PreactResnet {
+                blocks, width: wd, ..
+            } => {
+                for (i, b) in blocks.iter().enumerate() {
+                    depth(*b, &format!("arch.blocks[{i}]"), 1)?;
+                }
+                width(*wd, "arch.width")?;
+                width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
+                if h < 8 || w < 8 {
+                    return Err(self.input_error("PreActResNet needs at least 8x8 inputs".into()));
+                }
+            }
+            Arch::VggTorchvision { config, hidden } => {
+                width(*hidden, "arch.hidden")?;
+                self.validate_vgg_config(config)?;
+            }
             Arch::Vgg { config, layer_rank } => {
                 depth(config.len(), "arch.config (length)", 1)?;
                 if !config.iter().any(|&c| c > 0) {
@@ -467,6 +517,34 @@ impl ModelSpec {
                     )));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The checks of a VGG config without a rank (see [`Arch::VggTorchvision`]).
+    fn validate_vgg_config(&self, config: &[usize]) -> Result<()> {
+        use limits::*;
+        if config.is_empty() || config.len() > MAX_DEPTH {
+            return Err(invalid(
+                "arch.config (length)",
+                format!("{} is outside 1..={MAX_DEPTH}", config.len()),
+            ));
+        }
+        if !config.iter().any(|&c| c > 0) {
+            return Err(invalid("arch.config", "has no conv layer"));
+        }
+        if let Some((i, ch)) = config.iter().enumerate().find(|(_, c)| **c > MAX_WIDTH) {
+            return Err(invalid(
+                &format!("arch.config[{i}]"),
+                format!("{ch} exceeds {MAX_WIDTH}"),
+            ));
+        }
+        let [_, h, w] = self.input;
+        let pools = config.iter().filter(|&&c| c == 0).count();
+        if (h.min(w) >> pools.min(63)) == 0 {
+            return Err(self.input_error(format!(
+                "{pools} max-pool stages shrink a {h}x{w} input to nothing"
+            )));
         }
         Ok(())
     }

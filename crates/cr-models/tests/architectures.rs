@@ -93,6 +93,22 @@ fn tiny_specs() -> Vec<ModelSpec> {
             },
             [3, 8, 8],
         ),
+        spec(
+            Arch::PreactResnet {
+                blocks: [1, 1, 1, 1],
+                width: 4,
+                out_shortcut: false,
+                bn_before_fc: true,
+            },
+            [3, 8, 8],
+        ),
+        spec(
+            Arch::VggTorchvision {
+                config: vec![4, 0, 8, 0],
+                hidden: 6,
+            },
+            [3, 8, 8],
+        ),
     ]
 }
 

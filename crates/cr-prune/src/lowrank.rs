@@ -42,7 +42,7 @@ pub fn with_layer_rank(spec: &ModelSpec, rank: usize) -> Option<ModelSpec> {
         | Arch::Resnet { layer_rank, .. }
         | Arch::Vgg { layer_rank, .. }
         | Arch::Wrn { layer_rank, .. } => *layer_rank = Some(rank),
-        Arch::Vit { .. } => return None,
+        Arch::Vit { .. } | Arch::PreactResnet { .. } | Arch::VggTorchvision { .. } => return None,
     }
     Some(s)
 }

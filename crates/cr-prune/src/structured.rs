@@ -175,6 +175,33 @@ pub fn prunable_layers(model: &Model) -> Vec<PrunableLayer> {
                 ));
             }
         }
+        Arch::PreactResnet { .. } => {
+            for s in 1..=4 {
+                let n = count(&|j| format!("layer{s}.{j}.conv1"));
+                for j in 0..n {
+                    let p = format!("layer{s}.{j}");
+                    push(keys.unit(
+                        &format!("{p}.conv1"),
+                        Some(&format!("{p}.bn2")),
+                        &format!("{p}.conv2"),
+                    ));
+                }
+            }
+        }
+        Arch::VggTorchvision { .. } => {
+            // Every conv but the first and the last (whose channels fc1 reads as c·7·7
+            // columns), and the two hidden classifier layers.
+            let n = count(&|i| format!("blocks.{i}.conv"));
+            for i in 1..n.saturating_sub(1) {
+                push(keys.unit(
+                    &format!("blocks.{i}.conv"),
+                    Some(&format!("blocks.{i}.bn")),
+                    &format!("blocks.{}.conv", i + 1),
+                ));
+            }
+            push(keys.unit("fc1", None, "fc2"));
+            push(keys.unit("fc2", None, "head"));
+        }
         Arch::Wrn { .. } => {
             for g in 1..=3 {
                 let n = count(&|j| format!("block{g}.{j}.conv1"));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use cr_experiments::config::{AttackSpec, Norm};
-use cr_experiments::tools::{Split, attack, samples};
+use cr_experiments::tools::{SampleSelection, Split, attack, select_samples};
 
 use super::common::{AttackArg, ModeArg, NormArg, RunArgs, VersionArg, value_name, with_spinner};
 
@@ -20,9 +20,14 @@ pub struct Args {
     /// Split to attack.
     #[arg(long, default_value = "test")]
     split: Split,
-    /// Attack the first N samples (class-balanced); all when omitted.
-    #[arg(long)]
+    /// Attack N class-balanced samples (round robin over the classes, in file order); all
+    /// when neither this nor --first is given.
+    #[arg(long, conflicts_with = "first")]
     n: Option<usize>,
+    /// Attack the first N samples in file order (as AutoAttack, RobustBench and torchattacks
+    /// take them).
+    #[arg(long)]
+    first: Option<usize>,
     /// Attack; repeat for the per-sample worst case.
     #[arg(long, required = true)]
     attack: Vec<AttackArg>,
@@ -64,7 +69,8 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--eps {}: must be a finite number > 0", args.eps);
     }
     let ctx = args.run.context(false)?;
-    let data = samples(&args.data, args.split, args.n, &ctx)?;
+    let selection = SampleSelection::from_flags(args.n, args.first)?;
+    let data = select_samples(&args.data, args.split, selection, &ctx)?;
     let mut specs = Vec::new();
     let mut uap = None;
     for a in &args.attack {
@@ -85,10 +91,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     let label = format!("{} ({:?}, {} samples)", args.data, args.split, data.len());
     let names: Vec<String> = args.attack.iter().map(value_name).collect();
-    let r = with_spinner(
+    let mut r = with_spinner(
         format!("{} on {} samples", names.join(" + "), data.len()),
         || attack(&args.model, &data, &label, &specs, uap, args.seed, &ctx),
     )?;
+    r.selection = Some(selection);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

@@ -5,6 +5,8 @@ pub mod attack;
 pub mod bench;
 pub mod common;
 pub mod data;
+pub mod import;
+pub mod predict;
 pub mod prune;
 pub mod report;
 pub mod reproduce;

@@ -3,7 +3,9 @@
 
 pub mod cnn;
 pub mod fcn;
+pub mod preact;
 pub mod resnet;
 pub mod vgg;
+pub mod vgg_tv;
 pub mod vit;
 pub mod wrn;
