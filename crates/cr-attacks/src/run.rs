@@ -632,7 +632,7 @@ fn log_like_reference(r: &AttackResult, norm: Norm, x: &Tensor<4>) {
             Norm::Linf => d.abs().max_dim(1),
             Norm::L2 => d.powf_scalar(2.0).sum_dim(1).sqrt(),
         };
-        let host = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap_or_default();
+        let host = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
         let max = host(per_sample).into_iter().fold(0f32, f32::max);
         let nans = host(adv.clone().is_nan().int().float().reshape([1, -1]))
             .iter()

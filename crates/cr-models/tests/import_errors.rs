@@ -1,6 +1,7 @@
 //! Bad state dicts for the importer: each is an [`ImportError`] naming the file and the key
 //! (or the structural problem), never a panic. The inputs are the parity fixtures with one
 //! thing broken.
+#![allow(clippy::unwrap_used)] // tests may panic on their own fixtures
 
 use std::path::{Path, PathBuf};
 

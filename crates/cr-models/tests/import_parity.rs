@@ -6,6 +6,7 @@
 //! statistics, and the logits their own eval-mode `forward` gives on fixed inputs. cr must
 //! import each state dict and reproduce those logits to 1e-4 relative (‖Δ‖∞ / ‖torch‖∞), and
 //! a cr model file written from the import must give the same logits again.
+#![allow(clippy::unwrap_used)] // tests may panic on their own fixtures
 
 use std::path::{Path, PathBuf};
 
