@@ -4,50 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
-fn xtask() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    c.current_dir(repo()).env("CR_LOG", "warn");
-    c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Every `result.json` under `dir`, keyed by its relative path, with wall-clock fields removed.
-fn results(dir: &Path) -> Vec<(String, serde_json::Value)> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| k != "seconds");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for exp in std::fs::read_dir(dir).unwrap().flatten() {
-        if !exp.path().is_dir() || exp.file_name() == "figures" {
-            continue;
-        }
-        for run in std::fs::read_dir(exp.path()).unwrap().flatten() {
-            let f = run.path().join("result.json");
-            if let Ok(text) = std::fs::read_to_string(&f) {
-                let mut v: serde_json::Value = serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", f.display()));
-                strip(&mut v);
-                out.push((f.strip_prefix(dir).unwrap().display().to_string(), v));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
+mod support;
+use support::{repo, results, xtask};
 
 #[test]
 fn smoke_grid_runs_and_reports() {
@@ -212,59 +173,4 @@ fn jobs_do_not_change_results() {
     }
     assert!(got[0].len() >= 20, "{} runs", got[0].len());
     assert_eq!(got[0], got[1]);
-}
-
-/// The cheapest part of the paper grid's rehearsal (README: the whole of it is one command):
-/// stand-in data sets in the official formats from `data --synthesize`, then the SVHN row and
-/// the CIFAR-100 → CIFAR-10 transfer at `--scale rehearsal` (ResNet18 at its real size, ART-mode
-/// APGD, one seed) through training, attacks, transfer and the report, with no failed run.
-#[test]
-fn rehearsal_of_the_paper_grid_svhn_and_transfer() {
-    let data = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let status = xtask()
-        .args(["data", "--synthesize"])
-        .arg(data.path())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let o = xtask()
-        .args([
-            "reproduce",
-            "--scale",
-            "rehearsal",
-            "--only",
-            "cnn-svhn,transfer",
-            "--seeds",
-            "1",
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        stdout.contains("4 runs: 4 finished now, 0 already done, 0 failed"),
-        "{stdout}"
-    );
-    let rows = results(out.path());
-    assert_eq!(rows.len(), 4);
-    for (path, v) in &rows {
-        // The transfer is evaluated on CIFAR-10 (10 classes) after pretraining on CIFAR-100.
-        let ra = v["eval"]["robust_accuracy"].as_f64();
-        assert!(
-            ra.is_some_and(|r| (0.0..=1.0).contains(&r)),
-            "{path}: {ra:?}"
-        );
-    }
-    let report = std::fs::read_to_string(out.path().join("report.md")).unwrap();
-    assert!(report.contains("(`cnn-svhn`)") && report.contains("(`transfer`)"));
 }
