@@ -94,7 +94,9 @@ pub use measure::{
 pub use model::{Classifier, PassCount, passes_on_this_thread};
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
-pub use run::{Attack, AttackParams, AttackResult, RunOptions, apgd, fgsm, pgd, run_attack};
+pub use run::{
+    Attack, AttackParams, AttackResult, Perturbation, RunOptions, apgd, fgsm, pgd, run_attack,
+};
 pub use sanity::{SanityWarning, sanity_checks};
 pub use square::SquareConfig;
 pub use train::{AdversarialBatch, Replace, adversarial_batch};

@@ -312,6 +312,9 @@ pub struct AttackResult {
     /// Forward and backward passes the run made (sanity checks included), per sample.
     #[serde(default)]
     pub passes: crate::model::PassCount,
+    /// Where the adversarial examples lie (largest perturbation, value range, NaNs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<Perturbation>,
 }
 
 /// Options of a run that do not change the attack.
@@ -575,6 +578,10 @@ pub fn run_attack<C: Classifier + ?Sized>(
     for w in &warnings {
         tracing::warn!("AutoAttack check: {w}");
     }
+    let seconds = start.elapsed().as_secs_f64();
+    let perturbation = adversarial
+        .as_ref()
+        .and_then(|a| Perturbation::of(a, &x_clean, attack.norm()));
     let result = AttackResult {
         params: attack.params(),
         n,
@@ -582,15 +589,16 @@ pub fn run_attack<C: Classifier + ?Sized>(
         robust_accuracy: fraction(&robust),
         correct_clean,
         robust,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
         adversarial,
         broken_by,
         stages,
         warnings,
         passes: crate::model::passes_on_this_thread() - passes_before,
+        perturbation,
     };
     if let Attack::AutoAttack(_) = attack {
-        log_like_reference(&result, attack.norm(), &x_clean);
+        log_like_reference(&result, attack.norm());
     }
     tracing::info!(
         attack = attack.name(),
@@ -604,10 +612,55 @@ pub fn run_attack<C: Classifier + ?Sized>(
     Ok(result)
 }
 
+/// Where the adversarial examples lie: the largest perturbation in the attack's norm, the
+/// range of their values and how many are NaN. What a reader checks before trusting a robust
+/// accuracy (every point in the ε-ball and in `[0, 1]`), on every backend alike.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Perturbation {
+    /// Largest `‖x_adv − x‖` over the samples, in the attack's norm.
+    pub max_norm: f32,
+    /// Smallest value of any adversarial example.
+    pub min: f32,
+    /// Largest value of any adversarial example.
+    pub max: f32,
+    /// NaN values among the adversarial examples.
+    pub nans: usize,
+}
+
+impl Perturbation {
+    /// The summary of `adv` against the clean `x` in `norm`; `None` when the backend cannot
+    /// hand the values back as `f32`.
+    pub fn of(adv: &Tensor<4>, x: &Tensor<4>, norm: Norm) -> Option<Self> {
+        let [b, ..] = adv.dims();
+        let d = (adv.clone() - x.clone()).reshape([b as i32, -1]);
+        let per_sample = match norm {
+            Norm::Linf => d.abs().max_dim(1),
+            Norm::L2 => d.powf_scalar(2.0).sum_dim(1).sqrt(),
+        };
+        let max_norm = per_sample
+            .into_data()
+            .try_to_vec::<f32>()
+            .ok()?
+            .into_iter()
+            .fold(0f32, f32::max);
+        let values = adv.clone().reshape([1, -1]).into_data().try_to_vec::<f32>().ok()?;
+        let (mut min, mut max, mut nans) = (f32::INFINITY, f32::NEG_INFINITY, 0usize);
+        for v in values {
+            if v.is_nan() {
+                nans += 1;
+            } else {
+                min = min.min(v);
+                max = max.max(v);
+            }
+        }
+        Some(Self { max_norm, min, max, nans })
+    }
+}
+
 /// AutoAttack's own log lines (fra31/auto-attack's wording), at debug level (`xtask -v`):
 /// initial accuracy, robust accuracy after each component with the time so far, the largest
 /// perturbation and its range, and the final robust accuracy.
-fn log_like_reference(r: &AttackResult, norm: Norm, x: &Tensor<4>) {
+fn log_like_reference(r: &AttackResult, norm: Norm) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -625,30 +678,17 @@ fn log_like_reference(r: &AttackResult, norm: Norm, x: &Tensor<4>) {
             ),
         }
     }
-    if let Some(adv) = &r.adversarial {
-        let [b, ..] = adv.dims();
-        let d = (adv.clone() - x.clone()).reshape([b as i32, -1]);
-        let per_sample = match norm {
-            Norm::Linf => d.abs().max_dim(1),
-            Norm::L2 => d.powf_scalar(2.0).sum_dim(1).sqrt(),
-        };
-        let host = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
-        let max = host(per_sample).into_iter().fold(0f32, f32::max);
-        let nans = host(adv.clone().is_nan().int().float().reshape([1, -1]))
-            .iter()
-            .sum::<f32>();
-        let range = host(adv.clone().reshape([1, -1]));
-        let (lo, hi) = range
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
-                (l.min(*v), h.max(*v))
-            });
+    if let Some(p) = &r.perturbation {
         let name = match norm {
             Norm::Linf => "Linf",
             Norm::L2 => "L2",
         };
         tracing::debug!(
-            "max {name} perturbation: {max:.5}, nan in tensor: {nans}, max: {hi:.5}, min: {lo:.5}"
+            "max {name} perturbation: {:.5}, nan in tensor: {}, max: {:.5}, min: {:.5}",
+            p.max_norm,
+            p.nans,
+            p.max,
+            p.min
         );
     }
     tracing::debug!("robust accuracy: {:.2}%", 100.0 * r.robust_accuracy);

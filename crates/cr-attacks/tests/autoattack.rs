@@ -159,6 +159,20 @@ fn check_valid(f: &Fixture, r: &AttackResult, norm: Norm, eps: f32) {
             assert_ne!(preds[i], f.y[i], "{}: sample {i}", r.params.attack);
         }
     }
+    // The reported summary is the recount's: largest distance, range, no NaN.
+    let p = r.perturbation.expect("a perturbation summary");
+    let largest = (0..f.y.len())
+        .map(|i| distance(&adv[i * d..(i + 1) * d], &f.x[i * d..(i + 1) * d], norm))
+        .fold(0.0, f64::max);
+    assert!(
+        (p.max_norm as f64 - largest).abs() <= 1e-5 * (1.0 + largest),
+        "{}: reported max perturbation {} vs recounted {largest}",
+        r.params.attack,
+        p.max_norm
+    );
+    let lo = adv.iter().fold(f32::INFINITY, |m, v| m.min(*v));
+    let hi = adv.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+    assert_eq!((p.min, p.max, p.nans), (lo, hi, 0), "{}", r.params.attack);
 }
 
 #[test]

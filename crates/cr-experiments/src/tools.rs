@@ -138,6 +138,10 @@ pub struct AttackLine {
     pub broken_by: Option<Vec<Option<String>>>,
     /// Forward and backward passes, per sample (a batch of B is B passes).
     pub passes: cr_attacks::PassCount,
+    /// Where the adversarial examples lie: largest perturbation in the attack's norm, value
+    /// range, NaNs (every point must be in the ε-ball and in `[0, 1]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<cr_attacks::Perturbation>,
     /// The certified lower bound at the same norm and ε (FCNs only: see
     /// [`crate::certify`]); its `certified_accuracy` is at most `robust_accuracy`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -304,6 +308,7 @@ pub fn attack(
                 stages: r.stages.clone(),
                 broken_by: r.broken_by.clone(),
                 passes: r.passes,
+                perturbation: r.perturbation,
                 certificate: None,
             })
             .collect();
