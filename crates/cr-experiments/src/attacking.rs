@@ -155,6 +155,38 @@ pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f
     (correct as f64 / n.max(1) as f64, loss / n.max(1) as f64)
 }
 
+/// Each sample's cross-entropy under `model`, in batches.
+fn per_sample_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> Result<Vec<f64>, ExpError> {
+    let [n, ..] = x.dims();
+    let mut out = Vec::with_capacity(n);
+    for s in (0..n).step_by(ATTACK_BATCH) {
+        let e = (s + ATTACK_BATCH).min(n);
+        let logits = model.forward(x.clone().narrow(0, s, e - s));
+        let l = burn::tensor::activation::log_softmax(logits, 1)
+            .gather(1, y.clone().narrow(0, s, e - s).unsqueeze_dim(1))
+            .neg();
+        let v = l
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| err("per-sample loss", format!("{e:?}")))?;
+        out.extend(v.into_iter().map(f64::from));
+    }
+    Ok(out)
+}
+
+/// The standard error of the mean of `v` over its finite values (`NaN` below 2 values): the
+/// test-sample noise of a mean the judge adds to the seeds' (`<quantity>_se` beside it).
+pub fn standard_error(v: impl IntoIterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
+    let n = v.len() as f64;
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (var / n).sqrt()
+}
+
 /// The attack's adversarial examples (the first misclassified iterate of a broken sample, the
 /// clean input of a misclassified one) and the clean-correct mask.
 pub(crate) fn adversarial(
@@ -207,9 +239,14 @@ pub(crate) fn gap(
     )
     .map_err(|e| err("gap", e))?;
     let (adv_acc, adv_loss) = accuracy_and_loss(model, &r.points, y);
+    // The gap is a mean over the test samples of (adversarial − clean) loss: its standard
+    // error over them, from the paired per-sample differences.
+    let per_adv = per_sample_loss(model, &r.points, y)?;
+    let per_clean = per_sample_loss(model, x, y)?;
+    let gap_se = standard_error(per_adv.iter().zip(&per_clean).map(|(a, c)| a - c));
     Ok(serde_json::json!({
         "attack": spec.label(), "point": "max-loss (APGD best loss, every sample)",
         "clean_loss": clean_loss, "adversarial_loss": adv_loss,
-        "gap": adv_loss - clean_loss, "adversarial_accuracy": adv_acc,
+        "gap": adv_loss - clean_loss, "gap_se": gap_se, "adversarial_accuracy": adv_acc,
     }))
 }

@@ -277,8 +277,9 @@ pub struct RunConfig {
 }
 
 /// Known analysis names.
-pub const MEASURES: [&str; 8] = [
+pub const MEASURES: [&str; 9] = [
     "bounds",
+    "certificate",
     "lipschitz",
     "rank-truncation",
     "representation",

@@ -212,6 +212,7 @@ pub fn evaluate(
                     "converged": r.converged, "iterations": r.iterations, "perturbation_norm": r.perturbation_norm,
                 })
             }
+            "certificate" => crate::certify::measure(&model, main_attack.as_ref(), &x, &y)?,
             "boundary" => {
                 let spec = main_attack
                     .as_ref()
@@ -317,6 +318,8 @@ fn representation(
         .map_err(|e| err("representation", e))?;
     let kept: Vec<usize> = (0..correct.len()).filter(|&i| correct[i]).collect();
     let change_mean = mean_where(&rc.per_sample, correct);
+    let change_mean_se =
+        crate::attacking::standard_error(kept.iter().map(|&i| rc.per_sample[i]));
     let (name, m) = first_layer(model)?;
     let [_, c, h, wd] = x.dims();
     let alignment = if m.cols == c * h * wd && !kept.is_empty() {
@@ -344,6 +347,7 @@ fn representation(
     };
     Ok(serde_json::json!({
         "change_mean": change_mean,
+        "change_mean_se": change_mean_se,
         "change_mean_all_samples": rc.mean,
         "averaged_over": "clean-correct samples",
         "samples": kept.len(),

@@ -159,6 +159,11 @@ pub fn observations(
         .then(|| Path::parse(&claim.against).ok())
         .flatten();
     let binomial = b.is_none() && is_proportion(&claim.quantity);
+    // A mean over test samples records its standard error beside it (`gap` → `gap_se`).
+    let se = b
+        .is_none()
+        .then(|| Path::parse(&format!("{}_se", claim.quantity)).ok())
+        .flatten();
     points
         .iter()
         .filter(|p| match &claim.regime {
@@ -184,6 +189,7 @@ pub fn observations(
                         x: x.as_ref().and_then(|x| x.number(r)),
                         y: y.unwrap_or(f64::NAN),
                         trials: trials(r, &claim.quantity, binomial),
+                        se: se.as_ref().and_then(|p| p.number(r)),
                         excluded: did_not_train(r, exclude_below),
                     }
                 })

@@ -55,6 +55,9 @@ pub struct Obs {
     pub y: f64,
     /// For a proportion: the number of test samples it was measured on.
     pub trials: Option<u64>,
+    /// For a mean over test samples that is not a proportion (a loss gap, a ratio of norms):
+    /// the standard error of that mean over the samples, as the run recorded it (`<quantity>_se`).
+    pub se: Option<f64>,
     /// Excluded by the report's declared rule (the run did not train): left out of the
     /// statistic, named in the verdict.
     pub excluded: bool,
@@ -68,6 +71,7 @@ impl Obs {
             x: None,
             y,
             trials: None,
+            se: None,
             excluded: false,
         }
     }
@@ -461,14 +465,18 @@ fn channels(points: &[PointObs], measured_x: bool, log: bool) -> Vec<Channel> {
     out
 }
 
-/// The test-sample standard deviation of a point's mean: binomial for proportions (on the
-/// log scale by the delta method), 0 where no run carries its number of samples.
+/// The test-sample standard deviation of a point's mean: binomial for proportions, the
+/// recorded standard error over the test samples for other means (on the log scale both by the
+/// delta method), 0 where no run carries either.
 fn test_sd(p: &PointObs, log: bool) -> f64 {
     let v: Vec<f64> = p
         .runs
         .iter()
-        .filter_map(|o| match o.trials {
-            Some(t) if t > 0 && (0.0..=1.0).contains(&o.y) => Some(o.y * (1.0 - o.y) / t as f64),
+        .filter_map(|o| match (o.trials, o.se) {
+            (Some(t), _) if t > 0 && (0.0..=1.0).contains(&o.y) => {
+                Some(o.y * (1.0 - o.y) / t as f64)
+            }
+            (None, Some(se)) if se.is_finite() && se >= 0.0 => Some(se * se),
             _ => None,
         })
         .collect();
@@ -477,7 +485,7 @@ fn test_sd(p: &PointObs, log: bool) -> f64 {
     }
     let var = v.iter().sum::<f64>() / v.len() as f64;
     let m = p.runs.iter().map(|o| o.y).sum::<f64>() / p.runs.len() as f64;
-    if log { var.sqrt() / m } else { var.sqrt() }
+    if log { var.sqrt() / m.abs() } else { var.sqrt() }
 }
 
 /// The breakpoint (≥ 3 points each side) with the largest reversal of `kind` (+1 peak, −1

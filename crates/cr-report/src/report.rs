@@ -601,10 +601,47 @@ fn sweep_panels(
         panel.title = format!("{} ({})", panel.title, sweep.name);
         out.push(panel);
     }
+    out.extend(sandwich(points, &axis, log_x));
     for kind in &exp.panels {
         out.extend(panels(*kind, all_points, &axis));
     }
     out
+}
+
+/// Where the runs carry a certificate (the `certificate` measure): robust accuracy under the
+/// attack (an upper bound on the true robust accuracy) above the certified accuracy at the
+/// same ε (a lower bound), from Theorem 3.2 and from the product of norms.
+fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Option<Panel> {
+    let has = points.iter().any(|(p, ..)| {
+        p.runs
+            .iter()
+            .any(|r| r.pointer("/eval/measures/certificate/certified_accuracy").is_some())
+    });
+    if !has {
+        return None;
+    }
+    let c = "eval.measures.certificate";
+    let mut p = Panel::lines(
+        &format!("Empirical (upper) and certified (lower) robust accuracy vs {axis}"),
+        axis,
+        "robust accuracy (mean ± 95% t-interval)",
+        vec![
+            line("attack (upper bound)", 3, by_strength(points, "eval.robust_accuracy")),
+            line(
+                "certified, Theorem 3.2",
+                1,
+                by_strength(points, &format!("{c}.certified_accuracy_theorem_3_2")),
+            ),
+            line(
+                "certified, product of norms",
+                2,
+                by_strength(points, &format!("{c}.certified_accuracy_product")),
+            ),
+        ],
+    );
+    p.log_x = log_x;
+    p.clip = Some((0.0, 1.0));
+    Some(p)
 }
 
 /// What [`write_report`] wrote.
@@ -643,8 +680,10 @@ same seeds, so each replicate moves a seed's whole curve together, scaled by a t
 degrees of freedom of the fewest seeds at a point (2 at 3 seeds: t₀.₉₇₅ = 4.30); for any \
 difference of points this is exactly the paired t interval. Accuracies and fooling rates add \
 their binomial test-sample noise, unshrunk by the number of seeds (every run attacks the same \
-test subset); the other quantities carry no per-sample spread in the result files, so their \
-intervals hold the seed-to-seed spread only. Two-point curves (two models) are a Welch test of the \
+test subset); means over test samples that are not proportions (the loss gap, ‖Δz‖/‖z‖) add \
+the standard error over the samples that the run recorded beside them (`gap_se`, \
+`change_mean_se`); the remaining quantities (compressibility of the weights, bounds, the \
+alignment ratio) hold the seed-to-seed spread only. Two-point curves (two models) are a Welch test of the \
 difference. `supported` / `contradicted`: Δ = last − first point lies beyond the threshold and \
 the OLS slope over the sweep's steps excludes 0, both at 95%, in / against the claimed \
 direction (for `flat`: Δ within / beyond ±threshold). A claim against a measured x is \

@@ -14,7 +14,8 @@
 //! a seed's effect moves the whole curve together), `T = √(ν / χ²_ν)` one draw per replicate
 //! with `ν` the degrees of freedom (the fewest seeds at a point, minus 1), and `σ_k e_k` the
 //! test-sample noise of the point (for a proportion measured on `N` samples,
-//! `σ_k² = m_k(1 − m_k)/N`; zero where the result files carry no per-sample spread).
+//! `σ_k² = m_k(1 − m_k)/N`; for another mean over test samples, the standard error the run
+//! recorded beside it, `<quantity>_se`; zero where the result files carry no per-sample spread).
 //!
 //! For any linear contrast `c` of the points (Δ = last − first, an OLS slope) the seed part
 //! of `c·μ*` is exactly `c·m + t_ν · √(cᵀ S c / n)`: its percentile interval is the paired

@@ -339,6 +339,50 @@ fn the_binomial_term_widens_the_interval() {
 }
 
 #[test]
+fn a_recorded_standard_error_widens_the_interval() {
+    // A mean loss gap with identical seeds: without its recorded standard error Δ is a
+    // point; with se 0.05 per run the point means carry sd 0.05 (not shrunk by the seeds,
+    // which share the test set), Δ sd √2·0.05, a 95% width of about 2·1.96·0.071 ≈ 0.28.
+    let mk = |se| -> Vec<PointObs> {
+        (0..5)
+            .map(|i| PointObs {
+                label: i.to_string(),
+                strength: i as f64,
+                runs: vec![
+                    Obs {
+                        se,
+                        ..Obs::new(0.3 + 0.01 * i as f64)
+                    };
+                    3
+                ],
+            })
+            .collect()
+    };
+    let a = judge_trend(&mk(None), false, Direction::Increasing, 0.0, &s());
+    let b = judge_trend(&mk(Some(0.05)), false, Direction::Increasing, 0.0, &s());
+    let (ca, cb) = (a.change.unwrap(), b.change.unwrap());
+    assert!((ca.hi - ca.lo).abs() < 1e-12);
+    let w = cb.hi - cb.lo;
+    assert!(w > 0.24 && w < 0.32, "{w}");
+    assert_eq!(a.verdict, Verdict::Supported);
+    assert_eq!(b.verdict, Verdict::Inconclusive);
+    // On a log scale the same standard error is relative to the mean (delta method): at a
+    // mean of 0.3 it is 0.05 / 0.3 per point.
+    let log = Rule {
+        scale: Scale::Log,
+        ..Rule::new(Direction::Increasing, 0.0)
+    };
+    let c = judge_claim(&mk(Some(0.05)), false, &log, &s());
+    let cc = c.change.unwrap();
+    assert!(c.log_scale);
+    // In ln units: ln(0.34 / 0.30) = 0.125, each point's sd 0.05 / 0.32 ≈ 0.156 (delta
+    // method), Δ's sd √2 · 0.156 = 0.22, a 95% width of about 2 · 1.96 · 0.22 ≈ 0.87.
+    assert!((cc.estimate - (0.34f64 / 0.30).ln()).abs() < 1e-9, "{cc:?}");
+    let w = cc.hi - cc.lo;
+    assert!(w > 0.75 && w < 1.0, "{cc:?}");
+}
+
+#[test]
 fn flat_claims() {
     let pts = curve(7, 3, 0.005, |_| 0.5);
     let j = judge_trend(&pts, false, Direction::Flat, 0.02, &s());
