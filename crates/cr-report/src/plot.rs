@@ -209,6 +209,13 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// The font size of a panel title: 16, smaller for a title that would not fit a 460-pixel
+/// panel at 16 (about 52 characters), never below 10.
+fn title_size(title: &str) -> u32 {
+    let n = title.chars().count() as u32;
+    if n <= 52 { 16 } else { (16 * 52 / n).max(10) }
+}
+
 /// A corner of a panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Corner {
@@ -328,25 +335,39 @@ where
                     })
                 }))
             });
-            // Room for the legend when every corner holds data.
+            // Room for the legend when every corner holds data: the points, their error bars
+            // and the lines between them, sampled, in panel coordinates.
             let norm = |y0: f64, y1: f64| -> Vec<(f64, f64)> {
-                series
-                    .iter()
-                    .flat_map(|s| s.points.iter())
-                    .filter(|q| q.1.is_finite())
-                    .map(|q| {
-                        (
-                            (tx(q.0, p.log_x, floor) - x0) / (x1 - x0),
-                            (q.1 - y0) / (y1 - y0),
-                        )
-                    })
-                    .collect()
+                let at = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+                let mut out = Vec::new();
+                for s in series {
+                    let pts: Vec<(f64, &(f64, f64, Option<f64>))> = s
+                        .points
+                        .iter()
+                        .filter(|q| q.1.is_finite())
+                        .map(|q| (tx(q.0, p.log_x, floor), q))
+                        .collect();
+                    for (x, q) in &pts {
+                        let (lo, hi) = bar(q);
+                        out.extend((0..=8).map(|i| at(*x, lo + (hi - lo) * i as f64 / 8.0)));
+                    }
+                    if !s.scatter {
+                        for w in pts.windows(2) {
+                            let ((xa, a), (xb, b)) = (w[0], w[1]);
+                            out.extend((1..8).map(|i| {
+                                let t = i as f64 / 8.0;
+                                at(xa + (xb - xa) * t, a.1 + (b.1 - a.1) * t)
+                            }));
+                        }
+                    }
+                }
+                out
             };
             if p.y_range.is_none() && corner_load(&norm(y0, y1)) > 0 {
                 y1 += 0.5 * (y1 - y0);
             }
             let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", 16))
+                .caption(&p.title, ("sans-serif", title_size(&p.title)))
                 .margin(10)
                 .x_label_area_size(40)
                 .y_label_area_size(55)
@@ -452,7 +473,7 @@ where
                 r.ys.last().copied().unwrap_or(1.0),
             );
             let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", 16))
+                .caption(&p.title, ("sans-serif", title_size(&p.title)))
                 .margin(10)
                 .x_label_area_size(35)
                 .y_label_area_size(50)
@@ -535,7 +556,7 @@ where
             signed,
         } => {
             let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", 16))
+                .caption(&p.title, ("sans-serif", title_size(&p.title)))
                 .margin(10)
                 .build_cartesian_2d(0..*width as i32, 0..*height as i32)
                 .map_err(draw_err)?;
