@@ -601,7 +601,7 @@ fn sweep_panels(
         panel.title = format!("{} ({})", panel.title, sweep.name);
         out.push(panel);
     }
-    out.extend(sandwich(points, &axis, log_x));
+    out.extend(sandwich(points, &axis, log_x).into_iter().flatten());
     for kind in &exp.panels {
         out.extend(panels(*kind, all_points, &axis));
     }
@@ -610,12 +610,15 @@ fn sweep_panels(
 
 /// Where the runs carry a certificate (the `certificate` measure): robust accuracy under the
 /// attack (an upper bound on the true robust accuracy) above the certified accuracy at the
-/// same ε (a lower bound), from Theorem 3.2 and from the product of norms.
-fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Option<Panel> {
+/// same ε (a lower bound), from Theorem 3.2 and from the product of norms; beside it the median
+/// certified radius of the clean-correct samples against the attack's ε, which says how far
+/// the bound is from certifying anything when the certified accuracy is 0.
+fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Option<[Panel; 2]> {
     let has = points.iter().any(|(p, ..)| {
-        p.runs
-            .iter()
-            .any(|r| r.pointer("/eval/measures/certificate/certified_accuracy").is_some())
+        p.runs.iter().any(|r| {
+            r.pointer("/eval/measures/certificate/certified_accuracy")
+                .is_some()
+        })
     });
     if !has {
         return None;
@@ -626,7 +629,11 @@ fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Opt
         axis,
         "robust accuracy (mean ± 95% t-interval)",
         vec![
-            line("attack (upper bound)", 3, by_strength(points, "eval.robust_accuracy")),
+            line(
+                "attack (upper bound)",
+                3,
+                by_strength(points, "eval.robust_accuracy"),
+            ),
             line(
                 "certified, Theorem 3.2",
                 1,
@@ -641,7 +648,23 @@ fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Opt
     );
     p.log_x = log_x;
     p.clip = Some((0.0, 1.0));
-    Some(p)
+    let eps: Vec<Drawn> = by_strength(points, &format!("{c}.eps"));
+    let mut r = Panel::lines(
+        &format!("Median certified radius vs {axis}"),
+        axis,
+        "radius (mean ± 95% t-interval)",
+        vec![
+            line(
+                "median certified radius",
+                1,
+                by_strength(points, &format!("{c}.median_radius")),
+            ),
+            line("the attack's ε", 7, eps),
+        ],
+    );
+    r.log_x = log_x;
+    r.clip = Some((0.0, f64::INFINITY));
+    Some([p, r])
 }
 
 /// What [`write_report`] wrote.
