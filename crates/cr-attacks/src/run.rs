@@ -643,7 +643,12 @@ impl Perturbation {
             .ok()?
             .into_iter()
             .fold(0f32, f32::max);
-        let values = adv.clone().reshape([1, -1]).into_data().try_to_vec::<f32>().ok()?;
+        let values = adv
+            .clone()
+            .reshape([1, -1])
+            .into_data()
+            .try_to_vec::<f32>()
+            .ok()?;
         let (mut min, mut max, mut nans) = (f32::INFINITY, f32::NEG_INFINITY, 0usize);
         for v in values {
             if v.is_nan() {
@@ -653,7 +658,12 @@ impl Perturbation {
                 max = max.max(v);
             }
         }
-        Some(Self { max_norm, min, max, nans })
+        Some(Self {
+            max_norm,
+            min,
+            max,
+            nans,
+        })
     }
 }
 

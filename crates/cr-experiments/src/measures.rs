@@ -318,8 +318,7 @@ fn representation(
         .map_err(|e| err("representation", e))?;
     let kept: Vec<usize> = (0..correct.len()).filter(|&i| correct[i]).collect();
     let change_mean = mean_where(&rc.per_sample, correct);
-    let change_mean_se =
-        crate::attacking::standard_error(kept.iter().map(|&i| rc.per_sample[i]));
+    let change_mean_se = crate::attacking::standard_error(kept.iter().map(|&i| rc.per_sample[i]));
     let (name, m) = first_layer(model)?;
     let [_, c, h, wd] = x.dims();
     let alignment = if m.cols == c * h * wd && !kept.is_empty() {

@@ -485,7 +485,11 @@ fn test_sd(p: &PointObs, log: bool) -> f64 {
     }
     let var = v.iter().sum::<f64>() / v.len() as f64;
     let m = p.runs.iter().map(|o| o.y).sum::<f64>() / p.runs.len() as f64;
-    if log { var.sqrt() / m.abs() } else { var.sqrt() }
+    if log {
+        var.sqrt() / m.abs()
+    } else {
+        var.sqrt()
+    }
 }
 
 /// The breakpoint (≥ 3 points each side) with the largest reversal of `kind` (+1 peak, −1
