@@ -10,6 +10,8 @@
 #   1. the smoke grid on each backend, and on the CPU with 3 seeds as the reference: each
 #      backend's results must have the reference's shapes and its accuracies within seed noise
 #      (gpu/gpu_report.py compare);
+#   1b. FGSM, PGD, APGD-CE and AutoAttack from the CLI on one smoke model, on each backend and
+#      on the CPU: robust accuracies within binomial noise, points in the ball and in [0, 1];
 #   2. `xtask bench`, one workload per process, on each backend;
 #   3. a slice of the paper grid (gpu/paper-slice.toml: one point of configs/paper/fcn-standard,
 #      advcomp's FCN 4x2000 on CIFAR-10, batch 100, constant learning rate, no augmentation) on
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --device) DEVICES="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --budget) BUDGET="$2"; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "device-run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -188,6 +190,28 @@ python3 gpu/gpu_report.py compare --out "$OUT/smoke-compare.json" \
   --reference "$W/smoke-ref" "${runs[@]}" \
   > "$W/logs/compare.log" 2>&1 || echo "   compare failed: see logs/compare.log"
 sed 's/^/   /' "$W/logs/compare.log" | tail -n 12
+
+# --- 1b. attacks from the CLI on one model, each backend against the CPU (as
+# gpu/lavapipe-check.sh does on Mesa's lavapipe): robust accuracy within binomial noise, every
+# point in the ball and in [0, 1] (gpu_report.py attacks).
+M0=$(ls "$W"/smoke-ref/fcn-standard/neuron-00-*-s0/model.safetensors 2>/dev/null | head -1)
+if [ -n "$M0" ]; then
+  DEADLINE=$((SECONDS + 60 * ${#TARGETS[@]}))
+  pairs=()
+  for a in fgsm pgd apgd-ce autoattack; do
+    step "attack-$a-cpu" sh -c 'exec "$0" -q attack --json --model "$1" --first 100 --attack "$2" --norm linf --eps 0.1 --device cpu > "$3"' \
+      "$W/bin/xtask-${BINS%% *}" "$M0" "$a" "$W/attack-$a-cpu.json"
+    for t in "${TARGETS[@]}"; do
+      IFS=: read -r label bin dev <<< "$t"
+      step "attack-$a-$label" sh -c 'exec "$0" -q attack --json --model "$1" --first 100 --attack "$2" --norm linf --eps 0.1 --device "$3" > "$4"' \
+        "$W/bin/xtask-$bin" "$M0" "$a" "$dev" "$W/attack-$a-$label.json"
+      pairs+=(--pair "$label-$a=$W/attack-$a-$label.json,$W/attack-$a-cpu.json")
+    done
+  done
+  python3 gpu/gpu_report.py attacks --out "$OUT/attacks.json" "${pairs[@]}" > "$W/logs/attacks.log" 2>&1 ||
+    echo "   attacks differ from the CPU's: see logs/attacks.log"
+  tail -n 8 "$W/logs/attacks.log" | sed 's/^/   /'
+fi
 
 # --- 2. bench, one workload per process: a capped workload loses only itself ------------------
 WORKLOADS=(train-fcn train-cnn pgd-10 apgd-ce-100 uap svd-512 svd-2048 norms-2048)

@@ -8,6 +8,9 @@
            failed or ran out of time
   slice    the paper slice: seconds per epoch (train metrics) and per APGD evaluation (attack)
   summary  every step's status and time, the device check, the bundle manifest, the verdicts
+  attacks  `xtask attack --json` on a backend against the same attack, model and images on the
+           CPU: robust accuracy within binomial noise, every adversarial point in the ε-ball
+           and in [0, 1], no NaN (gpu/lavapipe-check.sh)
 """
 
 import argparse
@@ -240,6 +243,67 @@ def summary(args):
     return 0
 
 
+def attack_lines(report):
+    """(label, robust accuracy, params, perturbation) of each line of an attack report."""
+    out = []
+    for a in report.get("attacks", []):
+        p = a["params"]
+        out.append((f"{p['attack']} {p['norm']} {p['eps']:g}" + (f" {p['mode']}" if p.get("mode") else ""),
+                    a["robust_accuracy"], p, a.get("perturbation")))
+    u = report.get("uap")
+    if u:
+        out.append((f"uap {u['norm']} {u['xi']:g}", 1.0 - u["fooling_rate"], {"norm": u["norm"], "eps": u["xi"]},
+                    {"max_norm": u["perturbation_norm"], "min": None, "max": None, "nans": 0}))
+    return out
+
+
+def in_ball(pert, norm, eps):
+    """Problems with where an attack's points lie (empty when every point is valid)."""
+    if pert is None:
+        return ["no perturbation summary"]
+    bad = []
+    if pert["max_norm"] is None or pert["max_norm"] > eps * (1 + 1e-4) + 1e-6:
+        bad.append(f"max {norm} perturbation {pert['max_norm']} > eps {eps}")
+    if pert.get("min") is not None and pert["min"] < 0:
+        bad.append(f"a value {pert['min']} < 0")
+    if pert.get("max") is not None and pert["max"] > 1:
+        bad.append(f"a value {pert['max']} > 1")
+    if pert.get("nans"):
+        bad.append(f"{pert['nans']} NaN values")
+    return bad
+
+
+def attacks(args):
+    """Each PAIR is LABEL=BACKEND_JSON,CPU_JSON: the same model, images and attack on both."""
+    rows, ok = [], True
+    for spec in args.pair:
+        label, files = spec.split("=", 1)
+        dev_path, cpu_path = files.split(",")
+        dev, cpu = load(dev_path), load(cpu_path)
+        if dev is None or cpu is None:
+            rows.append({"case": label, "pass": False, "problems": ["missing JSON: the attack failed"]})
+            ok = False
+            continue
+        n = dev.get("samples") or 1
+        for (name, ra, p, pert), (_, ra_cpu, _, _) in zip(attack_lines(dev), attack_lines(cpu)):
+            # Two runs of one randomised attack on one model and the same n images: their robust
+            # accuracies differ by at most about 3 binomial SDs of a difference, and never by
+            # less than the 2 samples float rounding alone can flip.
+            sd = math.sqrt(2 * max(ra_cpu * (1 - ra_cpu), 1 / n) / n)
+            tol = max(3 * sd, 2 / n)
+            problems = in_ball(pert, p["norm"], p["eps"])
+            if abs(ra - ra_cpu) > tol:
+                problems.append(f"robust accuracy {ra:.4f} vs the CPU's {ra_cpu:.4f} (tolerance {tol:.4f})")
+            rows.append({"case": f"{label}: {name}", "robust_accuracy": ra, "cpu_robust_accuracy": ra_cpu,
+                         "tolerance": round(tol, 4), "samples": n, "perturbation": pert,
+                         "pass": not problems, "problems": problems})
+            ok &= not problems
+    for r in rows:
+        print(f"{'PASS' if r['pass'] else 'FAIL'} {r['case']}" + ("" if r["pass"] else ": " + "; ".join(r["problems"])))
+    write(args.out, {"pass": ok, "cases": len(rows), "failed": sum(not r["pass"] for r in rows), "rows": rows})
+    return 0 if ok else 1
+
+
 def write(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w") as fh:
@@ -269,8 +333,12 @@ def main():
         m.add_argument(a, required=a == "--out")
     m.add_argument("--budget", type=int)
     m.add_argument("--seconds", type=int)
+    a = sub.add_parser("attacks")
+    a.add_argument("--out", required=True)
+    a.add_argument("--pair", action="append", default=[], help="LABEL=BACKEND_JSON,CPU_JSON")
     args = p.parse_args()
-    return {"compare": compare, "bench": bench, "slice": slice_, "summary": summary}[args.cmd](args)
+    return {"compare": compare, "bench": bench, "slice": slice_, "summary": summary,
+            "attacks": attacks}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,15 @@ pub fn available_devices() -> Vec<&'static str> {
     if cfg!(feature = "vulkan") {
         v.push("vulkan");
     }
+    if cfg!(feature = "wgpu") {
+        v.push("wgpu");
+    }
     v
 }
 
 /// The device called `name` (`cpu` = burn's flex backend, `ndarray`, `cuda`, `cuda:N`,
-/// `vulkan`), without autodiff. Convolutions on `ndarray` tensors use im2col, faster there than
+/// `vulkan` = wgpu on Vulkan with cubecl's SPIR-V compiler, `wgpu` = wgpu with WGSL compiled
+/// by naga), without autodiff. Convolutions on `ndarray` tensors use im2col, faster there than
 /// its native kernel ([`crate::conv::algorithm_for`]).
 #[allow(deprecated)] // burn 0.22 marks ndarray deprecated; kept for comparison.
 pub fn device_from_name(name: &str) -> Result<Device> {
@@ -44,6 +48,8 @@ pub fn device_from_name(name: &str) -> Result<Device> {
         }
         #[cfg(feature = "vulkan")]
         "vulkan" => Ok(Device::vulkan(Default::default())),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Ok(Device::wgpu(Default::default())),
         _ => Err(unavailable()),
     }
 }

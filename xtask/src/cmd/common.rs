@@ -9,7 +9,8 @@ use cr_experiments::execute::Context;
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// Device: `cpu` (default; burn's flex backend), `ndarray` (burn's older CPU backend, for
-    /// comparison), or `cuda`/`vulkan` when built with that feature.
+    /// comparison), or `cuda`/`vulkan`/`wgpu` when built with that feature (`wgpu`: WGSL kernels
+    /// compiled by naga, the path that runs on Mesa's lavapipe).
     #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: String,
     /// Root folder of full official data sets (e.g. DIR/mnist, DIR/cifar-10-batches-bin);
