@@ -37,13 +37,16 @@ pub const TAB10: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// One drawn point: x, y and the half-width of its error bar (if any).
+pub type SeriesPoint = (f64, f64, Option<f64>);
+
 /// A curve: points `(x, y, error)` with an optional error bar half-width.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Legend entry.
     pub name: String,
     /// Points in drawing order.
-    pub points: Vec<(f64, f64, Option<f64>)>,
+    pub points: Vec<SeriesPoint>,
     /// Per point: drawn hollow (excluded from the statistics: did not train); empty for
     /// none.
     pub hollow: Vec<bool>,
@@ -341,7 +344,7 @@ where
                 let at = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
                 let mut out = Vec::new();
                 for s in series {
-                    let pts: Vec<(f64, &(f64, f64, Option<f64>))> = s
+                    let pts: Vec<(f64, &SeriesPoint)> = s
                         .points
                         .iter()
                         .filter(|q| q.1.is_finite())

@@ -306,24 +306,26 @@ fn a_log_scale_claim_judges_relative_change() {
     assert!(j.log_scale);
 }
 
+/// Five points whose three seeds all observe `obs(i)`: no seed-to-seed spread.
+fn identical_seeds(obs: impl Fn(usize) -> Obs) -> Vec<PointObs> {
+    (0..5)
+        .map(|i| PointObs {
+            label: i.to_string(),
+            strength: i as f64,
+            runs: vec![obs(i); 3],
+        })
+        .collect()
+}
+
 #[test]
 fn the_binomial_term_widens_the_interval() {
     // Identical seeds: without trials the interval of Δ is a point; with 100 trials it is
     // about ±2·√(2·0.25/100) wide.
-    let mk = |trials| -> Vec<PointObs> {
-        (0..5)
-            .map(|i| PointObs {
-                label: i.to_string(),
-                strength: i as f64,
-                runs: vec![
-                    Obs {
-                        trials,
-                        ..Obs::new(0.5 - 0.01 * i as f64)
-                    };
-                    3
-                ],
-            })
-            .collect()
+    let mk = |trials| {
+        identical_seeds(|i| Obs {
+            trials,
+            ..Obs::new(0.5 - 0.01 * i as f64)
+        })
     };
     let a = judge_trend(&mk(None), false, Direction::Decreasing, 0.0, &s());
     let b = judge_trend(&mk(Some(100)), false, Direction::Decreasing, 0.0, &s());
@@ -343,20 +345,11 @@ fn a_recorded_standard_error_widens_the_interval() {
     // A mean loss gap with identical seeds: without its recorded standard error Δ is a
     // point; with se 0.05 per run the point means carry sd 0.05 (not shrunk by the seeds,
     // which share the test set), Δ sd √2·0.05, a 95% width of about 2·1.96·0.071 ≈ 0.28.
-    let mk = |se| -> Vec<PointObs> {
-        (0..5)
-            .map(|i| PointObs {
-                label: i.to_string(),
-                strength: i as f64,
-                runs: vec![
-                    Obs {
-                        se,
-                        ..Obs::new(0.3 + 0.01 * i as f64)
-                    };
-                    3
-                ],
-            })
-            .collect()
+    let mk = |se| {
+        identical_seeds(|i| Obs {
+            se,
+            ..Obs::new(0.3 + 0.01 * i as f64)
+        })
     };
     let a = judge_trend(&mk(None), false, Direction::Increasing, 0.0, &s());
     let b = judge_trend(&mk(Some(0.05)), false, Direction::Increasing, 0.0, &s());
