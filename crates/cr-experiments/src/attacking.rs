@@ -165,9 +165,9 @@ fn per_sample_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> Result<V
         let l = burn::tensor::activation::log_softmax(logits, 1)
             .gather(1, y.clone().narrow(0, s, e - s).unsqueeze_dim(1))
             .neg();
+        // Read as f32 whatever the backend's float type.
         let v = l
-            .into_data()
-            .try_to_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .map_err(|e| err("per-sample loss", format!("{e:?}")))?;
         out.extend(v.into_iter().map(f64::from));
     }
