@@ -175,16 +175,14 @@ fn per_sample_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> Result<V
 }
 
 /// The standard error of the mean of `v` over its finite values (`NaN` below 2 values): the
-/// test-sample noise of a mean the judge adds to the seeds' (`<quantity>_se` beside it).
+/// test-sample noise of a mean the judge adds to the seeds' (`<quantity>_se` beside it). The
+/// sample standard deviation is the report's ([`cr_report::stats::mean_std`]), one rule.
 pub fn standard_error(v: impl IntoIterator<Item = f64>) -> f64 {
     let v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
-    let n = v.len() as f64;
-    if v.len() < 2 {
-        return f64::NAN;
+    match cr_report::stats::mean_std(&v).1 {
+        Some(sd) => sd / (v.len() as f64).sqrt(),
+        None => f64::NAN,
     }
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
-    (var / n).sqrt()
 }
 
 /// The attack's adversarial examples (the first misclassified iterate of a broken sample, the

@@ -317,50 +317,44 @@ fn identical_seeds(obs: impl Fn(usize) -> Obs) -> Vec<PointObs> {
         .collect()
 }
 
-#[test]
-fn the_binomial_term_widens_the_interval() {
-    // Identical seeds: without trials the interval of Δ is a point; with 100 trials it is
-    // about ±2·√(2·0.25/100) wide.
-    let mk = |trials| {
-        identical_seeds(|i| Obs {
-            trials,
-            ..Obs::new(0.5 - 0.01 * i as f64)
-        })
-    };
-    let a = judge_trend(&mk(None), false, Direction::Decreasing, 0.0, &s());
-    let b = judge_trend(&mk(Some(100)), false, Direction::Decreasing, 0.0, &s());
+/// With identical seeds the interval of Δ is a point without test-sample noise (`without`);
+/// with a per-point test-sample sd of 0.05 (`with`), Δ's sd is √2·0.05 = 0.071 (the noise of a
+/// point's mean is not shrunk by the seeds: they share the test set), a 95% width of about
+/// 2·1.96·0.071 ≈ 0.28, and the 0.04 effect is no longer decided.
+fn assert_test_noise_widens(without: &[PointObs], with: &[PointObs], direction: Direction) {
+    let a = judge_trend(without, false, direction, 0.0, &s());
+    let b = judge_trend(with, false, direction, 0.0, &s());
     let (ca, cb) = (a.change.unwrap(), b.change.unwrap());
     assert!((ca.hi - ca.lo).abs() < 1e-12);
     let w = cb.hi - cb.lo;
-    // The test-sample noise of a point's mean is not shrunk by the seeds (they share the
-    // test set): sd √(0.25/100) = 0.05 per point, √2·0.05 = 0.071 for Δ, a 95% width of
-    // 2·1.96·0.071 ≈ 0.28.
     assert!(w > 0.24 && w < 0.32, "{w}");
     assert_eq!(a.verdict, Verdict::Supported);
     assert_eq!(b.verdict, Verdict::Inconclusive);
 }
 
 #[test]
+fn the_binomial_term_widens_the_interval() {
+    // 100 trials of an accuracy near 0.5: sd √(0.25/100) = 0.05 per point.
+    let mk = |trials| {
+        identical_seeds(|i| Obs {
+            trials,
+            ..Obs::new(0.5 - 0.01 * i as f64)
+        })
+    };
+    assert_test_noise_widens(&mk(None), &mk(Some(100)), Direction::Decreasing);
+}
+
+#[test]
 fn a_recorded_standard_error_widens_the_interval() {
-    // A mean loss gap with identical seeds: without its recorded standard error Δ is a
-    // point; with se 0.05 per run the point means carry sd 0.05 (not shrunk by the seeds,
-    // which share the test set), Δ sd √2·0.05, a 95% width of about 2·1.96·0.071 ≈ 0.28.
+    // A mean loss gap whose runs record se 0.05.
     let mk = |se| {
         identical_seeds(|i| Obs {
             se,
             ..Obs::new(0.3 + 0.01 * i as f64)
         })
     };
-    let a = judge_trend(&mk(None), false, Direction::Increasing, 0.0, &s());
-    let b = judge_trend(&mk(Some(0.05)), false, Direction::Increasing, 0.0, &s());
-    let (ca, cb) = (a.change.unwrap(), b.change.unwrap());
-    assert!((ca.hi - ca.lo).abs() < 1e-12);
-    let w = cb.hi - cb.lo;
-    assert!(w > 0.24 && w < 0.32, "{w}");
-    assert_eq!(a.verdict, Verdict::Supported);
-    assert_eq!(b.verdict, Verdict::Inconclusive);
-    // On a log scale the same standard error is relative to the mean (delta method): at a
-    // mean of 0.3 it is 0.05 / 0.3 per point.
+    assert_test_noise_widens(&mk(None), &mk(Some(0.05)), Direction::Increasing);
+    // On a log scale the same standard error is relative to the point's mean (delta method).
     let log = Rule {
         scale: Scale::Log,
         ..Rule::new(Direction::Increasing, 0.0)
