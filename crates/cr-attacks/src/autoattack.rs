@@ -15,165 +15,37 @@
 //! gradients, more target classes than the model has, and — the sign of gradient masking —
 //! the gradient-free Square breaking samples the gradient-based attacks could not.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Instant;
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::apgd::ApgdConfig;
-use crate::apgd_t::ApgdTConfig;
-use crate::error::{Result, invalid};
-use crate::fab::FabConfig;
+use crate::attack::{
+    Attack, AttackResult, AutoAttackConfig, AutoAttackVersion, StageResult, fraction,
+};
+use crate::component::attack_active;
+use crate::error::Result;
 use crate::loss::Loss;
-use crate::norm::{Norm, check_eps};
-use crate::run::Attack;
-use crate::square::SquareConfig;
+use crate::model::Classifier;
+use crate::norm::Norm;
+use crate::sanity::{SanityWarning, sanity_checks};
 
-/// Which ensemble to run (auto-attack's `version`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AutoAttackVersion {
-    /// APGD-CE, APGD-T, FAB-T, Square.
-    Standard,
-    /// APGD-CE, APGD-DLR, FAB, Square, APGD-T, FAB-T, with restarts.
-    Plus,
-    /// APGD-CE and APGD-DLR with EOT (20 passes per gradient), for randomised models.
-    Rand,
-}
-
-impl AutoAttackVersion {
-    /// `standard`, `plus` or `rand`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AutoAttackVersion::Standard => "standard",
-            AutoAttackVersion::Plus => "plus",
-            AutoAttackVersion::Rand => "rand",
-        }
-    }
-}
-
-impl fmt::Display for AutoAttackVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for AutoAttackVersion {
-    type Err = crate::AttackError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "standard" => Ok(AutoAttackVersion::Standard),
-            "plus" => Ok(AutoAttackVersion::Plus),
-            "rand" => Ok(AutoAttackVersion::Rand),
-            other => Err(invalid(
-                "version",
-                format!("unknown AutoAttack version `{other}` (expected standard, plus or rand)"),
-            )),
-        }
-    }
-}
-
-/// Configuration of AutoAttack.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct AutoAttackConfig {
-    /// Threat model.
-    pub norm: Norm,
-    /// Radius ε.
-    pub eps: f32,
-    /// Which ensemble.
-    pub version: AutoAttackVersion,
-    /// Seed of every component (each draws from its own streams).
-    pub seed: u64,
-}
-
-impl AutoAttackConfig {
-    /// The standard version, seed 0.
-    pub fn new(norm: Norm, eps: f32) -> Self {
-        Self {
-            norm,
-            eps,
-            version: AutoAttackVersion::Standard,
-            seed: 0,
-        }
-    }
-
-    /// Checks the values.
-    pub fn validate(&self) -> Result<()> {
-        check_eps("eps", self.eps)
-    }
-
-    /// The component attacks in the order they run, with the version's settings.
-    pub fn components(&self) -> Vec<Attack> {
-        let (norm, eps, seed) = (self.norm, self.eps, self.seed);
-        let apgd = |loss, restarts, eot_iter| {
-            Attack::Apgd(ApgdConfig {
-                restarts,
-                eot_iter,
-                seed,
-                ..ApgdConfig::new(norm, eps, loss)
-            })
-        };
-        let apgd_t = Attack::ApgdT(ApgdTConfig {
-            seed,
-            ..ApgdTConfig::new(norm, eps)
-        });
-        let fab_t = Attack::Fab(FabConfig {
-            seed,
-            ..FabConfig::new(norm, eps)
-        });
-        let square = Attack::Square(SquareConfig {
-            seed,
-            ..SquareConfig::new(norm, eps)
-        });
-        match self.version {
-            AutoAttackVersion::Standard => vec![apgd(Loss::Ce, 1, 1), apgd_t, fab_t, square],
-            AutoAttackVersion::Plus => vec![
-                apgd(Loss::Ce, 5, 1),
-                apgd(Loss::Dlr, 5, 1),
-                Attack::Fab(FabConfig {
-                    restarts: 5,
-                    seed,
-                    ..FabConfig::untargeted(norm, eps)
-                }),
-                square,
-                apgd_t,
-                fab_t,
-            ],
-            AutoAttackVersion::Rand => vec![apgd(Loss::Ce, 1, 20), apgd(Loss::Dlr, 1, 20)],
-        }
-    }
-}
-
-/// One component's share of an AutoAttack run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageResult {
-    /// `apgd-ce`, `apgd-t`, `fab-t`, `square`, `apgd-dlr` or `fab`.
-    pub attack: String,
-    /// Samples this component broke (robust before it, not after).
-    pub broken: usize,
-    /// Robust accuracy after this component (cumulative over the ensemble so far).
-    pub robust_accuracy: f64,
-    /// Wall seconds spent in this component.
-    pub seconds: f64,
-    /// A component that could not run on this model (e.g. APGD-T with fewer than 4
-    /// classes): why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-}
-
-/// What one chunk of an AutoAttack run found.
-pub(crate) struct EnsembleChunk {
-    /// Adversarial examples (clean input where not broken).
-    pub adv: Tensor<4>,
+/// Which component broke which sample of a chunk, and what each component cost.
+#[derive(Debug, Default)]
+pub(crate) struct Breaks {
     /// Per sample, the index of the component that broke it.
     pub broken_by: Vec<Option<usize>>,
     /// Seconds per component.
     pub seconds: Vec<f64>,
     /// Per component, why it was skipped.
     pub skipped: Vec<Option<String>>,
+}
+
+/// What one chunk of an AutoAttack run found.
+pub(crate) struct EnsembleChunk {
+    /// Adversarial examples (clean input where not broken).
+    pub adv: Tensor<4>,
+    /// Who broke what.
+    pub breaks: Breaks,
 }
 
 /// Runs the ensemble on one validated chunk: each component on the samples still robust.
@@ -210,7 +82,7 @@ pub(crate) fn ensemble_chunk<C: Classifier + ?Sized>(
             continue;
         }
         let start = Instant::now();
-        let (a, fooled) = crate::run::attack_active(
+        let (a, fooled) = attack_active(
             model,
             comp,
             x.clone(),
@@ -238,10 +110,163 @@ pub(crate) fn ensemble_chunk<C: Classifier + ?Sized>(
     }
     Ok(EnsembleChunk {
         adv,
-        broken_by,
-        seconds,
-        skipped,
+        breaks: Breaks {
+            broken_by,
+            seconds,
+            skipped,
+        },
     })
 }
 
-use crate::model::Classifier;
+/// AutoAttack's bookkeeping over the chunks of one run.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    breaks: Breaks,
+}
+
+impl Tally {
+    /// Adds one chunk's breaks: its samples follow the earlier chunks', seconds add up per
+    /// component, and a skip reason from any chunk is kept.
+    pub(crate) fn add(&mut self, chunk: Breaks) {
+        let t = &mut self.breaks;
+        t.broken_by.extend(chunk.broken_by);
+        t.seconds.resize(chunk.seconds.len(), 0.0);
+        t.skipped.resize(chunk.seconds.len(), None);
+        for (j, v) in chunk.seconds.into_iter().enumerate() {
+            t.seconds[j] += v;
+        }
+        for (j, v) in chunk.skipped.into_iter().enumerate() {
+            if v.is_some() {
+                t.skipped[j] = v;
+            }
+        }
+    }
+
+    /// Each component's share (robust accuracy after it, cumulative), per sample the name of
+    /// the component that broke it, and the ensemble's warnings.
+    pub(crate) fn finish(
+        self,
+        cfg: &AutoAttackConfig,
+        correct_clean: &[bool],
+        num_classes: usize,
+    ) -> (Vec<StageResult>, Vec<Option<String>>, Vec<SanityWarning>) {
+        let Breaks {
+            broken_by,
+            seconds,
+            skipped,
+        } = self.breaks;
+        let n = correct_clean.len();
+        let names: Vec<String> = cfg
+            .components()
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect();
+        let mut left = correct_clean.iter().filter(|b| **b).count();
+        let mut stages = Vec::with_capacity(names.len());
+        for (j, name) in names.iter().enumerate() {
+            let broken = broken_by.iter().filter(|b| **b == Some(j)).count();
+            left -= broken;
+            stages.push(StageResult {
+                attack: name.clone(),
+                broken,
+                robust_accuracy: if n == 0 { 0.0 } else { left as f64 / n as f64 },
+                seconds: seconds.get(j).copied().unwrap_or(0.0),
+                skipped: skipped.get(j).cloned().flatten(),
+            });
+        }
+        let warnings = ensemble_warnings(cfg, &stages, fraction(correct_clean), num_classes);
+        let by = broken_by
+            .iter()
+            .map(|b| b.map(|j| names[j].clone()))
+            .collect();
+        (stages, by, warnings)
+    }
+}
+
+/// AutoAttack's checks on the first batch ([`sanity_checks`]); the determinism check is left
+/// out for the `rand` version, whose forward pass is random by design.
+pub(crate) fn first_batch_checks<C: Classifier + ?Sized>(
+    model: &C,
+    cfg: &AutoAttackConfig,
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+) -> Result<Vec<SanityWarning>> {
+    Ok(sanity_checks(model, x, y)?
+        .into_iter()
+        .filter(|w| {
+            cfg.version != AutoAttackVersion::Rand
+                || !matches!(w, SanityWarning::NonDeterministic { .. })
+        })
+        .collect())
+}
+
+/// AutoAttack's checks on a finished ensemble (auto-attack `check_square_sr`,
+/// `check_n_classes`).
+fn ensemble_warnings(
+    cfg: &AutoAttackConfig,
+    stages: &[StageResult],
+    clean_accuracy: f64,
+    num_classes: usize,
+) -> Vec<SanityWarning> {
+    let mut out = Vec::new();
+    let targeted = cfg.version != AutoAttackVersion::Rand;
+    if targeted && num_classes > 0 && 9 + 1 > num_classes {
+        out.push(SanityWarning::TooFewClasses {
+            targets: 9,
+            classes: num_classes,
+        });
+    }
+    if let Some(sq) = stages.iter().find(|s| s.attack == "square")
+        && stages.len() > 1
+    {
+        let before = stages
+            .iter()
+            .filter(|s| s.attack != "square")
+            .map(|s| s.robust_accuracy)
+            .fold(clean_accuracy, f64::min);
+        if sq.robust_accuracy < before - 0.002 {
+            out.push(SanityWarning::SquareFoundMore {
+                before,
+                after: sq.robust_accuracy,
+            });
+        }
+    }
+    out
+}
+
+/// AutoAttack's own log lines (fra31/auto-attack's wording), at debug level (`xtask -v`):
+/// initial accuracy, robust accuracy after each component with the time so far, the largest
+/// perturbation and its range, and the final robust accuracy.
+pub(crate) fn log_like_reference(r: &AttackResult, norm: Norm) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    tracing::debug!("initial accuracy: {:.2}%", 100.0 * r.clean_accuracy);
+    let mut total = 0.0;
+    for s in &r.stages {
+        total += s.seconds;
+        match &s.skipped {
+            Some(why) => tracing::debug!("{} skipped: {why}", s.attack.to_uppercase()),
+            None => tracing::debug!(
+                "robust accuracy after {}: {:.2}% (total time {:.1} s)",
+                s.attack.to_uppercase(),
+                100.0 * s.robust_accuracy,
+                total
+            ),
+        }
+    }
+    if let Some(p) = &r.perturbation {
+        let name = match norm {
+            Norm::Linf => "Linf",
+            Norm::L2 => "L2",
+        };
+        tracing::debug!(
+            "max {name} perturbation: {:.5}, nan in tensor: {}, max: {:.5}, min: {:.5}",
+            p.max_norm,
+            p.nans,
+            p.max,
+            p.min
+        );
+    }
+    tracing::debug!("robust accuracy: {:.2}%", 100.0 * r.robust_accuracy);
+}

@@ -6,9 +6,10 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::attack::{Attack, AttackResult, fraction};
 use crate::error::{Result, invalid};
 use crate::model::Classifier;
-use crate::run::{Attack, AttackResult, RunOptions, fraction, run_attack};
+use crate::run::{RunOptions, run_attack};
 use crate::sanity::{SanityWarning, sanity_checks};
 
 /// Worst case over several attacks.

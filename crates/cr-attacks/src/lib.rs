@@ -59,8 +59,10 @@
 
 mod apgd;
 mod apgd_t;
+mod attack;
 mod autoattack;
 mod combine;
+mod component;
 mod error;
 mod fab;
 mod fgsm;
@@ -80,7 +82,10 @@ mod uap;
 
 pub use apgd::{ApgdConfig, ApgdMode, apgd_checkpoints, art_checkpoints};
 pub use apgd_t::ApgdTConfig;
-pub use autoattack::{AutoAttackConfig, AutoAttackVersion, StageResult};
+pub use attack::{
+    Attack, AttackParams, AttackResult, AutoAttackConfig, AutoAttackVersion, Perturbation,
+    StageResult,
+};
 pub use combine::{SweepPoint, SweepResult, WorstCaseResult, eps_sweep, worst_case};
 pub use error::{AttackError, Result};
 pub use fab::{FabConfig, project_hyperplane_box};
@@ -94,9 +99,7 @@ pub use measure::{
 pub use model::{Classifier, PassCount, passes_on_this_thread};
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
-pub use run::{
-    Attack, AttackParams, AttackResult, Perturbation, RunOptions, apgd, fgsm, pgd, run_attack,
-};
+pub use run::{RunOptions, apgd, fgsm, pgd, run_attack};
 pub use sanity::{SanityWarning, sanity_checks};
 pub use square::SquareConfig;
 pub use train::{AdversarialBatch, Replace, adversarial_batch};

@@ -3,9 +3,10 @@
 
 use burn::prelude::*;
 
+use crate::attack::{Attack, AttackParams};
 use crate::error::{Result, invalid};
 use crate::model::{Classifier, prepare};
-use crate::run::{Attack, AttackParams, RunOptions, chunks};
+use crate::run::{RunOptions, chunks};
 
 /// The loss-maximising points of [`max_loss_points`].
 #[derive(Debug, Clone)]

@@ -90,40 +90,6 @@ impl fmt::Display for SanityWarning {
     }
 }
 
-/// AutoAttack's checks on a finished ensemble (auto-attack `check_square_sr`,
-/// `check_n_classes`).
-pub(crate) fn ensemble_warnings(
-    cfg: &crate::autoattack::AutoAttackConfig,
-    stages: &[crate::autoattack::StageResult],
-    clean_accuracy: f64,
-    num_classes: usize,
-) -> Vec<SanityWarning> {
-    let mut out = Vec::new();
-    let targeted = cfg.version != crate::autoattack::AutoAttackVersion::Rand;
-    if targeted && num_classes > 0 && 9 + 1 > num_classes {
-        out.push(SanityWarning::TooFewClasses {
-            targets: 9,
-            classes: num_classes,
-        });
-    }
-    if let Some(sq) = stages.iter().find(|s| s.attack == "square")
-        && stages.len() > 1
-    {
-        let before = stages
-            .iter()
-            .filter(|s| s.attack != "square")
-            .map(|s| s.robust_accuracy)
-            .fold(clean_accuracy, f64::min);
-        if sq.robust_accuracy < before - 0.002 {
-            out.push(SanityWarning::SquareFoundMore {
-                before,
-                after: sq.robust_accuracy,
-            });
-        }
-    }
-    out
-}
-
 /// Runs the three checks on `x`, `y` and returns the warnings that fired (each also logged
 /// with `tracing::warn!`). Costs two forward passes and one forward+backward.
 pub fn sanity_checks<C: Classifier + ?Sized>(

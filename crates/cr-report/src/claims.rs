@@ -130,6 +130,13 @@ fn strength() -> String {
     "strength".into()
 }
 
+impl Claim {
+    /// Whether the claim is judged on `sweep`: every sweep when it names none.
+    pub fn applies_to(&self, sweep: &SweepInfo) -> bool {
+        self.sweep.as_ref().is_none_or(|n| *n == sweep.name)
+    }
+}
+
 /// A curve of the experiment, as the report needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepInfo {

@@ -5,7 +5,15 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::claims::ExperimentInfo;
-use crate::report::COLUMNS;
+
+/// Base columns of every table: (header, path).
+pub(crate) const COLUMNS: [(&str, &str); 5] = [
+    ("clean acc", "eval.clean_accuracy"),
+    ("robust acc", "eval.robust_accuracy"),
+    ("RA/SA", "eval.ra_over_sa"),
+    ("stable rank", "eval.compressibility.stable_rank"),
+    ("eff. rank", "eval.compressibility.effective_rank"),
+];
 
 fn csv_escape(s: &str) -> String {
     if s.contains([',', '"', '\n']) {

@@ -197,3 +197,35 @@ pub fn observations(
         })
         .collect()
 }
+
+/// The points as the judge sees them under the exclusion rule at `below`: each point with
+/// its kept runs (all its runs when none is kept), the number excluded, and whether the
+/// whole point is excluded.
+pub(crate) fn under_rule<'a>(
+    points: &[Point<'a>],
+    below: Option<f64>,
+) -> Vec<(Point<'a>, usize, bool)> {
+    points
+        .iter()
+        .map(|p| {
+            let kept: Vec<&Value> = p
+                .runs
+                .iter()
+                .copied()
+                .filter(|r| !did_not_train(r, below))
+                .collect();
+            let out = p.runs.len() - kept.len();
+            let all = kept.is_empty() && out > 0;
+            let runs = if all { p.runs.clone() } else { kept };
+            (
+                Point {
+                    label: p.label.clone(),
+                    strength: p.strength,
+                    runs,
+                },
+                out,
+                all,
+            )
+        })
+        .collect()
+}

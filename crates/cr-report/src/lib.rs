@@ -32,12 +32,14 @@ pub mod csv;
 pub mod curves;
 pub mod determinism;
 pub mod error;
+pub mod findings;
 pub mod judge;
 pub mod panels;
 pub mod plot;
 pub mod quantity;
 pub mod report;
 pub mod stats;
+pub mod tables;
 pub mod tsim;
 
 pub use error::ReportError;

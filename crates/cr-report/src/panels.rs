@@ -1,12 +1,222 @@
-//! Panels drawn from measures that are not curves over a sweep: the singular-value spectrum
-//! and rank truncation of W¹ (Figure 4), decision regions (Figure 2) and pruning curves
-//! (Figure 8). Each reads the first seed of every point (a picture, not a statistic).
+//! The panels of a figure: curves over a sweep (accuracy, each claim's quantity, the
+//! certificate sandwich; means with 95% t-intervals, excluded points hollow) and panels drawn
+//! from measures that are not curves: the singular-value spectrum and rank truncation of W¹
+//! (Figure 4), decision regions (Figure 2) and pruning curves (Figure 8), which read the first
+//! seed of every point (a picture, not a statistic).
 
 use serde_json::Value;
 
-use crate::claims::PanelKind;
-use crate::curves::Point;
+use crate::claims::{ExperimentInfo, PanelKind, SweepInfo};
+use crate::curves::{Point, is_proportion, under_rule};
+use crate::findings::{against_label, axis_label, quantity_label};
 use crate::plot::{Content, Panel, Regions, Series};
+use crate::quantity::Path as QPath;
+
+/// Whether values spanning this range read better on a log axis.
+fn wants_log(xs: impl Iterator<Item = f64>) -> bool {
+    let pos: Vec<f64> = xs.filter(|x| x.is_finite() && *x > 0.0).collect();
+    let (lo, hi) = pos
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(*x), b.max(*x)));
+    pos.len() >= 2 && hi / lo >= 20.0
+}
+
+/// A point to draw: (x, y, half-width, excluded).
+type Drawn = (f64, f64, Option<f64>, bool);
+
+fn line(name: &str, color: usize, pts: Vec<Drawn>) -> Series {
+    let pts: Vec<Drawn> = pts
+        .into_iter()
+        .filter(|q| q.0.is_finite() && q.1.is_finite())
+        .collect();
+    Series {
+        name: name.into(),
+        points: pts.iter().map(|q| (q.0, q.1, q.2)).collect(),
+        hollow: pts.iter().map(|q| q.3).collect(),
+        color,
+        scatter: false,
+    }
+}
+
+fn by_strength(points: &[(Point<'_>, usize, bool)], path: &str) -> Vec<Drawn> {
+    let Ok(p) = QPath::parse(path) else {
+        return Vec::new();
+    };
+    points
+        .iter()
+        .map(|(pt, _, all)| {
+            let (m, h) = pt.mean_ci(&p);
+            (pt.strength, m, h, *all)
+        })
+        .collect()
+}
+
+/// The range a quantity's interval is clipped to in figures: [0, 1] for proportions,
+/// [0, ∞) for ranks, norms, ratios, rates and bounds, none for signed quantities (gaps,
+/// differences, slopes).
+fn natural_range(path: &str) -> Option<(f64, f64)> {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    if is_proportion(path) || last.starts_with("eps") {
+        Some((0.0, 1.0))
+    } else if last.contains("rank")
+        || last.contains("norm")
+        || last.contains("ratio")
+        || last.contains("bound")
+        || last.ends_with("change_mean")
+        || last.ends_with("over_sa")
+    {
+        Some((0.0, f64::INFINITY))
+    } else {
+        None
+    }
+}
+
+/// Every panel of one sweep: accuracy, each claim's quantity against its x, the certificate
+/// sandwich where recorded, and the experiment's measure panels.
+pub(crate) fn sweep_panels(
+    exp: &ExperimentInfo,
+    sweep: &SweepInfo,
+    all_points: &[Point<'_>],
+    below: Option<f64>,
+) -> Vec<Panel> {
+    let points = &under_rule(all_points, below);
+    let axis = axis_label(sweep);
+    let log_x = sweep
+        .log_x
+        .unwrap_or_else(|| wants_log(points.iter().map(|p| p.0.strength)));
+    let mut out = Vec::new();
+    let mut acc = Panel::lines(
+        &format!("Accuracy vs {axis} ({})", sweep.name),
+        &axis,
+        "accuracy (mean ± 95% t-interval)",
+        vec![
+            line("robust", 3, by_strength(points, "eval.robust_accuracy")),
+            line("clean", 0, by_strength(points, "eval.clean_accuracy")),
+        ],
+    );
+    acc.log_x = log_x;
+    acc.clip = Some((0.0, 1.0));
+    out.push(acc);
+    let mut drawn: Vec<(String, String)> = vec![
+        ("eval.robust_accuracy".into(), "strength".into()),
+        ("eval.clean_accuracy".into(), "strength".into()),
+    ];
+    for c in exp.claims.iter().filter(|c| c.applies_to(sweep)) {
+        let key = (c.quantity.clone(), c.against.clone());
+        if drawn.contains(&key) {
+            continue;
+        }
+        drawn.push(key);
+        let q = quantity_label(c);
+        let mut panel = if c.against == "strength" {
+            let mut series = vec![line(
+                &c.label.clone().unwrap_or_else(|| c.quantity.clone()),
+                1,
+                by_strength(points, &c.quantity),
+            )];
+            if let Some(b) = &c.baseline {
+                series.push(line(b, 2, by_strength(points, b)));
+            }
+            let mut p = Panel::lines(&format!("{q} vs {axis}"), &axis, &q, series);
+            p.log_x = log_x;
+            p.clip = if c.baseline.is_none() {
+                natural_range(&c.quantity)
+            } else {
+                None
+            };
+            p
+        } else {
+            let (Ok(xp), Ok(yp)) = (QPath::parse(&c.against), QPath::parse(&c.quantity)) else {
+                continue;
+            };
+            // In strength order, never sorted by the mean x: a fold-back shows as one.
+            let pts: Vec<Drawn> = points
+                .iter()
+                .map(|(pt, _, all)| {
+                    let (y, h) = pt.mean_ci(&yp);
+                    (pt.mean_ci(&xp).0, y, h, *all)
+                })
+                .collect();
+            let xl = against_label(c, sweep);
+            let log = wants_log(pts.iter().map(|p| p.0));
+            let mut p = Panel::lines(
+                &format!("{q} vs {xl}"),
+                &xl,
+                &q,
+                vec![line(&format!("points of {}", sweep.name), 4, pts)],
+            );
+            p.log_x = log;
+            p.clip = natural_range(&c.quantity);
+            p
+        };
+        panel.title = format!("{} ({})", panel.title, sweep.name);
+        out.push(panel);
+    }
+    out.extend(sandwich(points, &axis, log_x).into_iter().flatten());
+    for kind in &exp.panels {
+        out.extend(measure_panels(*kind, all_points, &axis));
+    }
+    out
+}
+
+/// Where the runs carry a certificate (the `certificate` measure): robust accuracy under the
+/// attack (an upper bound on the true robust accuracy) above the certified accuracy at the
+/// same ε (a lower bound), from Theorem 3.2 and from the product of norms; beside it the median
+/// certified radius of the clean-correct samples against the attack's ε, which says how far
+/// the bound is from certifying anything when the certified accuracy is 0.
+fn sandwich(points: &[(Point<'_>, usize, bool)], axis: &str, log_x: bool) -> Option<[Panel; 2]> {
+    let has = points.iter().any(|(p, ..)| {
+        p.runs.iter().any(|r| {
+            r.pointer("/eval/measures/certificate/certified_accuracy")
+                .is_some()
+        })
+    });
+    if !has {
+        return None;
+    }
+    let c = "eval.measures.certificate";
+    let mut p = Panel::lines(
+        &format!("Empirical (upper) and certified (lower) robust accuracy vs {axis}"),
+        axis,
+        "robust accuracy (mean ± 95% t-interval)",
+        vec![
+            line(
+                "attack (upper bound)",
+                3,
+                by_strength(points, "eval.robust_accuracy"),
+            ),
+            line(
+                "certified, Theorem 3.2",
+                1,
+                by_strength(points, &format!("{c}.certified_accuracy_theorem_3_2")),
+            ),
+            line(
+                "certified, product of norms",
+                2,
+                by_strength(points, &format!("{c}.certified_accuracy_product")),
+            ),
+        ],
+    );
+    p.log_x = log_x;
+    p.clip = Some((0.0, 1.0));
+    let eps: Vec<Drawn> = by_strength(points, &format!("{c}.eps"));
+    let mut r = Panel::lines(
+        &format!("Median certified radius vs {axis}"),
+        axis,
+        "radius (mean ± 95% t-interval)",
+        vec![
+            line(
+                "median certified radius",
+                1,
+                by_strength(points, &format!("{c}.median_radius")),
+            ),
+            line("the attack's ε", 7, eps),
+        ],
+    );
+    r.log_x = log_x;
+    r.clip = Some((0.0, f64::INFINITY));
+    Some([p, r])
+}
 
 fn nums(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -19,7 +229,7 @@ fn f(v: &Value) -> f64 {
 }
 
 /// The panels of `kind` for the points of one sweep labelled `axis`.
-pub fn panels(kind: PanelKind, points: &[Point<'_>], axis: &str) -> Vec<Panel> {
+pub fn measure_panels(kind: PanelKind, points: &[Point<'_>], axis: &str) -> Vec<Panel> {
     match kind {
         PanelKind::Spectrum => vec![spectrum(points, axis)],
         PanelKind::RankTruncation => vec![truncation(points, axis)],
@@ -203,4 +413,16 @@ fn pruning(points: &[Point<'_>], axis: &str) -> Vec<Panel> {
             ra,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_for_values_spanning_decades() {
+        assert!(wants_log([0.0, 1e-4, 1e-2, 1.0].into_iter()));
+        assert!(!wants_log([1.0, 2.0, 4.0].into_iter()));
+        assert!(!wants_log([0.0, 1.0].into_iter()));
+    }
 }

@@ -153,26 +153,37 @@ pub fn save(
     let size = (460 * cols as u32, 380 * rows as u32 + 40);
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
-    // Draw to temporary names, then rename (atomic, as every output).
-    let tmp_png = stem.with_extension("tmp.png");
-    let tmp_svg = stem.with_extension("tmp.svg");
+    // Drawn in memory, then written atomically with fsync (cr_io), as every output.
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
-        let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         draw_all(&root, title, panels, rows, cols)?;
         root.present().map_err(draw_err)?;
     }
+    let mut svg_text = String::new();
     {
-        let root = SVGBackend::new(&tmp_svg, size).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg_text, size).into_drawing_area();
         draw_all(&root, title, panels, rows, cols)?;
         root.present().map_err(draw_err)?;
     }
-    for (t, f) in [(&tmp_png, &png), (&tmp_svg, &svg)] {
-        std::fs::rename(t, f).map_err(|source| ReportError::Io {
-            path: f.clone(),
+    let png_bytes = encode_png(rgb, size)?;
+    for (path, bytes) in [(&png, &png_bytes[..]), (&svg, svg_text.as_bytes())] {
+        cr_io::write_atomic(path, bytes).map_err(|source| ReportError::Io {
+            path: path.clone(),
             source,
         })?;
     }
     Ok(vec![png, svg])
+}
+
+/// The RGB pixels as PNG bytes (the encoder plotters itself saves with).
+fn encode_png(rgb: Vec<u8>, (w, h): (u32, u32)) -> Result<Vec<u8>, ReportError> {
+    let img = image::ImageBuffer::<image::Rgb<u8>, _>::from_raw(w, h, rgb)
+        .ok_or_else(|| ReportError::Draw(format!("a {w}×{h} RGB buffer of the wrong size")))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageOutputFormat::Png)
+        .map_err(draw_err)?;
+    Ok(out.into_inner())
 }
 
 fn draw_all<DB: DrawingBackend>(
