@@ -19,6 +19,97 @@ use crate::pgd::PgdConfig;
 use crate::sanity::SanityWarning;
 use crate::square::SquareConfig;
 
+/// An attack by name, as configs and the command line spell it (`apgd-ce`, `autoattack`).
+/// Reading an unknown name is an error that lists the known ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttackName {
+    /// FGSM (ℓ∞) / FGM (ℓ2).
+    Fgsm,
+    /// PGD.
+    Pgd,
+    /// APGD on the cross-entropy loss.
+    ApgdCe,
+    /// APGD on the DLR loss.
+    ApgdDlr,
+    /// APGD on the targeted DLR loss.
+    ApgdT,
+    /// Targeted FAB.
+    FabT,
+    /// Untargeted FAB.
+    Fab,
+    /// Square.
+    Square,
+    /// The AutoAttack ensemble.
+    AutoAttack,
+}
+
+impl AttackName {
+    /// Every attack, in the order configs list them.
+    pub const ALL: [AttackName; 9] = [
+        AttackName::Fgsm,
+        AttackName::Pgd,
+        AttackName::ApgdCe,
+        AttackName::ApgdDlr,
+        AttackName::ApgdT,
+        AttackName::FabT,
+        AttackName::Fab,
+        AttackName::Square,
+        AttackName::AutoAttack,
+    ];
+
+    /// The name as written: `fgsm`, `pgd`, `apgd-ce`, `apgd-dlr`, `apgd-t`, `fab-t`, `fab`,
+    /// `square`, `autoattack`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttackName::Fgsm => "fgsm",
+            AttackName::Pgd => "pgd",
+            AttackName::ApgdCe => "apgd-ce",
+            AttackName::ApgdDlr => "apgd-dlr",
+            AttackName::ApgdT => "apgd-t",
+            AttackName::FabT => "fab-t",
+            AttackName::Fab => "fab",
+            AttackName::Square => "square",
+            AttackName::AutoAttack => "autoattack",
+        }
+    }
+}
+
+impl fmt::Display for AttackName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AttackName {
+    type Err = crate::AttackError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|a| a.name()).collect();
+                invalid(
+                    "attack",
+                    format!("unknown attack `{s}` (known: {})", known.join(", ")),
+                )
+            })
+    }
+}
+
+impl Serialize for AttackName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for AttackName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// An attack and its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "attack", rename_all = "kebab-case")]

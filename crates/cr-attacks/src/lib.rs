@@ -83,8 +83,8 @@ mod uap;
 pub use apgd::{ApgdConfig, ApgdMode, apgd_checkpoints, art_checkpoints};
 pub use apgd_t::ApgdTConfig;
 pub use attack::{
-    Attack, AttackParams, AttackResult, AutoAttackConfig, AutoAttackVersion, Perturbation,
-    StageResult,
+    Attack, AttackName, AttackParams, AttackResult, AutoAttackConfig, AutoAttackVersion,
+    Perturbation, StageResult,
 };
 pub use combine::{SweepPoint, SweepResult, WorstCaseResult, eps_sweep, worst_case};
 pub use error::{AttackError, Result};

@@ -6,8 +6,8 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AutoAttackConfig, FabConfig, FgsmConfig, Loss,
-    PgdConfig, RunOptions, SquareConfig, run_attack,
+    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AttackName, AutoAttackConfig, FabConfig, FgsmConfig,
+    Loss, PgdConfig, RunOptions, SquareConfig, run_attack,
 };
 use cr_models::Model;
 
@@ -21,100 +21,79 @@ pub(crate) fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
     ExpError::Other(format!("{what}: {e}"))
 }
 
-/// The cr-attacks attack of a spec (with the evaluation seed).
+/// The cr-attacks attack of a spec (with the evaluation seed): each attack's defaults, then
+/// the spec's steps, restarts, step size, APGD mode and AutoAttack version where given.
 pub fn attack_of(spec: &AttackSpec, seed: u64) -> Attack {
-    let n = spec.norm;
-    let eps = spec.eps as f32;
-    match spec.attack.as_str() {
-        "fgsm" => Attack::Fgsm(FgsmConfig::new(n, eps)),
-        "pgd" => {
-            let mut p = PgdConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                p.steps = s;
-                p.step_size = 2.5 * eps / s as f32;
-            }
-            if let Some(a) = spec.step_size {
-                p.step_size = a as f32;
-            }
-            if let Some(r) = spec.restarts {
-                p.restarts = r;
-            }
-            p.seed = seed;
-            Attack::Pgd(p)
-        }
-        "apgd-t" => {
+    let (n, eps) = (spec.norm, spec.eps as f32);
+    match spec.attack {
+        AttackName::Fgsm => Attack::Fgsm(FgsmConfig::new(n, eps)),
+        AttackName::Pgd => Attack::Pgd(pgd_of(spec, seed)),
+        AttackName::ApgdCe => Attack::Apgd(apgd_of(spec, Loss::Ce, seed)),
+        AttackName::ApgdDlr => Attack::Apgd(apgd_of(spec, Loss::Dlr, seed)),
+        AttackName::ApgdT => {
             let mut a = ApgdTConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
+            a.steps = spec.steps.unwrap_or(a.steps);
+            a.restarts = spec.restarts.unwrap_or(a.restarts);
             a.seed = seed;
             Attack::ApgdT(a)
         }
-        "fab-t" | "fab" => {
-            let mut a = if spec.attack == "fab" {
+        AttackName::FabT | AttackName::Fab => {
+            let mut a = if spec.attack == AttackName::Fab {
                 FabConfig::untargeted(n, eps)
             } else {
                 FabConfig::new(n, eps)
             };
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
+            a.steps = spec.steps.unwrap_or(a.steps);
+            a.restarts = spec.restarts.unwrap_or(a.restarts);
             a.seed = seed;
             Attack::Fab(a)
         }
-        "square" => {
+        AttackName::Square => {
             let mut a = SquareConfig::new(n, eps);
-            if let Some(s) = spec.steps {
-                a.queries = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
+            a.queries = spec.steps.unwrap_or(a.queries);
+            a.restarts = spec.restarts.unwrap_or(a.restarts);
             a.seed = seed;
             Attack::Square(a)
         }
-        "autoattack" => {
+        AttackName::AutoAttack => {
             let mut a = AutoAttackConfig::new(n, eps);
-            // Validated by `AttackSpec::validate`; an unknown name falls back to standard.
-            if let Some(v) = spec.version.as_deref().and_then(|v| v.parse().ok()) {
-                a.version = v;
-            }
+            a.version = spec.version.unwrap_or(a.version);
             a.seed = seed;
             Attack::AutoAttack(a)
         }
-        other => {
-            let loss = if other == "apgd-dlr" {
-                Loss::Dlr
-            } else {
-                Loss::Ce
-            };
-            let mut a = if spec.mode.as_deref() == Some("art") {
-                ApgdConfig::art(n, eps, loss)
-            } else {
-                ApgdConfig::new(n, eps, loss)
-            };
-            if let Some(s) = spec.steps {
-                a.steps = s;
-            }
-            if let Some(r) = spec.restarts {
-                a.restarts = r;
-            }
-            if let Some(s) = spec.step_size {
-                a.step_size = Some(s as f32);
-            }
-            if spec.mode.as_deref() == Some("art") {
-                a.mode = ApgdMode::Art;
-            }
-            a.seed = seed;
-            Attack::Apgd(a)
-        }
     }
+}
+
+/// PGD: `steps` also sets the step size to 2.5ε/steps unless `step_size` is given.
+fn pgd_of(spec: &AttackSpec, seed: u64) -> PgdConfig {
+    let eps = spec.eps as f32;
+    let mut p = PgdConfig::new(spec.norm, eps);
+    if let Some(s) = spec.steps {
+        p.steps = s;
+        p.step_size = 2.5 * eps / s as f32;
+    }
+    if let Some(a) = spec.step_size {
+        p.step_size = a as f32;
+    }
+    p.restarts = spec.restarts.unwrap_or(p.restarts);
+    p.seed = seed;
+    p
+}
+
+/// APGD on `loss`, in the spec's mode (ART's defaults with `art`).
+fn apgd_of(spec: &AttackSpec, loss: Loss, seed: u64) -> ApgdConfig {
+    let (n, eps) = (spec.norm, spec.eps as f32);
+    let mut a = match spec.mode {
+        Some(ApgdMode::Art) => ApgdConfig::art(n, eps, loss),
+        Some(ApgdMode::Reference) | None => ApgdConfig::new(n, eps, loss),
+    };
+    a.steps = spec.steps.unwrap_or(a.steps);
+    a.restarts = spec.restarts.unwrap_or(a.restarts);
+    if let Some(s) = spec.step_size {
+        a.step_size = Some(s as f32);
+    }
+    a.seed = seed;
+    a
 }
 
 /// One attack's outcome.

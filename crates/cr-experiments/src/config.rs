@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use cr_attacks::{ApgdMode, AttackName, AutoAttackVersion};
 use cr_models::ModelSpec;
 use cr_regularize::RegularizeConfig;
 use cr_train::TrainConfig;
@@ -115,7 +116,7 @@ pub struct Transfer {
 pub struct AttackSpec {
     /// `fgsm`, `pgd`, `apgd-ce`, `apgd-dlr`, `apgd-t`, `fab-t`, `fab`, `square` or
     /// `autoattack` (the ensemble; see `version`).
-    pub attack: String,
+    pub attack: AttackName,
     /// Threat model.
     pub norm: Norm,
     /// Budget ε.
@@ -131,11 +132,11 @@ pub struct AttackSpec {
     pub step_size: Option<f64>,
     /// APGD semantics: `reference` (auto-attack) or `art` (ART 1.18).
     #[serde(default)]
-    pub mode: Option<String>,
+    pub mode: Option<ApgdMode>,
     /// AutoAttack version: `standard` (default), `plus` or `rand`; only with
     /// `attack = "autoattack"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<AutoAttackVersion>,
 }
 
 /// What to measure on a trained model.
@@ -289,19 +290,6 @@ pub const MEASURES: [&str; 9] = [
     "gap",
 ];
 
-/// Known attack names.
-pub const ATTACKS: [&str; 9] = [
-    "fgsm",
-    "pgd",
-    "apgd-ce",
-    "apgd-dlr",
-    "apgd-t",
-    "fab-t",
-    "fab",
-    "square",
-    "autoattack",
-];
-
 fn check_eps(v: f64, field: &str) -> Result<(), ExpError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
@@ -313,16 +301,6 @@ fn check_eps(v: f64, field: &str) -> Result<(), ExpError> {
 impl AttackSpec {
     /// Checks the values, naming `field.*` in errors.
     pub fn validate(&self, field: &str) -> Result<(), ExpError> {
-        if !ATTACKS.contains(&self.attack.as_str()) {
-            return Err(invalid(
-                &format!("{field}.attack"),
-                format!(
-                    "unknown attack `{}` (known: {})",
-                    self.attack,
-                    ATTACKS.join(", ")
-                ),
-            ));
-        }
         check_eps(self.eps, &format!("{field}.eps"))?;
         if let Some(s) = self.step_size {
             check_eps(s, &format!("{field}.step_size"))?;
@@ -333,33 +311,26 @@ impl AttackSpec {
         if self.restarts == Some(0) {
             return Err(invalid(&format!("{field}.restarts"), "must be >= 1"));
         }
-        if let Some(m) = &self.mode
-            && m != "reference"
-            && m != "art"
-        {
+        if self.version.is_some() && self.attack != AttackName::AutoAttack {
             return Err(invalid(
-                &format!("{field}.mode"),
-                format!("`{m}` is neither `reference` nor `art`"),
+                &format!("{field}.version"),
+                format!(
+                    "only `attack = \"autoattack\"` has a version, not `{}`",
+                    self.attack
+                ),
             ));
         }
-        if let Some(v) = &self.version {
-            if self.attack != "autoattack" {
-                return Err(invalid(
-                    &format!("{field}.version"),
-                    format!(
-                        "only `attack = \"autoattack\"` has a version, not `{}`",
-                        self.attack
-                    ),
-                ));
-            }
-            if !["standard", "plus", "rand"].contains(&v.as_str()) {
-                return Err(invalid(
-                    &format!("{field}.version"),
-                    format!("`{v}` is none of `standard`, `plus`, `rand`"),
-                ));
-            }
-        }
         Ok(())
+    }
+
+    /// Iterations per restart: `steps`, else the attack's default (FGSM 1, PGD 10, the
+    /// others 100).
+    pub fn steps_or_default(&self) -> usize {
+        self.steps.unwrap_or(match self.attack {
+            AttackName::Fgsm => 1,
+            AttackName::Pgd => 10,
+            _ => 100,
+        })
     }
 
     /// A short label (`apgd-ce linf 0.05`).

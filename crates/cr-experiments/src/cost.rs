@@ -1,6 +1,8 @@
 //! Cost estimates for `--dry-run`: floating-point operations of a run from its model's FLOPs,
 //! its data sizes, epochs, adversarial training and evaluation attacks.
 
+use cr_attacks::AttackName;
+
 use crate::config::RunConfig;
 use crate::error::ExpError;
 
@@ -43,14 +45,7 @@ pub fn estimate(cfg: &RunConfig) -> Result<Cost, ExpError> {
         .eval
         .attacks
         .iter()
-        .map(|a| {
-            let s = a.steps.unwrap_or(match a.attack.as_str() {
-                "fgsm" => 1,
-                "pgd" => 10,
-                _ => 100,
-            });
-            (s * a.restarts.unwrap_or(1)) as f64
-        })
+        .map(|a| (a.steps_or_default() * a.restarts.unwrap_or(1)) as f64)
         .sum();
     let eval = 3.0 * f * n_test * (1.0 + steps + 20.0 * cfg.eval.measures.len() as f64);
     Ok(Cost {
@@ -176,7 +171,7 @@ fn timed_attack(
         .first()
         .cloned()
         .unwrap_or(crate::config::AttackSpec {
-            attack: "pgd".into(),
+            attack: AttackName::Pgd,
             norm: crate::config::Norm::Linf,
             eps: 8.0 / 255.0,
             steps: None,
@@ -233,13 +228,12 @@ pub struct StepCounts {
 }
 
 fn attack_steps(a: &crate::config::AttackSpec) -> f64 {
-    let s = a.steps.unwrap_or(match a.attack.as_str() {
-        "fgsm" => 1,
-        "pgd" => 10,
-        _ => 100,
-    });
-    let per = if a.attack == "autoattack" { 4 } else { 1 };
-    (s * a.restarts.unwrap_or(1) * per) as f64
+    let per = if a.attack == AttackName::AutoAttack {
+        4
+    } else {
+        1
+    };
+    (a.steps_or_default() * a.restarts.unwrap_or(1) * per) as f64
 }
 
 /// The step counts of `cfg` at its data sets' full sizes (or its subsets).

@@ -81,7 +81,7 @@ fn certified_samples_survive_the_attack_on_random_fcns() {
                 let eps = median * mult;
                 let c = certify(&model, &x, &y, norm, eps).unwrap().unwrap();
                 let spec = AttackSpec {
-                    attack: "apgd-ce".into(),
+                    attack: cr_attacks::AttackName::ApgdCe,
                     norm,
                     eps,
                     steps: Some(50),

@@ -72,8 +72,8 @@ fn paper_grid_follows_the_authors() {
         assert!(c.data.normalize, "{}", r.experiment);
         assert_eq!(c.train.batch_size, 100, "{}", r.experiment);
         for a in c.eval.attacks.iter().chain(&c.eval.cross_check) {
-            if a.attack.starts_with("apgd") {
-                assert_eq!(a.mode.as_deref(), Some("art"), "{}", r.experiment);
+            if a.attack.name().starts_with("apgd") {
+                assert_eq!(a.mode, Some(cr_attacks::ApgdMode::Art), "{}", r.experiment);
                 assert_eq!(a.restarts, Some(5), "{}", r.experiment);
             }
         }
@@ -390,4 +390,43 @@ fn paper_slice_is_a_point_of_the_paper_grid() {
     assert_eq!(slice.train.batch_size, 100);
     assert!(!slice.train.augment);
     assert!(matches!(slice.train.schedule, cr_train::Schedule::Constant));
+}
+
+/// An attack's name, APGD mode and AutoAttack version are read as cr-attacks' own types: a
+/// value none of them knows is an error naming the file and the values it knows, never a
+/// fallback to another attack.
+#[test]
+fn unknown_attack_names_modes_and_versions_are_config_errors() {
+    let base = std::fs::read_to_string(configs().join("examples/fcn-mnist.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (attack, wanted) in [
+        (
+            r#"attack = "apgd-xx""#,
+            &["unknown attack `apgd-xx`", "apgd-ce", "autoattack"][..],
+        ),
+        (
+            r#"attack = "apgd-ce"
+mode = "bogus""#,
+            &["bogus", "reference", "art"][..],
+        ),
+        (
+            r#"attack = "autoattack"
+version = "fast""#,
+            &["fast", "standard", "plus", "rand"][..],
+        ),
+        (
+            r#"attack = "pgd"
+version = "plus""#,
+            &["only `attack = \"autoattack\"` has a version"][..],
+        ),
+    ] {
+        let path = dir.path().join("run.toml");
+        let text = format!("{base}\n[[eval.attacks]]\n{attack}\nnorm = \"linf\"\neps = 0.1\n");
+        std::fs::write(&path, text).unwrap();
+        let e = RunConfig::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("run.toml"), "{attack}: {e}");
+        for w in wanted {
+            assert!(e.contains(w), "{attack}: `{w}` not in {e}");
+        }
+    }
 }

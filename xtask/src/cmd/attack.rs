@@ -74,19 +74,19 @@ pub fn run(args: Args) -> Result<()> {
     let mut specs = Vec::new();
     let mut uap = None;
     for a in &args.attack {
-        if *a == AttackArg::Uap {
+        let Some(attack) = a.attack() else {
             uap = Some((n, args.eps));
             continue;
-        }
+        };
         specs.push(AttackSpec {
-            attack: value_name(a),
+            attack,
             norm: n,
             eps: args.eps,
             steps: args.steps,
             restarts: args.restarts,
             step_size: args.step_size,
-            mode: args.mode.as_ref().map(value_name),
-            version: args.version.as_ref().map(value_name),
+            mode: args.mode.map(Into::into),
+            version: args.version.map(Into::into),
         });
     }
     let label = format!("{} ({:?}, {} samples)", args.data, args.split, data.len());

@@ -95,6 +95,26 @@ pub enum AttackArg {
     Uap,
 }
 
+impl AttackArg {
+    /// The attack of cr-attacks this names (`None`: the universal perturbation, which is not
+    /// a per-sample attack).
+    pub fn attack(self) -> Option<cr_attacks::AttackName> {
+        use cr_attacks::AttackName as A;
+        Some(match self {
+            AttackArg::Fgsm => A::Fgsm,
+            AttackArg::Pgd => A::Pgd,
+            AttackArg::ApgdCe => A::ApgdCe,
+            AttackArg::ApgdDlr => A::ApgdDlr,
+            AttackArg::ApgdT => A::ApgdT,
+            AttackArg::FabT => A::FabT,
+            AttackArg::Fab => A::Fab,
+            AttackArg::Square => A::Square,
+            AttackArg::Autoattack => A::AutoAttack,
+            AttackArg::Uap => return None,
+        })
+    }
+}
+
 /// `--mode`: which reference implementation APGD follows.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeArg {
@@ -102,6 +122,15 @@ pub enum ModeArg {
     Reference,
     /// ART 1.18.
     Art,
+}
+
+impl From<ModeArg> for cr_attacks::ApgdMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Reference => Self::Reference,
+            ModeArg::Art => Self::Art,
+        }
+    }
 }
 
 /// `--version`: the AutoAttack version.
@@ -113,6 +142,16 @@ pub enum VersionArg {
     Plus,
     /// For randomised defences: APGD-CE and APGD-DLR with expectation over 20 draws.
     Rand,
+}
+
+impl From<VersionArg> for cr_attacks::AutoAttackVersion {
+    fn from(v: VersionArg) -> Self {
+        match v {
+            VersionArg::Standard => Self::Standard,
+            VersionArg::Plus => Self::Plus,
+            VersionArg::Rand => Self::Rand,
+        }
+    }
 }
 
 /// `--scale`: which folder of the experiment grid runs.

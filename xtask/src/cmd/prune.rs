@@ -7,7 +7,7 @@ use cr_experiments::config::{AttackSpec, Norm};
 use cr_experiments::tools::{Split, prune, samples};
 use cr_prune::{Method, PruneConfig};
 
-use super::common::{AttackArg, NormArg, RunArgs, value_name, with_spinner};
+use super::common::{AttackArg, NormArg, RunArgs, with_spinner};
 
 /// Arguments of `prune`.
 #[derive(clap::Args, Debug)]
@@ -102,17 +102,20 @@ pub fn run(args: Args) -> Result<()> {
         (false, Some(eps)) => args
             .attack
             .iter()
-            .map(|a| AttackSpec {
-                attack: value_name(a),
-                norm,
-                eps,
-                steps: None,
-                restarts: None,
-                step_size: None,
-                mode: None,
-                version: None,
+            .map(|a| match a.attack() {
+                Some(attack) => Ok(AttackSpec {
+                    attack,
+                    norm,
+                    eps,
+                    steps: None,
+                    restarts: None,
+                    step_size: None,
+                    mode: None,
+                    version: None,
+                }),
+                None => bail!("--attack uap: pruning evaluates per-sample attacks only"),
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     };
     let ctx = args.run.context(false)?;
     let data = if args.eval {
