@@ -184,7 +184,7 @@ fn timed_attack(
     spec.restarts = Some(1);
     let (x, y) = data.tensors(device);
     let start = std::time::Instant::now();
-    crate::attacking::adversarial(model, &spec, &x, &y, 0)?;
+    cr_eval::attacking::adversarial(model, &spec, &x, &y, 0)?;
     Ok(start.elapsed().as_secs_f64())
 }
 
@@ -199,7 +199,7 @@ pub fn measure_steps(
     let b = cfg.train.batch_size.max(2);
     let data = stand_in(cfg, b * TIMED_TRAIN_STEPS)?;
     let (_, model) = timed_training(cfg, &data, 1, device)?;
-    let attack_n = b.min(crate::attacking::ATTACK_BATCH);
+    let attack_n = b.min(cr_eval::attacking::ATTACK_BATCH);
     let batch = data.first(attack_n);
     timed_attack(cfg, &model, &batch, 1, device)?;
     let reset = reset_peak();
@@ -262,8 +262,8 @@ pub fn step_counts(cfg: &RunConfig) -> StepCounts {
         .sum::<f64>()
         + 1.0;
     for m in &ev.measures {
-        steps += match (m.as_str(), &ev.settings.pruning) {
-            ("pruning", Some(p)) => {
+        steps += match (m, &ev.settings.pruning) {
+            (cr_eval::config::Measure::Pruning, Some(p)) => {
                 let a = ev
                     .settings
                     .attack

@@ -38,6 +38,9 @@ pub enum ExpError {
     /// Training.
     #[error(transparent)]
     Train(#[from] cr_train::TrainError),
+    /// Measuring a trained model.
+    #[error(transparent)]
+    Eval(#[from] cr_eval::EvalError),
     /// Judging claims and writing the report.
     #[error(transparent)]
     Report(#[from] cr_report::ReportError),

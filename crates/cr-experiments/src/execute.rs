@@ -2,7 +2,7 @@
 //! optionally transfer it, and save everything into a folder atomically.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::prelude::*;
 use cr_attacks::{PgdConfig, Replace, adversarial_batch};
@@ -16,27 +16,7 @@ use crate::config::{AdversarialTraining, AtLabels, DataConfig, RunConfig};
 use crate::error::{ExpError, invalid};
 use crate::store::{read_json, write_json};
 
-/// Where and how runs execute.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// The device (plain; autodiff is added where needed).
-    pub device: Device,
-    /// Root of full official data sets (`--data-dir`), if any.
-    pub data_dir: Option<PathBuf>,
-    /// Show progress bars.
-    pub progress: bool,
-}
-
-impl Context {
-    /// The CPU device, embedded data, no progress bars.
-    pub fn cpu() -> Self {
-        Self {
-            device: cr_models::device::cpu(),
-            data_dir: None,
-            progress: false,
-        }
-    }
-}
+pub use cr_eval::Context;
 
 /// Loads a data config's splits (applying its subsets) and checks them against the model.
 pub fn load_data(cfg: &DataConfig, ctx: &Context) -> Result<Splits, ExpError> {

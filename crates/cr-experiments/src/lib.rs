@@ -1,8 +1,10 @@
 //! # cr-experiments
 //!
 //! The paper's experiments as data and code: run configs ([`config`]), the experiment grid
-//! read from `configs/<scale>/*.toml` ([`grid`]), the execution of one run ([`execute`]), the
-//! resumable runner and its results folder ([`store`]).
+//! read from `configs/<scale>/*.toml` ([`grid`]), the execution of one run ([`execute`]:
+//! train, then measure with `cr-eval`), the resumable runner and its results folder
+//! ([`store`]), the cost model of `--dry-run` ([`cost`]) and the bridge to the report
+//! ([`report`]).
 //!
 //! It is the only crate that knows every other one; the `xtask` CLI is a thin layer over it.
 //!
@@ -13,19 +15,13 @@
 //! println!("{} epochs", trained.metrics.epochs.len());
 //! ```
 
-pub mod analyses;
-pub mod attacking;
-pub mod certify;
-pub mod compressibility;
 pub mod config;
 pub mod cost;
 pub mod error;
 pub mod execute;
 pub mod grid;
-pub mod measures;
 pub mod report;
 pub mod runner;
 pub mod store;
-pub mod tools;
 
 pub use error::ExpError;

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ExpError;
 use crate::execute::{Context, train_run};
 use crate::grid::{Grid, RunSpec, shard};
-use crate::measures::{Evaluation, evaluate};
 use crate::store::{Status, prepare, run_dir, status, write, write_json, write_manifest};
+use cr_eval::measures::{Evaluation, evaluate};
 use cr_train::TrainMetrics;
 
 /// The `result.json` of a finished run.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use cr_bounds::{Estimator, KChoice};
-use cr_experiments::tools::{AnalyzeOptions, Split, analyze, samples};
+use cr_eval::tools::{AnalyzeOptions, Split, analyze, samples};
 
 use super::common::{RunArgs, value_name, with_spinner};
 

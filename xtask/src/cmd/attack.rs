@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cr_experiments::config::{AttackSpec, Norm};
-use cr_experiments::tools::{SampleSelection, Split, attack, select_samples};
+use cr_eval::config::{AttackSpec, Norm};
+use cr_eval::tools::{SampleSelection, Split, attack, select_samples};
 
 use super::common::{AttackArg, ModeArg, NormArg, RunArgs, VersionArg, value_name, with_spinner};
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use cr_experiments::tools::{SampleSelection, Split, predict, select_samples};
+use cr_eval::tools::{SampleSelection, Split, predict, select_samples};
 
 use super::common::RunArgs;
 

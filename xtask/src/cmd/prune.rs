@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cr_experiments::config::{AttackSpec, Norm};
-use cr_experiments::tools::{Split, prune, samples};
+use cr_eval::config::{AttackSpec, Norm};
+use cr_eval::tools::{Split, prune, samples};
 use cr_prune::{Method, PruneConfig};
 
 use super::common::{AttackArg, NormArg, RunArgs, with_spinner};

@@ -7,19 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
     ApgdConfig, ApgdMode, ApgdTConfig, Attack, AttackName, AutoAttackConfig, FabConfig, FgsmConfig,
-    Loss, PgdConfig, RunOptions, SquareConfig, run_attack,
+    Loss, PgdConfig, RunOptions, SquareConfig, WorstCaseResult, run_attack, worst_case,
 };
 use cr_models::Model;
 
 use crate::config::AttackSpec;
-use crate::error::ExpError;
+use crate::error::{EvalError, err};
 
 /// Batch size of attack evaluations.
 pub const ATTACK_BATCH: usize = 500;
-
-pub(crate) fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
-    ExpError::Other(format!("{what}: {e}"))
-}
 
 /// The cr-attacks attack of a spec (with the evaluation seed): each attack's defaults, then
 /// the spec's steps, restarts, step size, APGD mode and AutoAttack version where given.
@@ -96,6 +92,38 @@ fn apgd_of(spec: &AttackSpec, loss: Loss, seed: u64) -> ApgdConfig {
     a
 }
 
+/// The per-sample worst case over `specs` on `x`, `y` in batches of [`ATTACK_BATCH`] (the
+/// sanity checks on the first), with every warning of the run and of each attack, once.
+pub(crate) fn worst_case_of(
+    model: &Model,
+    specs: &[AttackSpec],
+    seed: u64,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<(WorstCaseResult, Vec<String>), EvalError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    let list: Vec<Attack> = specs.iter().map(|a| attack_of(a, seed)).collect();
+    let wc = worst_case(
+        &f,
+        &list,
+        x.clone(),
+        y.clone(),
+        &RunOptions {
+            batch_size: Some(ATTACK_BATCH),
+            sanity: true,
+        },
+    )
+    .map_err(|e| err("attacks", e))?;
+    let mut warnings: Vec<String> = wc.warnings.iter().map(|w| w.to_string()).collect();
+    for w in wc.attacks.iter().flat_map(|r| &r.warnings) {
+        let w = w.to_string();
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
+    Ok((wc, warnings))
+}
+
 /// One attack's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttackOutcome {
@@ -135,7 +163,11 @@ pub fn accuracy_and_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> (f
 }
 
 /// Each sample's cross-entropy under `model`, in batches.
-fn per_sample_loss(model: &Model, x: &Tensor<4>, y: &Tensor<1, Int>) -> Result<Vec<f64>, ExpError> {
+fn per_sample_loss(
+    model: &Model,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<Vec<f64>, EvalError> {
     let [n, ..] = x.dims();
     let mut out = Vec::with_capacity(n);
     for s in (0..n).step_by(ATTACK_BATCH) {
@@ -166,13 +198,13 @@ pub fn standard_error(v: impl IntoIterator<Item = f64>) -> f64 {
 
 /// The attack's adversarial examples (the first misclassified iterate of a broken sample, the
 /// clean input of a misclassified one) and the clean-correct mask.
-pub(crate) fn adversarial(
+pub fn adversarial(
     model: &Model,
     spec: &AttackSpec,
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
     seed: u64,
-) -> Result<(Tensor<4>, Vec<bool>), ExpError> {
+) -> Result<(Tensor<4>, Vec<bool>), EvalError> {
     let f = |x: Tensor<4>| model.forward(x);
     let r = run_attack(
         &f,
@@ -202,7 +234,7 @@ pub(crate) fn gap(
     y: &Tensor<1, Int>,
     seed: u64,
     clean_loss: f64,
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let f = |x: Tensor<4>| model.forward(x);
     let r = cr_attacks::max_loss_points(
         &f,

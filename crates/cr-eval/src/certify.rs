@@ -27,7 +27,7 @@ use cr_models::Model;
 
 use crate::analyses::{bound_layers, chains};
 use crate::config::AttackSpec;
-use crate::error::ExpError;
+use crate::error::{EvalError, err, readback};
 
 /// The certificate of one model at one (norm, ε).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,13 +55,13 @@ pub struct Certificate {
 }
 
 /// Margins `g_y(x) − max_{j≠y} g_j(x)` of `model` on `x` (negative: misclassified).
-pub fn margins(model: &Model, x: &Tensor<4>, y: &[usize]) -> Result<Vec<f64>, ExpError> {
+pub fn margins(model: &Model, x: &Tensor<4>, y: &[usize]) -> Result<Vec<f64>, EvalError> {
     let k = model.spec.num_classes;
     let logits: Vec<f32> = model
         .forward(x.clone())
         .into_data()
         .try_to_vec::<f32>()
-        .map_err(|e| ExpError::Other(format!("logits: {e:?}")))?;
+        .map_err(|e| readback("logits", e))?;
     Ok(logits
         .chunks_exact(k)
         .zip(y)
@@ -100,7 +100,7 @@ pub fn certify(
     y: &[usize],
     norm: Norm,
     eps: f64,
-) -> Result<Option<Certificate>, ExpError> {
+) -> Result<Option<Certificate>, EvalError> {
     if !matches!(model.spec.arch, cr_models::Arch::Fcn { .. }) {
         return Ok(None);
     }
@@ -115,7 +115,7 @@ pub fn certify(
         strict_shapes: true,
         ..BoundOptions::default()
     };
-    let report = analyze(&layers, &opts).map_err(|e| ExpError::Other(format!("bounds: {e}")))?;
+    let report = analyze(&layers, &opts).map_err(|e| err("bounds", e))?;
     let b = match norm {
         Norm::L2 => &report.l2,
         Norm::Linf => &report.linf,
@@ -160,13 +160,13 @@ pub fn measure(
     attack: Option<&AttackSpec>,
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
-) -> Result<serde_json::Value, ExpError> {
-    let spec = attack.ok_or_else(|| ExpError::Other("certificate: needs an attack".into()))?;
+) -> Result<serde_json::Value, EvalError> {
+    let spec = attack.ok_or_else(|| err("certificate", "needs an attack"))?;
     // Read as i64 whatever the backend's integer type (i32 on flex).
     let labels: Vec<usize> = y
         .clone()
         .try_into_vec_as::<i64>()
-        .map_err(|e| ExpError::Other(format!("certificate: labels: {e:?}")))?
+        .map_err(|e| readback("certificate: labels", e))?
         .into_iter()
         .map(|l| l as usize)
         .collect();

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use cr_linalg::{compress, matrix::from_rows_f32, norms, svd};
 use cr_models::{LayerMatrix, Model, Selection};
 
-use crate::attacking::err;
-use crate::error::ExpError;
+use crate::error::{EvalError, err};
 
 /// Compressibility and norms of one layer (SPEC §1), on its effective `[out, in·kh·kw]`
 /// matrix.
@@ -93,7 +92,7 @@ pub struct Compressibility {
 }
 
 /// Statistics of one matrix.
-pub fn layer_stats(name: &str, m: &LayerMatrix, kappa: f64) -> Result<LayerStats, ExpError> {
+pub fn layer_stats(name: &str, m: &LayerMatrix, kappa: f64) -> Result<LayerStats, EvalError> {
     let w = from_rows_f32(m.rows, m.cols, &m.data).map_err(|e| err(name, e))?;
     let sigma = svd::singular_values(&w).map_err(|e| err(name, e))?;
     let nu = norms::row_norms(&w, 1.0);
@@ -116,7 +115,7 @@ pub fn layer_stats(name: &str, m: &LayerMatrix, kappa: f64) -> Result<LayerStats
                 eps_sigma: e(compress::eps(&sigma, 1.0, ks))?,
             })
         })
-        .collect::<Result<Vec<_>, ExpError>>()?;
+        .collect::<Result<Vec<_>, EvalError>>()?;
     let tol = m.rows.max(m.cols) as f64 * f32::EPSILON as f64;
     Ok(LayerStats {
         name: name.to_string(),
@@ -140,7 +139,7 @@ pub fn layer_stats(name: &str, m: &LayerMatrix, kappa: f64) -> Result<LayerStats
 }
 
 /// Compressibility of every hidden layer of `model`.
-pub fn compressibility(model: &Model, kappa: f64) -> Result<Compressibility, ExpError> {
+pub fn compressibility(model: &Model, kappa: f64) -> Result<Compressibility, EvalError> {
     let layers = model
         .effective_matrices(Selection::HIDDEN)
         .iter()

@@ -5,40 +5,13 @@ use burn::prelude::*;
 
 use cr_attacks::{RunOptions, run_attack};
 use cr_bounds::{BoundOptions, Estimator, KChoice, Layer, Norm, analyze};
-use cr_data::Dataset;
 use cr_linalg::Mat;
 use cr_models::{Model, Selection};
 use cr_prune::{EvalPoint, Method, PruneConfig, sweep};
 
 use crate::attacking::{ATTACK_BATCH, accuracy_and_loss, attack_of};
 use crate::config::{AttackSpec, EvalConfig};
-use crate::error::ExpError;
-
-fn err(what: &str, e: impl std::fmt::Display) -> ExpError {
-    ExpError::Other(format!("{what}: {e}"))
-}
-
-/// Computes the analysis `name` (`bounds`, `pruning`) on the evaluation subset `x`, `y`.
-pub fn measure(
-    name: &str,
-    model: &Model,
-    _test: &Dataset,
-    cfg: &EvalConfig,
-    _device: &Device,
-    x: &Tensor<4>,
-    y: &Tensor<1, Int>,
-) -> Result<serde_json::Value, ExpError> {
-    let main_attack = cfg
-        .settings
-        .attack
-        .clone()
-        .or_else(|| cfg.attacks.first().cloned());
-    match name {
-        "bounds" => bounds(model, main_attack.as_ref(), cfg.seed),
-        "pruning" => pruning(model, cfg, main_attack.as_ref(), x, y),
-        other => Err(ExpError::Other(format!("unknown measure `{other}`"))),
-    }
-}
+use crate::error::{EvalError, err};
 
 /// The layer chain of `model` (input layer to head, effective matrices of factorised layers)
 /// as cr-bounds layers.
@@ -77,11 +50,11 @@ pub fn chains(layers: &[Layer]) -> bool {
 ///   `network_bound`, `gap_bound`
 ///   (the Corollary's bound on `F^adv − F`, what Figure 3 plots), and `gap` (= `gap_bound`,
 ///   the name older result files used).
-fn bounds(
+pub(crate) fn bounds(
     model: &Model,
     attack: Option<&AttackSpec>,
     seed: u64,
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let layers = bound_layers(model);
     let opts = BoundOptions {
         k: KChoice::Minimise,
@@ -160,13 +133,13 @@ pub fn high_ratio(points: &[cr_prune::SweepPoint]) -> serde_json::Value {
 /// Accuracy and robust accuracy against the pruning ratio, one curve per configured method
 /// (paper Figure 8). Each pruned model is the physically smaller one where the method has
 /// one; the robust accuracy uses the main attack.
-fn pruning(
+pub(crate) fn pruning(
     model: &Model,
     cfg: &EvalConfig,
     attack: Option<&AttackSpec>,
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let settings = cfg
         .settings
         .pruning
@@ -185,7 +158,7 @@ fn pruning(
             eps_vector: settings.eps_vector,
             ..PruneConfig::with_ratio(method, 0.0)
         };
-        let eval = |m: &Model| -> Result<EvalPoint, ExpError> {
+        let eval = |m: &Model| -> Result<EvalPoint, EvalError> {
             let (clean_accuracy, _) = accuracy_and_loss(m, x, y);
             let robust_accuracy = match &attack {
                 Some(a) => {

@@ -12,10 +12,10 @@ use cr_data::Dataset;
 use cr_models::Model;
 use cr_models::file::load_model;
 
-use crate::attacking::{ATTACK_BATCH, attack_of};
+use crate::attacking::{ATTACK_BATCH, attack_of, worst_case_of};
 use crate::config::{AttackSpec, Norm};
-use crate::error::ExpError;
-use crate::execute::Context;
+use crate::context::Context;
+use crate::error::{EvalError, err, invalid, readback};
 
 /// Which split of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,18 +39,16 @@ impl std::str::FromStr for Split {
 }
 
 /// Loads a model file and checks it against a data set.
-pub fn load_for(path: &Path, data: &Dataset, ctx: &Context) -> Result<Model, ExpError> {
+pub fn load_for(path: &Path, data: &Dataset, ctx: &Context) -> Result<Model, EvalError> {
     let model = load_model(path, &ctx.device)?;
     if model.spec.input != data.shape || model.spec.num_classes != data.num_classes {
-        return Err(ExpError::Other(format!(
-            "{}: the model takes {:?} inputs with {} classes, the data `{}` has {:?} with {} classes",
-            path.display(),
-            model.spec.input,
-            model.spec.num_classes,
-            data.name,
-            data.shape,
-            data.num_classes
-        )));
+        return Err(EvalError::Mismatch {
+            path: path.to_path_buf(),
+            problem: format!(
+                "the model takes {:?} inputs with {} classes, the data `{}` has {:?} with {} classes",
+                model.spec.input, model.spec.num_classes, data.name, data.shape, data.num_classes
+            ),
+        });
     }
     Ok(model)
 }
@@ -72,10 +70,11 @@ pub enum SampleSelection {
 
 impl SampleSelection {
     /// `--n` / `--first` as given (at most one of them).
-    pub fn from_flags(n: Option<usize>, first: Option<usize>) -> Result<Self, ExpError> {
+    pub fn from_flags(n: Option<usize>, first: Option<usize>) -> Result<Self, EvalError> {
         match (n, first) {
-            (Some(_), Some(_)) => Err(ExpError::Other(
-                "--n (class-balanced) and --first (file order) exclude each other".into(),
+            (Some(_), Some(_)) => Err(invalid(
+                "--n, --first",
+                "--n (class-balanced) and --first (file order) exclude each other",
             )),
             (Some(n), None) => Ok(SampleSelection::Balanced(n)),
             (None, Some(n)) => Ok(SampleSelection::First(n)),
@@ -99,7 +98,7 @@ pub fn samples(
     split: Split,
     n: Option<usize>,
     ctx: &Context,
-) -> Result<Dataset, ExpError> {
+) -> Result<Dataset, EvalError> {
     let sel = n.map_or(SampleSelection::All, SampleSelection::Balanced);
     select_samples(spec, split, sel, ctx)
 }
@@ -110,9 +109,9 @@ pub fn select_samples(
     split: Split,
     sel: SampleSelection,
     ctx: &Context,
-) -> Result<Dataset, ExpError> {
+) -> Result<Dataset, EvalError> {
     let s =
-        cr_data::load(spec, ctx.data_dir.as_deref()).map_err(|e| ExpError::Data(e.to_string()))?;
+        cr_data::load(spec, ctx.data_dir.as_deref()).map_err(|e| EvalError::Data(e.to_string()))?;
     let d = match split {
         Split::Train => s.train,
         Split::Test => s.test,
@@ -255,7 +254,7 @@ pub fn attack(
     uap: Option<(Norm, f64)>,
     seed: u64,
     ctx: &Context,
-) -> Result<AttackReport, ExpError> {
+) -> Result<AttackReport, EvalError> {
     let started = Instant::now();
     for (i, a) in attacks.iter().enumerate() {
         a.validate(&format!("--attack #{}", i + 1))?;
@@ -278,26 +277,9 @@ pub fn attack(
     };
     report.clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
     if !attacks.is_empty() {
-        let list: Vec<_> = attacks.iter().map(|a| attack_of(a, seed)).collect();
-        let wc = worst_case(
-            &f,
-            &list,
-            x.clone(),
-            y.clone(),
-            &RunOptions {
-                batch_size: Some(ATTACK_BATCH),
-                sanity: true,
-            },
-        )
-        .map_err(|e| ExpError::Other(e.to_string()))?;
+        let (wc, warnings) = worst_case_of(&model, attacks, seed, &x, &y)?;
         report.worst_case_robust_accuracy = Some(wc.robust_accuracy);
-        report.warnings = wc.warnings.iter().map(|w| w.to_string()).collect();
-        for w in wc.attacks.iter().flat_map(|r| &r.warnings) {
-            let w = w.to_string();
-            if !report.warnings.contains(&w) {
-                report.warnings.push(w);
-            }
-        }
+        report.warnings = warnings;
         report.attacks = wc
             .attacks
             .iter()
@@ -323,7 +305,7 @@ pub fn attack(
     if let Some((n, eps)) = uap {
         let mut c = UapConfig::new(n, eps as f32);
         c.seed = seed;
-        let r = universal_perturbation(&f, x, y, &c).map_err(|e| ExpError::Other(e.to_string()))?;
+        let r = universal_perturbation(&f, x, y, &c).map_err(|e| err("uap", e))?;
         report.uap = Some(r);
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -367,7 +349,7 @@ pub fn predict(
     data_label: &str,
     selection: SampleSelection,
     ctx: &Context,
-) -> Result<PredictReport, ExpError> {
+) -> Result<PredictReport, EvalError> {
     let model = load_for(path, data, ctx)?.snapshot();
     let (x, _) = data.tensors(&ctx.device);
     let n = data.len();
@@ -379,7 +361,7 @@ pub fn predict(
             .forward(x.clone().narrow(0, s, e - s))
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| ExpError::Other(format!("logits: {e:?}")))?;
+            .map_err(|e| readback("logits", e))?;
         for (i, row) in logits.chunks_exact(k).enumerate() {
             let predicted = row
                 .iter()
@@ -413,7 +395,7 @@ fn certify_lines(
     x: &Tensor<4>,
     data: &Dataset,
     report: &mut AttackReport,
-) -> Result<(), ExpError> {
+) -> Result<(), EvalError> {
     let y: Vec<usize> = data.labels.iter().map(|&l| l as usize).collect();
     for line in &mut report.attacks {
         let eps = f64::from(line.params.eps);
@@ -467,11 +449,11 @@ pub struct AnalyzeReport {
 /// ReLU patterns of every hidden layer of a bias-free FCN on `x` (the data-driven input of the
 /// alignment estimators): `patterns[l][sample][unit]`, computed on the host from the
 /// effective layer matrices applied to the normalised input.
-pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>, ExpError> {
+pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>, EvalError> {
     match model.spec.arch {
         cr_models::Arch::Fcn { bias: false, .. } => {}
         _ => {
-            return Err(ExpError::Other(format!(
+            return Err(EvalError::Unsupported(format!(
                 "activation patterns are computed for bias-free FCNs only (the model is a {})",
                 model.spec.arch_name()
             )));
@@ -484,7 +466,7 @@ pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>,
         .reshape([n as i32, -1])
         .into_data()
         .try_into_vec::<f32>()
-        .map_err(|e| ExpError::Other(format!("reading inputs: {e:?}")))?;
+        .map_err(|e| readback("reading inputs", e))?;
     let d = flat.len() / n.max(1);
     let mut a = cr_linalg::Mat::<f64>::from_fn(n, d, |i, j| f64::from(flat[i * d + j]));
     let layers = crate::analyses::bound_layers(model);
@@ -508,7 +490,7 @@ pub fn analyze(
     data: Option<(&Dataset, &str)>,
     opts: &AnalyzeOptions,
     ctx: &Context,
-) -> Result<AnalyzeReport, ExpError> {
+) -> Result<AnalyzeReport, EvalError> {
     use cr_bounds::Estimator;
     let started = Instant::now();
     let model = match data {
@@ -524,7 +506,7 @@ pub fn analyze(
             Some(fcn_patterns(&model, &x)?)
         }
         None if needs_patterns => {
-            return Err(ExpError::Other(
+            return Err(EvalError::Unsupported(
                 "the data-driven estimator needs --data (activation patterns come from it)".into(),
             ));
         }
@@ -543,7 +525,7 @@ pub fn analyze(
             ..Default::default()
         },
     )
-    .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
+    .map_err(|e| err(&path.display().to_string(), e))?;
     Ok(AnalyzeReport {
         model: path.display().to_string(),
         arch: model.spec.arch_name().to_string(),
@@ -591,7 +573,7 @@ fn prune_eval(
     attacks: &[AttackSpec],
     seed: u64,
     ctx: &Context,
-) -> Result<PruneEval, ExpError> {
+) -> Result<PruneEval, EvalError> {
     let model = model.snapshot();
     let (x, y) = data.tensors(&ctx.device);
     let clean_accuracy = crate::attacking::accuracy_and_loss(&model, &x, &y).0;
@@ -610,7 +592,7 @@ fn prune_eval(
                 sanity: false,
             },
         )
-        .map_err(|e| ExpError::Other(format!("attack: {e}")))?;
+        .map_err(|e| err("attack", e))?;
         Some(wc.robust_accuracy)
     };
     Ok(PruneEval {
@@ -628,9 +610,10 @@ pub fn prune(
     eval: Option<(&Dataset, &[AttackSpec])>,
     seed: u64,
     ctx: &Context,
-) -> Result<PruneOutcome, ExpError> {
+) -> Result<PruneOutcome, EvalError> {
     let started = Instant::now();
-    cfg.validate().map_err(|e| ExpError::Other(e.to_string()))?;
+    cfg.validate()
+        .map_err(|e| invalid("prune", e.to_string()))?;
     for (i, a) in eval.map_or(&[][..], |e| e.1).iter().enumerate() {
         a.validate(&format!("--attack #{}", i + 1))?;
     }
@@ -655,7 +638,7 @@ pub fn prune(
         }
         other => other,
     }
-    .map_err(|e| ExpError::Other(format!("{}: {e}", path.display())))?;
+    .map_err(|e| err(&path.display().to_string(), e))?;
     let (form, result) = match &pruned.physical {
         Some(p) => ("physical", p),
         None => ("masked", &pruned.masked),
@@ -665,8 +648,7 @@ pub fn prune(
             let mut extra = std::collections::BTreeMap::new();
             extra.insert(
                 "cr.pruned".to_string(),
-                serde_json::to_string(&pruned.report)
-                    .map_err(|e| ExpError::Other(e.to_string()))?,
+                serde_json::to_string(&pruned.report).map_err(|e| err("cr.pruned", e))?,
             );
             cr_models::file::save_model(result, o, &extra)?;
             let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);

@@ -8,19 +8,19 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    Attack, LipschitzConfig, RunOptions, UapConfig, local_lipschitz, representation_change,
-    run_attack, singular_alignment, universal_perturbation, worst_case,
+    AttackResult, LipschitzConfig, RunOptions, UapConfig, local_lipschitz, representation_change,
+    run_attack, singular_alignment, universal_perturbation,
 };
 use cr_data::Dataset;
 use cr_linalg::{matrix::from_rows_f32, svd};
 use cr_models::{LayerMatrix, Model, Selection};
 
 use crate::attacking::{
-    ATTACK_BATCH, AttackOutcome, accuracy_and_loss, adversarial, attack_of, err, gap,
+    ATTACK_BATCH, AttackOutcome, accuracy_and_loss, adversarial, attack_of, gap, worst_case_of,
 };
 use crate::compressibility::{Compressibility, compressibility};
-use crate::config::{AttackSpec, EvalConfig, Norm};
-use crate::error::ExpError;
+use crate::config::{AttackSpec, EvalConfig, Measure, Norm};
+use crate::error::{EvalError, err};
 
 /// Everything measured on one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,13 +54,15 @@ pub struct Evaluation {
     pub seconds: f64,
 }
 
-/// Evaluates `model` (an evaluation snapshot) on `test` as `cfg` asks.
+/// Evaluates `model` (an evaluation snapshot) on `test` as `cfg` asks: clean accuracy and
+/// loss, the attacks' per-sample worst case, the cross-check attacks, every layer's
+/// compressibility, then each of `cfg.measures`.
 pub fn evaluate(
     model: &Model,
     test: &Dataset,
     cfg: &EvalConfig,
     device: &Device,
-) -> Result<Evaluation, ExpError> {
+) -> Result<Evaluation, EvalError> {
     let started = Instant::now();
     let model = model.snapshot();
     let test = match cfg.test_samples {
@@ -69,160 +71,26 @@ pub fn evaluate(
     };
     let (x, y) = test.tensors(device);
     let (clean_accuracy, clean_loss) = accuracy_and_loss(&model, &x, &y);
-    let f = |x: Tensor<4>| model.forward(x);
-    let mut attacks = Vec::new();
-    let mut robust_accuracy = None;
-    let mut warnings = Vec::new();
-    if !cfg.attacks.is_empty() {
-        let list: Vec<Attack> = cfg.attacks.iter().map(|a| attack_of(a, cfg.seed)).collect();
-        let wc = worst_case(
-            &f,
-            &list,
-            x.clone(),
-            y.clone(),
-            &RunOptions {
-                batch_size: Some(ATTACK_BATCH),
-                sanity: true,
-            },
-        )
-        .map_err(|e| err("attacks", e))?;
-        for (spec, r) in cfg.attacks.iter().zip(&wc.attacks) {
-            attacks.push(AttackOutcome {
-                label: spec.label(),
-                spec: spec.clone(),
-                robust_accuracy: r.robust_accuracy,
-                seconds: r.seconds,
-                stages: r.stages.clone(),
-                broken_by: r.broken_by.clone(),
-            });
-        }
-        warnings = wc.warnings.iter().map(|w| w.to_string()).collect();
-        for w in wc.attacks.iter().flat_map(|r| &r.warnings) {
-            let w = w.to_string();
-            if !warnings.contains(&w) {
-                warnings.push(w);
-            }
-        }
-        robust_accuracy = Some(wc.robust_accuracy);
-    }
-    let mut cross_check = Vec::new();
-    for spec in &cfg.cross_check {
-        let r = run_attack(
-            &f,
-            &attack_of(spec, cfg.seed),
-            x.clone(),
-            y.clone(),
-            &RunOptions {
-                batch_size: Some(ATTACK_BATCH),
-                sanity: false,
-            },
-        )
-        .map_err(|e| err("cross-check attack", e))?;
-        cross_check.push(AttackOutcome {
-            label: spec.label(),
-            spec: spec.clone(),
-            robust_accuracy: r.robust_accuracy,
-            seconds: r.seconds,
-            stages: r.stages.clone(),
-            broken_by: r.broken_by.clone(),
-        });
-    }
+    let (attacks, robust_accuracy, warnings) = primary_attacks(&model, cfg, &x, &y)?;
+    let cross_check = cross_check(&model, cfg, &x, &y)?;
     let compressibility = compressibility(&model, cfg.k_fraction)?;
+    let subject = Subject {
+        model: &model,
+        test: &test,
+        cfg,
+        device,
+        x: &x,
+        y: &y,
+        clean_loss,
+        main_attack: cfg
+            .settings
+            .attack
+            .clone()
+            .or_else(|| cfg.attacks.first().cloned()),
+    };
     let mut measures = BTreeMap::new();
-    let main_attack = cfg
-        .settings
-        .attack
-        .clone()
-        .or_else(|| cfg.attacks.first().cloned());
-    for name in &cfg.measures {
-        let value = match name.as_str() {
-            "lipschitz" => {
-                let mut out = BTreeMap::new();
-                for n in [Norm::Linf, Norm::L2] {
-                    let est =
-                        local_lipschitz(&f, x.clone(), y.clone(), &LipschitzConfig::at_data(n))
-                            .map_err(|e| err("lipschitz", e))?;
-                    out.insert(n.to_string(), serde_json::json!({"max": est.max, "mean": est.mean, "dual_norm": est.dual_norm}));
-                }
-                serde_json::to_value(out).map_err(|e| err("lipschitz", e))?
-            }
-            "rank-truncation" => rank_truncation(&model, &x, &y, &cfg.settings.ranks)?,
-            "representation" => {
-                let spec = main_attack
-                    .as_ref()
-                    .ok_or_else(|| err("representation", "needs an attack"))?;
-                let (adv, correct) = adversarial(&model, spec, &x, &y, cfg.seed)?;
-                representation(
-                    &model,
-                    &x,
-                    &adv,
-                    &correct,
-                    cfg.settings.alignment_k.unwrap_or(10),
-                )?
-            }
-            "gap" => {
-                let spec = main_attack
-                    .as_ref()
-                    .ok_or_else(|| err("gap", "needs an attack"))?;
-                gap(&model, spec, &x, &y, cfg.seed, clean_loss)?
-            }
-            "uap" => {
-                let (n_kind, eps) = match (&cfg.settings.uap, &main_attack) {
-                    (Some(u), _) => (u.norm, u.eps),
-                    (None, Some(a)) => (a.norm, a.eps),
-                    (None, None) => return Err(err("uap", "needs eval.settings.uap or an attack")),
-                };
-                let u = cfg.settings.uap.as_ref();
-                let mut c = UapConfig::new(n_kind, eps as f32);
-                if let Some(s) = u.and_then(|u| u.step) {
-                    c.step = s as f32;
-                }
-                if let Some(d) = u.and_then(|u| u.delta) {
-                    c.delta = d;
-                }
-                if let Some(m) = u.and_then(|u| u.max_iter) {
-                    c.max_iter = m;
-                }
-                c.seed = cfg.seed;
-                let [n, ..] = x.dims();
-                let fit = u.and_then(|u| u.fit_samples).unwrap_or(n / 2).clamp(1, n);
-                let r = universal_perturbation(
-                    &f,
-                    x.clone().narrow(0, 0, fit),
-                    y.clone().narrow(0, 0, fit),
-                    &c,
-                )
-                .map_err(|e| err("uap", e))?;
-                let held = if fit < n {
-                    let v = Tensor::<4>::from_data(
-                        TensorData::new(r.perturbation.clone(), r.shape),
-                        device,
-                    );
-                    let xh = x.clone().narrow(0, fit, n - fit);
-                    let xv = (xh + v).clamp(0.0, 1.0);
-                    let (acc, _) =
-                        accuracy_and_loss(&model, &xv, &y.clone().narrow(0, fit, n - fit));
-                    Some(1.0 - acc)
-                } else {
-                    None
-                };
-                serde_json::json!({
-                    "norm": n_kind, "xi": eps, "fooling_rate": r.fooling_rate,
-                    "held_out_fooling_rate": held, "fit_samples": fit,
-                    "converged": r.converged, "iterations": r.iterations, "perturbation_norm": r.perturbation_norm,
-                })
-            }
-            "certificate" => crate::certify::measure(&model, main_attack.as_ref(), &x, &y)?,
-            "boundary" => {
-                let spec = main_attack
-                    .as_ref()
-                    .ok_or_else(|| err("boundary", "needs an attack"))?;
-                boundary(&model, &test, spec, cfg.seed, device)?
-            }
-            // `bounds` and `pruning` are computed by their own modules.
-            other => crate::analyses::measure(other, &model, &test, cfg, device, &x, &y)?,
-        };
-        measures.insert(name.clone(), value);
+    for m in &cfg.measures {
+        measures.insert(m.name().to_string(), subject.measure(*m)?);
     }
     Ok(Evaluation {
         test_samples: test.len(),
@@ -247,8 +115,217 @@ pub fn evaluate(
     })
 }
 
+/// The outcome of a finished attack run under its spec.
+fn outcome(spec: &AttackSpec, r: &AttackResult) -> AttackOutcome {
+    AttackOutcome {
+        label: spec.label(),
+        spec: spec.clone(),
+        robust_accuracy: r.robust_accuracy,
+        seconds: r.seconds,
+        stages: r.stages.clone(),
+        broken_by: r.broken_by.clone(),
+    }
+}
+
+/// What the primary attacks found: each one's outcome, the per-sample worst case over them
+/// (`None` without attacks) and their warnings.
+type Primary = (Vec<AttackOutcome>, Option<f64>, Vec<String>);
+
+/// The attacks of the primary threat model.
+fn primary_attacks(
+    model: &Model,
+    cfg: &EvalConfig,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<Primary, EvalError> {
+    if cfg.attacks.is_empty() {
+        return Ok((Vec::new(), None, Vec::new()));
+    }
+    let (wc, warnings) = worst_case_of(model, &cfg.attacks, cfg.seed, x, y)?;
+    let outcomes = cfg
+        .attacks
+        .iter()
+        .zip(&wc.attacks)
+        .map(|(spec, r)| outcome(spec, r))
+        .collect();
+    Ok((outcomes, Some(wc.robust_accuracy), warnings))
+}
+
+/// The cross-check attacks, each alone (no sanity checks: the primary attacks ran them).
+fn cross_check(
+    model: &Model,
+    cfg: &EvalConfig,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<Vec<AttackOutcome>, EvalError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    cfg.cross_check
+        .iter()
+        .map(|spec| {
+            let r = run_attack(
+                &f,
+                &attack_of(spec, cfg.seed),
+                x.clone(),
+                y.clone(),
+                &RunOptions {
+                    batch_size: Some(ATTACK_BATCH),
+                    sanity: false,
+                },
+            )
+            .map_err(|e| err("cross-check attack", e))?;
+            Ok(outcome(spec, &r))
+        })
+        .collect()
+}
+
+/// A model under evaluation, with what every measure may need.
+struct Subject<'a> {
+    model: &'a Model,
+    test: &'a Dataset,
+    cfg: &'a EvalConfig,
+    device: &'a Device,
+    x: &'a Tensor<4>,
+    y: &'a Tensor<1, Int>,
+    clean_loss: f64,
+    /// The attack of `representation`, `gap`, `boundary`, `certificate`, `bounds` and
+    /// `pruning`: `eval.settings.attack`, else the first of `eval.attacks`.
+    main_attack: Option<AttackSpec>,
+}
+
+impl Subject<'_> {
+    /// The main attack, or an error naming the measure that needs one.
+    fn attack(&self, what: &str) -> Result<&AttackSpec, EvalError> {
+        self.main_attack
+            .as_ref()
+            .ok_or_else(|| err(what, "needs an attack"))
+    }
+
+    /// Computes one measure.
+    fn measure(&self, m: Measure) -> Result<serde_json::Value, EvalError> {
+        let (model, x, y, seed) = (self.model, self.x, self.y, self.cfg.seed);
+        match m {
+            Measure::Lipschitz => lipschitz(model, x, y),
+            Measure::RankTruncation => rank_truncation(model, x, y, &self.cfg.settings.ranks),
+            Measure::Representation => {
+                let (adv, correct) =
+                    adversarial(model, self.attack("representation")?, x, y, seed)?;
+                let k = self.cfg.settings.alignment_k.unwrap_or(10);
+                representation(model, x, &adv, &correct, k)
+            }
+            Measure::Gap => gap(model, self.attack("gap")?, x, y, seed, self.clean_loss),
+            Measure::Uap => uap(self),
+            Measure::Certificate => crate::certify::measure(model, self.main_attack.as_ref(), x, y),
+            Measure::Boundary => boundary(
+                model,
+                self.test,
+                self.attack("boundary")?,
+                seed,
+                self.device,
+            ),
+            Measure::Bounds => crate::analyses::bounds(model, self.main_attack.as_ref(), seed),
+            Measure::Pruning => {
+                crate::analyses::pruning(model, self.cfg, self.main_attack.as_ref(), x, y)
+            }
+        }
+    }
+}
+
+/// Local Lipschitz estimates at the data, ℓ∞ and ℓ2: max, mean and the dual norm used.
+fn lipschitz(
+    model: &Model,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+) -> Result<serde_json::Value, EvalError> {
+    let f = |x: Tensor<4>| model.forward(x);
+    let mut out = BTreeMap::new();
+    for n in [Norm::Linf, Norm::L2] {
+        let est = local_lipschitz(&f, x.clone(), y.clone(), &LipschitzConfig::at_data(n))
+            .map_err(|e| err("lipschitz", e))?;
+        out.insert(
+            n.to_string(),
+            LipschitzRecord {
+                max: est.max,
+                mean: est.mean,
+                dual_norm: est.dual_norm,
+            },
+        );
+    }
+    serde_json::to_value(out).map_err(|e| err("lipschitz", e))
+}
+
+/// One norm's local Lipschitz estimate, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct LipschitzRecord {
+    max: f64,
+    mean: f64,
+    dual_norm: String,
+}
+
+/// A universal perturbation fitted on the first `fit_samples` of the evaluation subset
+/// (half by default) and its fooling rate there and on the rest, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct UapRecord {
+    norm: Norm,
+    xi: f64,
+    fooling_rate: f64,
+    held_out_fooling_rate: Option<f64>,
+    fit_samples: usize,
+    converged: bool,
+    iterations: usize,
+    perturbation_norm: f32,
+}
+
+/// The `uap` measure: budget and norm from `eval.settings.uap`, else the main attack's.
+fn uap(s: &Subject<'_>) -> Result<serde_json::Value, EvalError> {
+    let u = s.cfg.settings.uap.as_ref();
+    let (norm, eps) = match (u, &s.main_attack) {
+        (Some(u), _) => (u.norm, u.eps),
+        (None, Some(a)) => (a.norm, a.eps),
+        (None, None) => return Err(err("uap", "needs eval.settings.uap or an attack")),
+    };
+    let mut c = UapConfig::new(norm, eps as f32);
+    if let Some(step) = u.and_then(|u| u.step) {
+        c.step = step as f32;
+    }
+    if let Some(d) = u.and_then(|u| u.delta) {
+        c.delta = d;
+    }
+    if let Some(m) = u.and_then(|u| u.max_iter) {
+        c.max_iter = m;
+    }
+    c.seed = s.cfg.seed;
+    let (x, y) = (s.x, s.y);
+    let [n, ..] = x.dims();
+    let fit = u.and_then(|u| u.fit_samples).unwrap_or(n / 2).clamp(1, n);
+    let f = |x: Tensor<4>| s.model.forward(x);
+    let r = universal_perturbation(
+        &f,
+        x.clone().narrow(0, 0, fit),
+        y.clone().narrow(0, 0, fit),
+        &c,
+    )
+    .map_err(|e| err("uap", e))?;
+    let held = (fit < n).then(|| {
+        let v = Tensor::<4>::from_data(TensorData::new(r.perturbation.clone(), r.shape), s.device);
+        let xv = (x.clone().narrow(0, fit, n - fit) + v).clamp(0.0, 1.0);
+        let (acc, _) = accuracy_and_loss(s.model, &xv, &y.clone().narrow(0, fit, n - fit));
+        1.0 - acc
+    });
+    let record = UapRecord {
+        norm,
+        xi: eps,
+        fooling_rate: r.fooling_rate,
+        held_out_fooling_rate: held,
+        fit_samples: fit,
+        converged: r.converged,
+        iterations: r.iterations,
+        perturbation_norm: r.perturbation_norm,
+    };
+    serde_json::to_value(record).map_err(|e| err("uap", e))
+}
+
 /// The first hidden layer (W¹) as a host matrix, with its name.
-fn first_layer(model: &Model) -> Result<(String, LayerMatrix), ExpError> {
+fn first_layer(model: &Model) -> Result<(String, LayerMatrix), EvalError> {
     model
         .effective_matrices(Selection::ALL)
         .into_iter()
@@ -263,7 +340,7 @@ fn rank_truncation(
     x: &Tensor<4>,
     y: &Tensor<1, Int>,
     ranks: &[usize],
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let (name, m) = first_layer(model)?;
     let layer = model.layer(&name).map_err(|_| {
         err(
@@ -312,7 +389,7 @@ fn representation(
     adv: &Tensor<4>,
     correct: &[bool],
     k: usize,
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let enc = |t: Tensor<4>| model.features(t);
     let rc = representation_change(&enc, x.clone(), adv.clone())
         .map_err(|e| err("representation", e))?;
@@ -365,7 +442,7 @@ fn boundary(
     spec: &AttackSpec,
     seed: u64,
     device: &Device,
-) -> Result<serde_json::Value, ExpError> {
+) -> Result<serde_json::Value, EvalError> {
     let sub = test.balanced(500);
     let (x, y) = sub.tensors(device);
     let (adv, _) = adversarial(model, spec, &x, &y, seed)?;
@@ -400,7 +477,7 @@ fn boundary(
         .collect();
     // The first sample classified correctly whose attack succeeds.
     // Read as i64 whatever the backend's int type (i32 on flex and GPUs).
-    let classes = |t: Tensor<1, Int>| -> Result<Vec<i64>, ExpError> {
+    let classes = |t: Tensor<1, Int>| -> Result<Vec<i64>, EvalError> {
         t.try_into_vec_as::<i64>()
             .map_err(|e| err("boundary", format!("reading predicted classes: {e:?}")))
     };

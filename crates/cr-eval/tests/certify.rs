@@ -9,9 +9,9 @@
 
 use burn::prelude::*;
 use cr_attacks::{RunOptions, run_attack};
-use cr_experiments::attacking::attack_of;
-use cr_experiments::certify::certify;
-use cr_experiments::config::{AttackSpec, Norm};
+use cr_eval::attacking::attack_of;
+use cr_eval::certify::certify;
+use cr_eval::config::{AttackSpec, Norm};
 use cr_models::device::cpu;
 use cr_models::{Arch, Model, ModelSpec, Normalize};
 
@@ -126,7 +126,7 @@ fn certified_samples_survive_the_attack_on_random_fcns() {
 
 #[test]
 fn radius_follows_the_margin_over_the_difference_constant() {
-    use cr_experiments::certify::radius;
+    use cr_eval::certify::radius;
     // ℓ2: margin / (√2 L); ℓ∞: margin / (2 L); misclassified: 0.
     assert!((radius(Norm::L2, 2.0, 1.0) - 2f64.sqrt()).abs() < 1e-12);
     assert!((radius(Norm::Linf, 3.0, 0.5) - 3.0).abs() < 1e-12);
