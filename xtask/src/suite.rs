@@ -17,13 +17,13 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use cr_attacks::{
-    ApgdConfig, Attack, AutoAttackConfig, Loss, Norm, PgdConfig, RunOptions as AttackOptions,
-    UapConfig, run_attack, universal_perturbation,
+    ApgdConfig, Attack, AttackOptions, AutoAttackConfig, Loss, Norm, PgdConfig, UapConfig,
+    run_attack, universal_perturbation,
 };
 use cr_data::Dataset;
 use cr_linalg::{Mat, norms, svd};
 use cr_models::{Arch, Model, ModelSpec};
-use cr_train::{NoHooks, RunOptions, TrainConfig};
+use cr_train::{NoHooks, TrainConfig, TrainOptions};
 
 use cr_experiments::error::ExpError;
 use cr_experiments::execute::Context;
@@ -149,7 +149,7 @@ fn train_epoch(
             d,
             &cfg,
             &mut NoHooks,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &ctx.device,
         )
         .map_err(|e| err("training", e))?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::attack::{Attack, AttackResult, fraction};
 use crate::error::{Result, invalid};
 use crate::model::Classifier;
-use crate::run::{RunOptions, run_attack};
+use crate::run::{AttackOptions, run_attack};
 use crate::sanity::{SanityWarning, sanity_checks};
 
 /// Worst case over several attacks.
@@ -40,7 +40,7 @@ pub fn worst_case<C: Classifier + ?Sized>(
     attacks: &[Attack],
     x: Tensor<4>,
     y: Tensor<1, Int>,
-    opts: &RunOptions,
+    opts: &AttackOptions,
 ) -> Result<WorstCaseResult> {
     if attacks.is_empty() {
         return Err(invalid("attacks", "the list of attacks is empty"));
@@ -76,7 +76,7 @@ pub fn worst_case<C: Classifier + ?Sized>(
 
 /// One point of an ε-sweep.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SweepPoint {
+pub struct EpsPoint {
     /// The radius.
     pub eps: f32,
     /// Worst-case robust accuracy over the attacks at this ε.
@@ -90,14 +90,14 @@ pub struct SweepPoint {
 /// A robust-accuracy curve over ε.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepResult {
-    /// Attack names, in the order of [`SweepPoint::per_attack`].
+    /// Attack names, in the order of [`EpsPoint::per_attack`].
     pub attacks: Vec<String>,
     /// Clean accuracy.
     pub clean_accuracy: f64,
     /// Number of samples.
     pub n: usize,
     /// One point per ε, in the order given.
-    pub points: Vec<SweepPoint>,
+    pub points: Vec<EpsPoint>,
     /// Sanity-check warnings.
     pub warnings: Vec<SanityWarning>,
     /// Wall time in seconds.
@@ -122,7 +122,7 @@ pub fn eps_sweep<C: Classifier + ?Sized>(
     eps: &[f32],
     x: Tensor<4>,
     y: Tensor<1, Int>,
-    opts: &RunOptions,
+    opts: &AttackOptions,
 ) -> Result<SweepResult> {
     if eps.is_empty() {
         return Err(invalid("eps", "the list of radii is empty"));
@@ -133,7 +133,7 @@ pub fn eps_sweep<C: Classifier + ?Sized>(
     let mut clean = (0.0, 0);
     for (j, &e) in eps.iter().enumerate() {
         let scaled: Vec<Attack> = attacks.iter().map(|a| a.with_eps(e)).collect();
-        let o = RunOptions {
+        let o = AttackOptions {
             sanity: opts.sanity && j == 0,
             ..*opts
         };
@@ -142,7 +142,7 @@ pub fn eps_sweep<C: Classifier + ?Sized>(
             warnings = wc.warnings.clone();
             clean = (wc.clean_accuracy, wc.n);
         }
-        points.push(SweepPoint {
+        points.push(EpsPoint {
             eps: e,
             robust_accuracy: wc.robust_accuracy,
             per_attack: wc.attacks.iter().map(|r| r.robust_accuracy).collect(),

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use burn::prelude::*;
-//! use cr_attacks::{Attack, Norm, PgdConfig, ApgdConfig, Loss, RunOptions, worst_case};
+//! use cr_attacks::{Attack, Norm, PgdConfig, ApgdConfig, Loss, AttackOptions, worst_case};
 //!
 //! let device = Device::flex();
 //! // A linear classifier z = W·flatten(x) on 2×2 one-channel images, 3 classes.
@@ -47,7 +47,7 @@
 //!     Attack::Pgd(PgdConfig::new(Norm::Linf, 0.1)),
 //!     Attack::Apgd(ApgdConfig::new(Norm::Linf, 0.1, Loss::Dlr)),
 //! ];
-//! let report = worst_case(&model, &attacks, x, y, &RunOptions::default()).unwrap();
+//! let report = worst_case(&model, &attacks, x, y, &AttackOptions::default()).unwrap();
 //! assert!(report.robust_accuracy <= report.clean_accuracy);
 //! assert_eq!(report.attacks.len(), 2);
 //! ```
@@ -86,7 +86,7 @@ pub use attack::{
     Attack, AttackName, AttackParams, AttackResult, AutoAttackConfig, AutoAttackVersion,
     Perturbation, StageResult,
 };
-pub use combine::{SweepPoint, SweepResult, WorstCaseResult, eps_sweep, worst_case};
+pub use combine::{EpsPoint, SweepResult, WorstCaseResult, eps_sweep, worst_case};
 pub use error::{AttackError, Result};
 pub use fab::{FabConfig, project_hyperplane_box};
 pub use fgsm::FgsmConfig;
@@ -99,7 +99,7 @@ pub use measure::{
 pub use model::{Classifier, PassCount, passes_on_this_thread};
 pub use norm::{Norm, project, sample_norms};
 pub use pgd::PgdConfig;
-pub use run::{RunOptions, apgd, fgsm, pgd, run_attack};
+pub use run::{AttackOptions, apgd, fgsm, pgd, run_attack};
 pub use sanity::{SanityWarning, sanity_checks};
 pub use square::SquareConfig;
 pub use train::{AdversarialBatch, Replace, adversarial_batch};

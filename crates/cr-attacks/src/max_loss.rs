@@ -6,7 +6,7 @@ use burn::prelude::*;
 use crate::attack::{Attack, AttackParams};
 use crate::error::{Result, invalid};
 use crate::model::{Classifier, prepare};
-use crate::run::{RunOptions, chunks};
+use crate::run::{AttackOptions, chunks};
 
 /// The loss-maximising points of [`max_loss_points`].
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub fn max_loss_points<C: Classifier + ?Sized>(
     attack: &Attack,
     x: Tensor<4>,
     y: Tensor<1, Int>,
-    opts: &RunOptions,
+    opts: &AttackOptions,
 ) -> Result<MaxLossResult> {
     attack.validate()?;
     let Attack::Apgd(cfg) = attack else {

@@ -17,7 +17,7 @@ use crate::pgd::PgdConfig;
 
 /// Options of a run that do not change the attack.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct RunOptions {
+pub struct AttackOptions {
     /// Samples per device batch (`None`: all at once). Random starts are keyed by the
     /// sample's position, so the chunking does not change which noise a sample gets.
     pub batch_size: Option<usize>,
@@ -26,7 +26,7 @@ pub struct RunOptions {
     pub sanity: bool,
 }
 
-impl Default for RunOptions {
+impl Default for AttackOptions {
     fn default() -> Self {
         Self {
             batch_size: None,
@@ -137,7 +137,7 @@ pub fn run_attack<C: Classifier + ?Sized>(
     attack: &Attack,
     x: Tensor<4>,
     y: Tensor<1, Int>,
-    opts: &RunOptions,
+    opts: &AttackOptions,
 ) -> Result<AttackResult> {
     attack.validate()?;
     let start = Instant::now();
@@ -232,7 +232,7 @@ pub fn fgsm<C: Classifier + ?Sized>(
     y: Tensor<1, Int>,
     cfg: &FgsmConfig,
 ) -> Result<AttackResult> {
-    run_attack(model, &Attack::Fgsm(*cfg), x, y, &RunOptions::default())
+    run_attack(model, &Attack::Fgsm(*cfg), x, y, &AttackOptions::default())
 }
 
 /// PGD on all samples (see [`PgdConfig`]). The clean-misclassified samples are not attacked;
@@ -244,7 +244,7 @@ pub fn pgd<C: Classifier + ?Sized>(
     y: Tensor<1, Int>,
     cfg: &PgdConfig,
 ) -> Result<AttackResult> {
-    run_attack(model, &Attack::Pgd(*cfg), x, y, &RunOptions::default())
+    run_attack(model, &Attack::Pgd(*cfg), x, y, &AttackOptions::default())
 }
 
 /// APGD-CE / APGD-DLR on all samples (see [`ApgdConfig`] and the `apgd` module docs).
@@ -254,5 +254,5 @@ pub fn apgd<C: Classifier + ?Sized>(
     y: Tensor<1, Int>,
     cfg: &ApgdConfig,
 ) -> Result<AttackResult> {
-    run_attack(model, &Attack::Apgd(*cfg), x, y, &RunOptions::default())
+    run_attack(model, &Attack::Apgd(*cfg), x, y, &AttackOptions::default())
 }

@@ -12,8 +12,8 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use common::*;
 use cr_attacks::{
-    ApgdTConfig, Attack, AttackResult, AutoAttackConfig, AutoAttackVersion, FabConfig, Norm,
-    RunOptions, SquareConfig, project_hyperplane_box, run_attack,
+    ApgdTConfig, Attack, AttackOptions, AttackResult, AutoAttackConfig, AutoAttackVersion,
+    FabConfig, Norm, SquareConfig, project_hyperplane_box, run_attack,
 };
 use serde_json::Value;
 
@@ -99,7 +99,7 @@ impl Fixture {
             &attack,
             images(self.x.clone(), DIMS),
             labels(&self.y),
-            &RunOptions::default(),
+            &AttackOptions::default(),
         )
         .unwrap()
     }
@@ -383,7 +383,7 @@ fn same_seed_same_bits_and_batching_barely_matters() {
                 &attack,
                 images(f.x.clone(), DIMS),
                 labels(&f.y),
-                &RunOptions {
+                &AttackOptions {
                     batch_size: bs,
                     sanity: false,
                 },
@@ -442,7 +442,7 @@ fn versions_and_checks() {
         &Attack::AutoAttack(AutoAttackConfig::new(Norm::Linf, 0.05)),
         images(x, [12, 1, 6, 6]),
         labels(&y),
-        &RunOptions::default(),
+        &AttackOptions::default(),
     )
     .unwrap();
     let _ = f;

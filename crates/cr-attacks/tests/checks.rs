@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use common::*;
 use cr_attacks::{
-    ApgdConfig, ApgdMode, Attack, AttackError, FgsmConfig, Loss, Norm, PgdConfig, RunOptions,
+    ApgdConfig, ApgdMode, Attack, AttackError, AttackOptions, FgsmConfig, Loss, Norm, PgdConfig,
     SanityWarning, run_attack, sanity_checks,
 };
 
@@ -86,7 +86,7 @@ fn zero_gradients_are_flagged() {
 fn bad_input_gives_errors_not_panics() {
     let (m, x, y) = data();
     let model = move |t: Tensor<4>| m.logits(t);
-    let opts = RunOptions::default();
+    let opts = AttackOptions::default();
     let pgd = Attack::Pgd(PgdConfig::new(Norm::Linf, 0.1));
     let run = |a: &Attack, x: Vec<f32>, y: &[i64]| {
         run_attack(&model, a, images(x, DIMS), labels(y), &opts)
@@ -163,7 +163,7 @@ fn bad_input_gives_errors_not_panics() {
             &pgd,
             images(x.clone(), DIMS),
             labels(&y),
-            &RunOptions {
+            &AttackOptions {
                 batch_size: Some(0),
                 sanity: true
             }

@@ -12,7 +12,7 @@ mod common;
 use burn::prelude::*;
 use common::*;
 use cr_attacks::{
-    ApgdTConfig, Attack, AutoAttackConfig, FabConfig, Norm, RunOptions, SquareConfig, run_attack,
+    ApgdTConfig, Attack, AttackOptions, AutoAttackConfig, FabConfig, Norm, SquareConfig, run_attack,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -79,7 +79,7 @@ fn fab_finds_the_minimal_perturbation_of_a_linear_classifier() {
             &Attack::Fab(FabConfig::untargeted(norm, 10.0)),
             images(x.clone(), [n, 1, 4, 4]),
             labels(&y),
-            &RunOptions::default(),
+            &AttackOptions::default(),
         )
         .unwrap();
         let adv = host(r.adversarial.unwrap());
@@ -161,7 +161,7 @@ proptest! {
         let f = move |t: Tensor<4>| model.logits(t);
         for a in attacks(norm, eps, seed) {
             let r = run_attack(&f, &a, images(x.clone(), [n, 1, 4, 4]), labels(&y),
-                &RunOptions::default()).unwrap();
+                &AttackOptions::default()).unwrap();
             let adv = host(r.adversarial.clone().unwrap());
             let preds = m
                 .logits(images(adv.clone(), [n, 1, 4, 4]))

@@ -8,7 +8,7 @@ mod common;
 use burn::prelude::*;
 use common::*;
 use cr_attacks::{
-    ApgdConfig, Attack, FgsmConfig, Loss, Norm, PgdConfig, RunOptions, run_attack, worst_case,
+    ApgdConfig, Attack, AttackOptions, FgsmConfig, Loss, Norm, PgdConfig, run_attack, worst_case,
 };
 
 const D: [usize; 4] = [1, 4, 4, 0];
@@ -71,7 +71,7 @@ fn check(c: &Case, attack: Attack, slack: usize) {
         &attack,
         images(c.x.clone(), c.dims),
         labels(&c.y),
-        &RunOptions::default(),
+        &AttackOptions::default(),
     )
     .unwrap();
     let n_true = exact.iter().filter(|b| **b).count();
@@ -213,7 +213,7 @@ fn multiclass_linear_linf_and_l2() {
             &attacks,
             images(c.x.clone(), c.dims),
             labels(&c.y),
-            &RunOptions::default(),
+            &AttackOptions::default(),
         )
         .unwrap();
         let exact = truth(&c, norm, eps as f64);
@@ -255,7 +255,7 @@ fn max_loss_points_reach_the_closed_form_maximum() {
         };
         let x = images(c.x.clone(), c.dims);
         let y = labels(&c.y);
-        let opts = RunOptions {
+        let opts = AttackOptions {
             batch_size: Some(16),
             sanity: false,
         };
@@ -323,7 +323,7 @@ fn max_loss_points_reach_the_closed_form_maximum() {
         &Attack::Fgsm(FgsmConfig::new(Norm::Linf, 0.1)),
         images(c.x.clone(), c.dims),
         labels(&c.y),
-        &RunOptions::default(),
+        &AttackOptions::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("APGD"), "{e}");

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use burn::prelude::*;
 use common::*;
 use cr_attacks::{
-    ApgdConfig, Attack, FgsmConfig, Loss, Norm, PgdConfig, RunOptions, eps_sweep, run_attack,
+    ApgdConfig, Attack, AttackOptions, FgsmConfig, Loss, Norm, PgdConfig, eps_sweep, run_attack,
     worst_case,
 };
 
@@ -71,7 +71,7 @@ fn strength_ordering_and_valid_examples() {
     let model = |x: Tensor<4>| f.mlp.forward(x);
     for norm in [Norm::Linf, Norm::L2] {
         let (fgsm, pgd, all) = attacks(norm);
-        let opts = RunOptions::default();
+        let opts = AttackOptions::default();
         let r_fgsm = run_attack(
             &model,
             &fgsm,
@@ -166,7 +166,7 @@ fn fixed_seed_reproduces_bit_identical_results() {
             &all,
             images(f.x.clone(), DIMS),
             labels(&f.y),
-            &RunOptions::default(),
+            &AttackOptions::default(),
         )
         .unwrap()
     };
@@ -196,7 +196,7 @@ fn fixed_seed_reproduces_bit_identical_results() {
         &other[..1],
         images(f.x.clone(), DIMS),
         labels(&f.y),
-        &RunOptions::default(),
+        &AttackOptions::default(),
     )
     .unwrap();
     assert_ne!(
@@ -219,7 +219,7 @@ fn results_serialise_with_their_parameters() {
         &attack,
         images(f.x.clone(), DIMS),
         labels(&f.y),
-        &RunOptions {
+        &AttackOptions {
             batch_size: Some(50),
             sanity: false,
         },
@@ -259,7 +259,7 @@ fn eps_sweep_gives_a_curve() {
         &eps,
         images(f.x.clone(), DIMS),
         labels(&f.y),
-        &RunOptions::default(),
+        &AttackOptions::default(),
     )
     .unwrap();
     let curve = s.curve();

@@ -22,7 +22,7 @@ use crate::error::{Result, invalid};
 /// The loss the gap is bounded for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Loss {
+pub enum GapLoss {
     /// `log(1 + e^{−yθᵀΦ(x)})`, the paper's Corollary 3.3.
     BinaryLogistic,
     /// Softmax cross-entropy on the logits (the multi-class extension, SPEC §2).
@@ -33,7 +33,7 @@ pub enum Loss {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RiskGap {
     /// The loss.
-    pub loss: Loss,
+    pub loss: GapLoss,
     /// The attack norm.
     pub norm: Norm,
     /// The attack radius δ.
@@ -87,7 +87,7 @@ pub fn binary_logistic_gap(
         Norm::L2 => head.iter().map(|v| v * v).sum::<f64>().sqrt(),
     };
     Ok(RiskGap {
-        loss: Loss::BinaryLogistic,
+        loss: GapLoss::BinaryLogistic,
         norm,
         delta,
         lipschitz: encoder_lipschitz,
@@ -109,7 +109,7 @@ pub fn softmax_cross_entropy_gap(
     check(delta, network_lipschitz)?;
     let constant = cross_entropy_logit_lipschitz(norm);
     Ok(RiskGap {
-        loss: Loss::SoftmaxCrossEntropy,
+        loss: GapLoss::SoftmaxCrossEntropy,
         norm,
         delta,
         lipschitz: network_lipschitz,
@@ -128,7 +128,7 @@ pub fn softmax_cross_entropy_gap(
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GapBound {
     /// The loss (softmax cross-entropy).
-    pub loss: Loss,
+    pub loss: GapLoss,
     /// The attack norm.
     pub norm: Norm,
     /// The attack radius δ.
@@ -170,7 +170,7 @@ pub fn softmax_cross_entropy_gap_bound(
     let loss_constant = cross_entropy_logit_lipschitz(norm);
     let network_bound = input_factor * encoder_bound * head_factor;
     Ok(GapBound {
-        loss: Loss::SoftmaxCrossEntropy,
+        loss: GapLoss::SoftmaxCrossEntropy,
         norm,
         delta,
         input_factor,

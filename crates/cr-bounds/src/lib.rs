@@ -64,6 +64,6 @@ pub use alignment::{Alignment, Estimator, LocalSearchOptions, Norm};
 pub use error::{BoundsError, Result};
 pub use network::{BoundOptions, Layer, LayerReport, NetworkBound, NetworkReport, analyze, s_opt};
 pub use theorem31::{
-    Compressibility, KChoice, L2Bound, LinfBound, theorem_3_1_l2, theorem_3_1_linf,
+    KChoice, L2Bound, LinfBound, VectorCompressibility, theorem_3_1_l2, theorem_3_1_linf,
     theorem_3_1_linf_at,
 };

@@ -10,7 +10,7 @@ use crate::alignment::{
 };
 use crate::error::{BoundsError, Result, invalid};
 use crate::theorem31::{
-    Compressibility, KChoice, L2Bound, LinfBound, NuStats, compressibility, l2_from_sigma,
+    KChoice, L2Bound, LinfBound, NuStats, VectorCompressibility, compressibility, l2_from_sigma,
 };
 
 pub use crate::layer::Layer;
@@ -78,9 +78,9 @@ pub struct LayerReport {
     /// exp H(σ/‖σ‖₁).
     pub effective_rank: f64,
     /// ν at the ℓ∞ bound's k.
-    pub nu: Compressibility,
+    pub nu: VectorCompressibility,
     /// σ at the ℓ2 bound's k.
-    pub sigma: Compressibility,
+    pub sigma: VectorCompressibility,
     /// Theorem 3.1 (a), Eq. (4).
     pub theorem_3_1_linf: LinfBound,
     /// Theorem 3.1 (b), Eq. (5).

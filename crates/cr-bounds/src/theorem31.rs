@@ -43,7 +43,7 @@ pub enum KChoice {
 
 /// `(1, k, ε)`-compressibility of a vector (ν or σ) at one k, with its spread β.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Compressibility {
+pub struct VectorCompressibility {
     /// k (1 ≤ k ≤ length).
     pub k: usize,
     /// `ε₁(k) = ‖v − v_k‖₁/‖v‖₁`.
@@ -307,9 +307,9 @@ pub fn theorem_3_1_l2(w: &Mat<f64>, choice: KChoice) -> Result<L2Bound> {
 }
 
 /// Compressibility of `v` (any non-negative vector, e.g. ν or σ) at k (clamped to 1..=len).
-pub(crate) fn compressibility(v: &[f64], k: usize) -> Result<Compressibility> {
+pub(crate) fn compressibility(v: &[f64], k: usize) -> Result<VectorCompressibility> {
     let k = k.clamp(1, v.len().max(1));
-    Ok(Compressibility {
+    Ok(VectorCompressibility {
         k,
         eps: compress::eps(v, 1.0, k)?,
         beta: compress::beta(v, k)?,

@@ -6,7 +6,7 @@ mod common;
 
 use cr_bounds::Norm;
 use cr_bounds::corollary::{
-    Loss, binary_logistic_gap, cross_entropy_logit_lipschitz, softmax_cross_entropy_gap,
+    GapLoss, binary_logistic_gap, cross_entropy_logit_lipschitz, softmax_cross_entropy_gap,
     softmax_cross_entropy_gap_bound,
 };
 use rand::{Rng, SeedableRng};
@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 fn risk_gap_hand_values() {
     // θ = (3, −4): ‖θ‖₁ = 7, ‖θ‖₂ = 5; δ = 0.1, L̂_Φ = 2 → gaps 1.4 and 1.0.
     let g = binary_logistic_gap(Norm::Linf, 0.1, 2.0, &[3.0, -4.0]).unwrap();
-    assert!((g.gap - 1.4).abs() < 1e-12 && g.constant == 7.0 && g.loss == Loss::BinaryLogistic);
+    assert!((g.gap - 1.4).abs() < 1e-12 && g.constant == 7.0 && g.loss == GapLoss::BinaryLogistic);
     let g = binary_logistic_gap(Norm::L2, 0.1, 2.0, &[3.0, -4.0]).unwrap();
     assert!((g.gap - 1.0).abs() < 1e-12);
     // Cross-entropy: constants 2 and √2.

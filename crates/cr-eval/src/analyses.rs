@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use cr_attacks::{RunOptions, run_attack};
+use cr_attacks::{AttackOptions, run_attack};
 use cr_bounds::{BoundOptions, Estimator, KChoice, Layer, Norm, analyze};
 use cr_linalg::Mat;
 use cr_models::{Model, Selection};
@@ -110,8 +110,8 @@ pub const HIGH_RATIO: f64 = 0.8;
 
 /// Mean clean and robust accuracy over the points that removed at least [`HIGH_RATIO`] (the
 /// last point when none did): the number a claim about high pruning ratios is judged on.
-pub fn high_ratio(points: &[cr_prune::SweepPoint]) -> serde_json::Value {
-    let high: Vec<&cr_prune::SweepPoint> = {
+pub fn high_ratio(points: &[cr_prune::PrunePoint]) -> serde_json::Value {
+    let high: Vec<&cr_prune::PrunePoint> = {
         let h: Vec<_> = points.iter().filter(|p| p.achieved >= HIGH_RATIO).collect();
         if h.is_empty() {
             points.last().into_iter().collect()
@@ -168,7 +168,7 @@ pub(crate) fn pruning(
                         a,
                         x.clone(),
                         y.clone(),
-                        &RunOptions {
+                        &AttackOptions {
                             batch_size: Some(ATTACK_BATCH),
                             sanity: false,
                         },

@@ -6,8 +6,8 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AttackName, AutoAttackConfig, FabConfig, FgsmConfig,
-    Loss, PgdConfig, RunOptions, SquareConfig, WorstCaseResult, run_attack, worst_case,
+    ApgdConfig, ApgdMode, ApgdTConfig, Attack, AttackName, AttackOptions, AutoAttackConfig,
+    FabConfig, FgsmConfig, Loss, PgdConfig, SquareConfig, WorstCaseResult, run_attack, worst_case,
 };
 use cr_models::Model;
 
@@ -108,7 +108,7 @@ pub(crate) fn worst_case_of(
         &list,
         x.clone(),
         y.clone(),
-        &RunOptions {
+        &AttackOptions {
             batch_size: Some(ATTACK_BATCH),
             sanity: true,
         },
@@ -211,7 +211,7 @@ pub fn adversarial(
         &attack_of(spec, seed),
         x.clone(),
         y.clone(),
-        &RunOptions {
+        &AttackOptions {
             batch_size: Some(ATTACK_BATCH),
             sanity: false,
         },
@@ -241,7 +241,7 @@ pub(crate) fn gap(
         &attack_of(spec, seed),
         x.clone(),
         y.clone(),
-        &RunOptions {
+        &AttackOptions {
             batch_size: Some(ATTACK_BATCH),
             sanity: false,
         },

@@ -8,8 +8,8 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use cr_attacks::{
-    AttackResult, LipschitzConfig, RunOptions, UapConfig, local_lipschitz, representation_change,
-    run_attack, singular_alignment, universal_perturbation,
+    AttackOptions, AttackResult, LipschitzConfig, UapConfig, local_lipschitz,
+    representation_change, run_attack, singular_alignment, universal_perturbation,
 };
 use cr_data::Dataset;
 use cr_linalg::{matrix::from_rows_f32, svd};
@@ -167,7 +167,7 @@ fn cross_check(
                 &attack_of(spec, cfg.seed),
                 x.clone(),
                 y.clone(),
-                &RunOptions {
+                &AttackOptions {
                     batch_size: Some(ATTACK_BATCH),
                     sanity: false,
                 },

@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::Serialize;
 
-use cr_attacks::{RunOptions, UapConfig, universal_perturbation, worst_case};
+use cr_attacks::{AttackOptions, UapConfig, universal_perturbation, worst_case};
 use cr_data::Dataset;
 use cr_models::Model;
 use cr_models::file::load_model;
@@ -587,7 +587,7 @@ fn prune_eval(
             &list,
             x,
             y,
-            &RunOptions {
+            &AttackOptions {
                 batch_size: Some(ATTACK_BATCH),
                 sanity: false,
             },

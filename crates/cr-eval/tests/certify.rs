@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::prelude::*;
-use cr_attacks::{RunOptions, run_attack};
+use cr_attacks::{AttackOptions, run_attack};
 use cr_eval::attacking::attack_of;
 use cr_eval::certify::certify;
 use cr_eval::config::{AttackSpec, Norm};
@@ -96,7 +96,7 @@ fn certified_samples_survive_the_attack_on_random_fcns() {
                     &attack_of(&spec, net),
                     x.clone(),
                     yt.clone(),
-                    &RunOptions {
+                    &AttackOptions {
                         batch_size: None,
                         sanity: false,
                     },

@@ -150,7 +150,7 @@ fn timed_training(
         data,
         &train,
         &mut hooks,
-        &cr_train::RunOptions::default(),
+        &cr_train::TrainOptions::default(),
         device,
     )?;
     Ok((start.elapsed().as_secs_f64(), out.model))

@@ -10,7 +10,7 @@ use cr_data::{Dataset, Splits};
 use cr_models::Model;
 use cr_models::file::{load_model, save_model};
 use cr_regularize::Regularizer;
-use cr_train::{HookList, Hooks, RunOptions, TrainConfig, TrainMetrics, Trainable};
+use cr_train::{HookList, Hooks, TrainConfig, TrainMetrics, TrainOptions, Trainable};
 
 use crate::config::{AdversarialTraining, AtLabels, DataConfig, RunConfig};
 use crate::error::{ExpError, invalid};
@@ -203,7 +203,7 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
             let spec = model_spec(cfg, &data.train)?;
             let initial = Model::new(&spec, &ctx.device, cfg.init_seed)?;
             let mut hooks = hooks(cfg, &initial)?;
-            let options = RunOptions {
+            let options = TrainOptions {
                 checkpoint: dir.map(|d| d.join("train.ckpt")),
                 progress: ctx.progress,
                 label: dir
@@ -262,7 +262,7 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
                         trainable: Trainable::HeadOnly,
                         ..t.train.clone()
                     };
-                    let options = RunOptions {
+                    let options = TrainOptions {
                         checkpoint: dir.map(|d| d.join("transfer.ckpt")),
                         progress: ctx.progress,
                         label: "transfer".into(),

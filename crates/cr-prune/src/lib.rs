@@ -57,7 +57,7 @@ use cr_models::Model;
 
 pub use config::{DEFAULT_MAX_LAYER_RATIO, EpsVector, Method, PruneConfig};
 pub use error::{PruneError, Result};
-pub use sweep::{EvalPoint, SweepError, SweepPoint, sweep};
+pub use sweep::{EvalPoint, PrunePoint, SweepError, sweep};
 
 /// What happened to one layer.
 #[derive(Debug, Clone, PartialEq, Serialize)]

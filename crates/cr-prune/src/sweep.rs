@@ -20,7 +20,7 @@ pub struct EvalPoint {
 
 /// One point of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepPoint {
+pub struct PrunePoint {
     /// The requested ratio.
     pub ratio: f64,
     /// The ratio achieved ([`crate::PruneReport::achieved`]).
@@ -67,7 +67,7 @@ pub fn sweep<E>(
     base: &PruneConfig,
     ratios: &[f64],
     mut eval: impl FnMut(&Model) -> Result<EvalPoint, E>,
-) -> Result<Vec<SweepPoint>, SweepError<E>> {
+) -> Result<Vec<PrunePoint>, SweepError<E>> {
     let mut out = Vec::with_capacity(ratios.len());
     for &ratio in ratios {
         let mut cfg = base.clone();
@@ -83,7 +83,7 @@ pub fn sweep<E>(
         let pruned = prune(model, &cfg).map_err(|source| SweepError::Prune { ratio, source })?;
         let m = pruned.physical.as_ref().unwrap_or(&pruned.masked);
         let e = eval(m).map_err(|source| SweepError::Eval { ratio, source })?;
-        out.push(SweepPoint {
+        out.push(PrunePoint {
             ratio,
             achieved: pruned.report.achieved,
             clean_accuracy: e.clean_accuracy,

@@ -10,7 +10,7 @@ use cr_models::device::cpu;
 use cr_models::{Arch, Model, ModelSpec, Selection};
 use cr_regularize::config::{GroupLasso, Layers, NuclearNorm};
 use cr_regularize::{RegularizeConfig, Regularizer};
-use cr_train::{RunOptions, TrainConfig, TrainData};
+use cr_train::{TrainConfig, TrainData, TrainOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -95,9 +95,16 @@ fn train(cfg: &RegularizeConfig) -> Model {
         ..TrainConfig::default()
     };
     let data = Blobs::new(400, 1);
-    cr_train::train(model, &data, &tc, &mut reg, &RunOptions::default(), &device)
-        .unwrap()
-        .model
+    cr_train::train(
+        model,
+        &data,
+        &tc,
+        &mut reg,
+        &TrainOptions::default(),
+        &device,
+    )
+    .unwrap()
+    .model
 }
 
 /// (ε₁(k) of ν, ε₁(k) of σ) of the hidden layer at k = 8 of 32 rows / 4 of 16 singular values.

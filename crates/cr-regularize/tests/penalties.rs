@@ -231,7 +231,7 @@ fn nuclear_gradient_is_u_vt() {
 
 #[test]
 fn frobenius_normalisation_holds_after_training_steps() {
-    use cr_train::{NoHooks, RunOptions, TrainConfig};
+    use cr_train::{NoHooks, TrainConfig, TrainOptions};
     let _ = NoHooks;
     let device = cpu();
     // A low-rank FCN: the first layer's effective matrix (up·down) is what is normalised.
@@ -309,7 +309,7 @@ fn frobenius_normalisation_holds_after_training_steps() {
             &data,
             &cfg_t,
             &mut reg,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &device,
         )
         .unwrap();

@@ -11,11 +11,11 @@
 //! It does not know data formats (it reads any [`TrainData`]), regularisers or attacks.
 //!
 //! ```no_run
-//! use cr_train::{TrainConfig, RunOptions, NoHooks, train};
+//! use cr_train::{TrainConfig, TrainOptions, NoHooks, train};
 //! # fn demo(model: cr_models::Model, data: &dyn cr_train::TrainData) -> Result<(), cr_train::TrainError> {
 //! let device = cr_models::device::cpu();
 //! let config = TrainConfig { epochs: 3, ..TrainConfig::default() };
-//! let out = train(model, data, &config, &mut NoHooks, &RunOptions::default(), &device)?;
+//! let out = train(model, data, &config, &mut NoHooks, &TrainOptions::default(), &device)?;
 //! println!("best epoch {:?}", out.metrics.best_epoch);
 //! # Ok(()) }
 //! ```
@@ -39,6 +39,6 @@ pub use metrics::{EpochMetrics, TrainMetrics};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use schedule::Schedule;
 pub use train::{
-    Evaluation, RunOptions, TrainOutcome, batch_loss_correct, check_checkpoint, cross_entropy,
+    LossAccuracy, TrainOptions, TrainOutcome, batch_loss_correct, check_checkpoint, cross_entropy,
     evaluate, train,
 };

@@ -28,7 +28,7 @@ use crate::optim::Optimizer;
 
 /// Options of a run that are not hyper-parameters.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub struct TrainOptions {
     /// Checkpoint file: written (atomically) after every epoch, and resumed from when it
     /// exists. `None`: no checkpoints.
     pub checkpoint: Option<PathBuf>,
@@ -50,7 +50,7 @@ pub struct TrainOutcome {
 
 /// Loss and accuracy of a model on some samples.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
+pub struct LossAccuracy {
     /// Mean cross-entropy.
     pub loss: f64,
     /// Fraction classified correctly.
@@ -91,7 +91,7 @@ pub fn evaluate(
     indices: &[usize],
     batch_size: usize,
     device: &Device,
-) -> Evaluation {
+) -> LossAccuracy {
     let model = model.snapshot();
     let device = device.clone().without_autodiff();
     let mut loss_sum = 0.0;
@@ -103,7 +103,7 @@ pub fn evaluate(
         correct += c;
     }
     let n = indices.len();
-    Evaluation {
+    LossAccuracy {
         loss: loss_sum / n.max(1) as f64,
         accuracy: correct as f64 / n.max(1) as f64,
         n,
@@ -145,7 +145,7 @@ pub fn train(
     data: &dyn TrainData,
     config: &TrainConfig,
     hooks: &mut dyn Hooks,
-    options: &RunOptions,
+    options: &TrainOptions,
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
@@ -387,7 +387,7 @@ pub fn train(
     })
 }
 
-fn progress_bar(options: &RunOptions, epoch: usize, epochs: usize, len: usize) -> ProgressBar {
+fn progress_bar(options: &TrainOptions, epoch: usize, epochs: usize, len: usize) -> ProgressBar {
     if !options.progress {
         return ProgressBar::hidden();
     }

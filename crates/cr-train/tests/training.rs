@@ -12,7 +12,7 @@ use cr_models::device::cpu;
 use cr_models::file::model_tensors;
 use cr_models::{Arch, Model, ModelSpec};
 use cr_train::{
-    EarlyStopping, Hooks, NoHooks, OptimizerConfig, RunOptions, Schedule, TrainConfig, Trainable,
+    EarlyStopping, Hooks, NoHooks, OptimizerConfig, Schedule, TrainConfig, TrainOptions, Trainable,
     evaluate, train,
 };
 
@@ -53,7 +53,7 @@ fn training_learns_separable_blobs() {
         &data,
         &quick(15),
         &mut NoHooks,
-        &RunOptions::default(),
+        &TrainOptions::default(),
         &device,
     )
     .unwrap();
@@ -81,7 +81,7 @@ fn same_seed_gives_bit_identical_models() {
             &data,
             &cfg,
             &mut NoHooks,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &device,
         )
         .unwrap();
@@ -129,7 +129,7 @@ fn every_optimizer_and_schedule_trains() {
             &data,
             &cfg,
             &mut NoHooks,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &device,
         )
         .unwrap();
@@ -166,7 +166,7 @@ fn early_stopping_keeps_the_best_validation_model() {
         &data,
         &cfg,
         &mut NoHooks,
-        &RunOptions::default(),
+        &TrainOptions::default(),
         &device,
     )
     .unwrap();
@@ -202,7 +202,7 @@ fn head_only_training_leaves_the_encoder_untouched() {
         &data,
         &cfg,
         &mut NoHooks,
-        &RunOptions::default(),
+        &TrainOptions::default(),
         &device,
     )
     .unwrap();
@@ -252,9 +252,9 @@ fn resume_after_a_kill_ends_bit_identical() {
     };
     // Uninterrupted.
     let dir = tempfile::tempdir().unwrap();
-    let opts = |name: &str| RunOptions {
+    let opts = |name: &str| TrainOptions {
         checkpoint: Some(dir.path().join(name)),
-        ..RunOptions::default()
+        ..TrainOptions::default()
     };
     let model = Model::new(&spec, &device, 9).unwrap();
     let full = train(
@@ -356,7 +356,7 @@ fn bad_configs_name_the_field() {
             &data,
             &cfg,
             &mut NoHooks,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &device,
         )
         .unwrap_err()
@@ -439,7 +439,7 @@ fn every_architecture_takes_a_training_step() {
             &data,
             &cfg,
             &mut NoHooks,
-            &RunOptions::default(),
+            &TrainOptions::default(),
             &device,
         )
         .unwrap();
@@ -473,9 +473,9 @@ fn checkpoint_with_misfit_optimizer_state_is_refused() {
     let cfg = quick(1);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.ckpt");
-    let opts = RunOptions {
+    let opts = TrainOptions {
         checkpoint: Some(path.clone()),
-        ..RunOptions::default()
+        ..TrainOptions::default()
     };
     let model = Model::new(&spec, &device, 1).unwrap();
     train(model, &data, &cfg, &mut NoHooks, &opts, &device).unwrap();
@@ -533,9 +533,9 @@ fn checkpoint_with_non_finite_values_resumes() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.ckpt");
-    let opts = RunOptions {
+    let opts = TrainOptions {
         checkpoint: Some(path.clone()),
-        ..RunOptions::default()
+        ..TrainOptions::default()
     };
     let run = || {
         let model = Model::new(&spec, &device, 1).unwrap();
@@ -576,7 +576,7 @@ fn a_failing_batch_transform_stops_training() {
         &data,
         &quick(1),
         &mut Failing,
-        &RunOptions::default(),
+        &TrainOptions::default(),
         &device,
     )
     .err()
