@@ -8,7 +8,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod cmd;
-mod suite;
 
 /// cr: how compressibility (neuron sparsity, low rank) shapes adversarial robustness.
 #[derive(Parser, Debug)]

@@ -95,17 +95,6 @@ pub const TIMED_TRAIN_STEPS: usize = 2;
 /// Attack iterations timed by [`measure_steps`] (after an untimed warm-up attack).
 pub const TIMED_ATTACK_STEPS: usize = 2;
 
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// `n` seeded stand-in samples of the run's input shape and classes (what is timed does not
 /// depend on the pixel values).
 fn stand_in(cfg: &RunConfig, n: usize) -> Result<cr_data::Dataset, ExpError> {
@@ -202,7 +191,7 @@ pub fn measure_steps(
     let attack_n = b.min(cr_eval::attacking::ATTACK_BATCH);
     let batch = data.first(attack_n);
     timed_attack(cfg, &model, &batch, 1, device)?;
-    let reset = reset_peak();
+    let reset = cr_bench::reset_peak();
     let (train_s, model) = timed_training(cfg, &data, TIMED_TRAIN_STEPS, device)?;
     let attack_s = timed_attack(cfg, &model, &batch, TIMED_ATTACK_STEPS, device)?;
     Ok(StepCost {
@@ -210,7 +199,7 @@ pub fn measure_steps(
         batch_size: b,
         train_step_s: train_s / TIMED_TRAIN_STEPS as f64,
         attack_step_per_sample_s: attack_s / (TIMED_ATTACK_STEPS * attack_n) as f64,
-        peak_rss_bytes: if reset { peak_rss() } else { None },
+        peak_rss_bytes: if reset { cr_bench::peak_rss() } else { None },
     })
 }
 

@@ -44,9 +44,17 @@ pub enum ExpError {
     /// Judging claims and writing the report.
     #[error(transparent)]
     Report(#[from] cr_report::ReportError),
-    /// Anything else, with context.
-    #[error("{0}")]
-    Other(String),
+    /// A value could not be written as JSON.
+    #[error("{what}: {problem}")]
+    Serialise {
+        /// What was being written.
+        what: String,
+        /// The cause.
+        problem: String,
+    },
+    /// A worker's thread pool could not be started.
+    #[error("cannot start a thread pool for a worker: {0}")]
+    ThreadPool(String),
 }
 
 pub(crate) fn invalid(field: &str, problem: impl Into<String>) -> ExpError {

@@ -60,7 +60,10 @@ pub fn report_input(
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ExpError::Other(format!("results: {e}")))?;
+        .map_err(|e| ExpError::Serialise {
+            what: "results".into(),
+            problem: e.to_string(),
+        })?;
     let mut planned: BTreeMap<String, usize> = BTreeMap::new();
     for r in &runs {
         *planned.entry(r.experiment.clone()).or_default() += 1;

@@ -193,9 +193,8 @@ pub fn run_grid(grid: &Grid, opts: &RunnerOptions, ctx: &Context) -> Result<Summ
                 {
                     Ok(p) => p,
                     Err(e) => {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(ExpError::Other(
-                            format!("cannot start a thread pool for a worker: {e}"),
-                        ));
+                        *failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(ExpError::ThreadPool(e.to_string()));
                         return;
                     }
                 };

@@ -69,8 +69,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ExpError> {
 
 /// Writes `value` as pretty JSON, atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExpError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| ExpError::Other(format!("{}: serialising: {e}", path.display())))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| ExpError::Serialise {
+        what: format!("{}: serialising", path.display()),
+        problem: e.to_string(),
+    })?;
     write(path, text.as_bytes())
 }
 

@@ -1,7 +1,7 @@
-//! `cargo xtask bench`: the fixed speed and memory suite (`crate::suite`).
+//! `cargo xtask bench`: the fixed speed and memory suite (`cr_bench`).
 
-use crate::suite::{BenchOptions, run as run_bench};
 use anyhow::Result;
+use cr_bench::{BenchOptions, run as run_bench};
 
 use super::common::RunArgs;
 
@@ -29,7 +29,7 @@ pub fn run(args: Args) -> Result<()> {
             quick: args.quick,
             only: args.only.clone(),
         },
-        &ctx,
+        &ctx.device,
     )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

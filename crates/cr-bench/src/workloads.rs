@@ -1,0 +1,343 @@
+//! The suite's workloads, one function each, in the order of [`WORKLOADS`].
+
+use burn::prelude::*;
+use rand::{Rng, SeedableRng};
+
+use cr_attacks::{
+    ApgdConfig, Attack, AttackOptions, AutoAttackConfig, Loss, Norm, PgdConfig, UapConfig,
+    run_attack, universal_perturbation,
+};
+use cr_data::Dataset;
+use cr_linalg::{Mat, norms, svd};
+use cr_models::{Arch, Model, ModelSpec};
+use cr_train::{NoHooks, TrainConfig, TrainOptions};
+
+use crate::measure::measure;
+use crate::{BenchError, BenchRow};
+
+/// A workload: measures one thing and says what it measured.
+pub(crate) type Workload = fn(&mut Suite<'_>) -> Result<BenchRow, BenchError>;
+
+/// Every workload, by name, in the order they run.
+pub(crate) const WORKLOADS: [(&str, Workload); 9] = [
+    ("train-fcn", train_fcn),
+    ("train-cnn", train_cnn),
+    ("pgd-10", pgd_10),
+    ("apgd-ce-100", apgd_ce_100),
+    ("autoattack", autoattack),
+    ("uap", uap),
+    ("svd-512", svd_512),
+    ("svd-2048", svd_2048),
+    ("norms-2048", norms_2048),
+];
+
+fn err(what: &str, e: impl std::fmt::Display) -> BenchError {
+    BenchError::Workload {
+        what: what.to_string(),
+        problem: e.to_string(),
+    }
+}
+
+/// What the workloads share: the device, the data, and the FCN the attacks run on (trained
+/// by `train-fcn`, or untimed by the first attack that needs it).
+pub(crate) struct Suite<'a> {
+    device: &'a Device,
+    quick: bool,
+    /// MNIST training samples of the FCN.
+    train: Dataset,
+    /// MNIST test samples the attacks run on.
+    x: Tensor<4>,
+    y: Tensor<1, Int>,
+    n_attack: usize,
+    fcn: Option<Model>,
+}
+
+impl<'a> Suite<'a> {
+    pub(crate) fn new(device: &'a Device, quick: bool) -> Result<Self, BenchError> {
+        let mnist = cr_data::load("mnist", None).map_err(|e| err("data", e))?;
+        let n_train = if quick { 500 } else { mnist.train.len() };
+        let n_attack = if quick { 100 } else { 1000 };
+        let (x, y) = mnist.test.balanced(n_attack).tensors(device);
+        Ok(Self {
+            device,
+            quick,
+            train: mnist.train.balanced(n_train),
+            x,
+            y,
+            n_attack,
+            fcn: None,
+        })
+    }
+
+    /// The FCN, trained for one epoch if no workload has trained it yet.
+    fn fcn(&mut self) -> Result<&Model, BenchError> {
+        if self.fcn.is_none() {
+            let (.., model) = train_epoch(&fcn_spec(), &self.train, self.device)?;
+            self.fcn = Some(model);
+        }
+        self.fcn.as_ref().ok_or_else(|| err("training", "no model"))
+    }
+}
+
+fn fcn_spec() -> ModelSpec {
+    ModelSpec {
+        arch: Arch::Fcn {
+            width: 400,
+            depth: 1,
+            bias: false,
+            layer_rank: None,
+        },
+        input: [1, 28, 28],
+        num_classes: 10,
+        pruned: Default::default(),
+        normalize: None,
+    }
+}
+
+fn row(
+    workload: &str,
+    what: String,
+    value: f64,
+    unit: &str,
+    seconds: f64,
+    peak: Option<u64>,
+) -> BenchRow {
+    BenchRow {
+        workload: workload.into(),
+        what,
+        value,
+        unit: unit.into(),
+        seconds,
+        peak_rss_bytes: peak,
+    }
+}
+
+/// One epoch of training `spec` on `data` (AdamW 1e-3, batch 100, no validation split);
+/// returns samples per second, seconds, peak memory and the trained model.
+fn train_epoch(
+    spec: &ModelSpec,
+    data: &Dataset,
+    device: &Device,
+) -> Result<(f64, f64, Option<u64>, Model), BenchError> {
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 100,
+        val_fraction: 0.0,
+        early_stopping: None,
+        ..TrainConfig::default()
+    };
+    let warm = data.balanced(200.min(data.len()));
+    let mut trained = None;
+    let (_, secs, peak) = measure(|warmup| {
+        let model = Model::new(spec, device, 0).map_err(|e| err("model", e))?;
+        let d = if warmup { &warm } else { data };
+        let out = cr_train::train(
+            model,
+            d,
+            &cfg,
+            &mut NoHooks,
+            &TrainOptions::default(),
+            device,
+        )
+        .map_err(|e| err("training", e))?;
+        if !warmup {
+            trained = Some(out.model);
+        }
+        Ok(())
+    })?;
+    let model = trained.ok_or_else(|| err("training", "no model"))?;
+    Ok((data.len() as f64 / secs, secs, peak, model))
+}
+
+fn train_fcn(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let (rate, secs, peak, model) = train_epoch(&fcn_spec(), &s.train, s.device)?;
+    s.fcn = Some(model);
+    Ok(row(
+        "train-fcn",
+        format!(
+            "784-400-10 FCN, 1 epoch of {} MNIST samples, batch 100, AdamW",
+            s.train.len()
+        ),
+        rate,
+        "samples/s",
+        secs,
+        peak,
+    ))
+}
+
+/// `train-cnn` with the device's convolution algorithm (cr_models::conv::algorithm_for).
+fn train_cnn(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let fashion = cr_data::load("fashion-mnist", None).map_err(|e| err("data", e))?;
+    let data = fashion.train.balanced(if s.quick { 200 } else { 2000 });
+    let spec = ModelSpec {
+        arch: Arch::Cnn {
+            channels: vec![8, 16],
+            hidden: 64,
+            layer_rank: None,
+        },
+        input: [1, 28, 28],
+        num_classes: 10,
+        pruned: Default::default(),
+        normalize: None,
+    };
+    let (rate, secs, peak, _) = train_epoch(&spec, &data, s.device)?;
+    let conv = match cr_models::conv::algorithm_for(s.device) {
+        cr_models::conv::ConvAlgorithm::Im2col => "im2col",
+        cr_models::conv::ConvAlgorithm::Native => "burn's native",
+    };
+    Ok(row(
+        "train-cnn",
+        format!(
+            "cpu-scale CNN (conv 8, 16; dense 64), 1 epoch of {} Fashion-MNIST samples, batch 100, AdamW, {conv} convolution",
+            data.len(),
+        ),
+        rate,
+        "samples/s",
+        secs,
+        peak,
+    ))
+}
+
+/// `attack` on the suite's test samples against the FCN (warmed up on 10 of them).
+fn attack_row(
+    s: &mut Suite<'_>,
+    name: &str,
+    attack: Attack,
+    what: &str,
+) -> Result<BenchRow, BenchError> {
+    let (x, y, n) = (s.x.clone(), s.y.clone(), s.n_attack);
+    let model = s.fcn()?;
+    let f = |x: Tensor<4>| model.forward(x);
+    let opts = AttackOptions {
+        batch_size: Some(500),
+        sanity: false,
+    };
+    let (robust, secs, peak) = measure(|warmup| {
+        let (xs, ys) = if warmup {
+            (x.clone().narrow(0, 0, 10), y.clone().narrow(0, 0, 10))
+        } else {
+            (x.clone(), y.clone())
+        };
+        run_attack(&f, &attack, xs, ys, &opts)
+            .map(|r| r.robust_accuracy)
+            .map_err(|e| err(name, e))
+    })?;
+    Ok(row(
+        name,
+        format!("{what}, {n} MNIST test samples (robust accuracy {robust:.3})"),
+        n as f64 / secs,
+        "samples/s",
+        secs,
+        peak,
+    ))
+}
+
+fn pgd_10(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let attack = Attack::Pgd(PgdConfig::new(Norm::Linf, 0.1));
+    attack_row(
+        s,
+        "pgd-10",
+        attack,
+        "PGD-10, l-inf 0.1, step 2.5·ε/10, batch 500",
+    )
+}
+
+fn apgd_ce_100(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let attack = Attack::Apgd(ApgdConfig::new(Norm::Linf, 0.1, Loss::Ce));
+    let what = "APGD-CE, 100 iterations, 1 restart, l-inf 0.1, batch 500";
+    attack_row(s, "apgd-ce-100", attack, what)
+}
+
+fn autoattack(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let attack = Attack::AutoAttack(AutoAttackConfig::new(Norm::Linf, 0.1));
+    let what = "AutoAttack standard (APGD-CE, APGD-T, FAB-T, Square 5000), l-inf 0.1, batch 500";
+    attack_row(s, "autoattack", attack, what)
+}
+
+fn uap(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let mut c = UapConfig::new(Norm::Linf, 0.15);
+    c.max_iter = if s.quick { 1 } else { 5 };
+    let n = if s.quick { 50 } else { 500 };
+    let (x, y) = (s.x.clone(), s.y.clone());
+    let model = s.fcn()?;
+    let f = |x: Tensor<4>| model.forward(x);
+    let (rate, secs, peak) = measure(|warmup| {
+        let k = if warmup { 10 } else { n };
+        universal_perturbation(&f, x.clone().narrow(0, 0, k), y.clone().narrow(0, 0, k), &c)
+            .map(|r| r.fooling_rate)
+            .map_err(|e| err("uap", e))
+    })?;
+    Ok(row(
+        "uap",
+        format!(
+            "universal perturbation (FGSM inner attack), l-inf 0.15, {} passes at most over {n} samples (fooling rate {rate:.3})",
+            c.max_iter
+        ),
+        secs,
+        "s",
+        secs,
+        peak,
+    ))
+}
+
+fn random_matrix(n: usize, seed: u64) -> Mat<f64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    Mat::from_fn(n, n, |_, _| rng.random::<f64>() - 0.5)
+}
+
+/// Runs `f` with faer on every core (the CLI otherwise runs it on one thread so that numbers
+/// do not depend on the core count; the results are the same up to rounding), then restores
+/// the one thread.
+fn on_all_cores<T>(f: impl FnOnce() -> T) -> T {
+    cr_linalg::parallel();
+    let out = f();
+    cr_linalg::sequential();
+    out
+}
+
+fn svd_of_size(s: &Suite<'_>, name: &str, n: usize) -> Result<BenchRow, BenchError> {
+    let n = if s.quick { n / 8 } else { n };
+    let w = random_matrix(n, 1);
+    let (_, secs, peak) =
+        on_all_cores(|| measure(|_| svd::thin_svd(&w).map_err(|e| err(name, e))))?;
+    Ok(row(
+        name,
+        format!("thin SVD (U, σ, V) of a {n}x{n} f64 matrix, faer, all cores"),
+        secs,
+        "s",
+        secs,
+        peak,
+    ))
+}
+
+fn svd_512(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    svd_of_size(s, "svd-512", 512)
+}
+
+fn svd_2048(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    svd_of_size(s, "svd-2048", 2048)
+}
+
+fn norms_2048(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let n = if s.quick { 256 } else { 2048 };
+    let w = random_matrix(n, 2);
+    let (_, secs, peak) = on_all_cores(|| {
+        measure(|_| {
+            let a = norms::inf_norm(&w);
+            let b = norms::one_norm(&w);
+            let c = norms::frobenius(&w);
+            let d = svd::spectral_norm(&w).map_err(|e| err("norms", e))?;
+            Ok(a + b + c + d)
+        })
+    })?;
+    Ok(row(
+        "norms-2048",
+        format!(
+            "‖W‖∞, ‖W‖₁, ‖W‖_F and ‖W‖₂ (σ₁ from the Gram matrix's eigenvalues) of a {n}x{n} f64 matrix"
+        ),
+        secs,
+        "s",
+        secs,
+        peak,
+    ))
+}
