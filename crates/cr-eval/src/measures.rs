@@ -446,71 +446,25 @@ fn boundary(
     let sub = test.balanced(500);
     let (x, y) = sub.tensors(device);
     let (adv, _) = adversarial(model, spec, &x, &y, seed)?;
-    let z: Vec<f32> = model
-        .features(x.clone())
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| err("boundary", format!("{e:?}")))?;
-    let za: Vec<f32> = model
-        .features(adv.clone())
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| err("boundary", format!("{e:?}")))?;
+    let z = features(model, &x)?;
+    let za = features(model, &adv)?;
     let n = sub.len();
-    let hdim = z.len() / n.max(1);
-    // PCA on the clean representations.
-    let mean: Vec<f64> = (0..hdim)
-        .map(|j| (0..n).map(|i| z[i * hdim + j] as f64).sum::<f64>() / n as f64)
-        .collect();
-    let centered = cr_linalg::Mat::from_fn(n, hdim, |i, j| z[i * hdim + j] as f64 - mean[j]);
-    let d = svd::thin_svd(&centered).map_err(|e| err("boundary PCA", e))?;
-    let pc = |j: usize, comp: usize| d.v[(j, comp)];
-    let project = |v: &[f32]| -> [f64; 2] {
-        let mut p = [0.0; 2];
-        for (c, pj) in p.iter_mut().enumerate() {
-            *pj = (0..hdim).map(|j| (v[j] as f64 - mean[j]) * pc(j, c)).sum();
-        }
-        p
-    };
+    let pca = Pca2::of(&z, n)?;
+    let hdim = pca.hdim;
     let points: Vec<[f64; 2]> = (0..n)
-        .map(|i| project(&z[i * hdim..(i + 1) * hdim]))
+        .map(|i| pca.project(&z[i * hdim..(i + 1) * hdim]))
         .collect();
+    let classes = |t: Tensor<4>| predicted(model.forward(t).argmax(1).reshape([n]));
+    let (pc_clean, pc_adv) = (classes(x.clone())?, classes(adv.clone())?);
     // The first sample classified correctly whose attack succeeds.
-    // Read as i64 whatever the backend's int type (i32 on flex and GPUs).
-    let classes = |t: Tensor<1, Int>| -> Result<Vec<i64>, EvalError> {
-        t.try_into_vec_as::<i64>()
-            .map_err(|e| err("boundary", format!("reading predicted classes: {e:?}")))
-    };
-    let pred = |t: Tensor<4>| classes(model.forward(t).argmax(1).reshape([n]));
-    let (pc_clean, pc_adv) = (pred(x.clone())?, pred(adv.clone())?);
     let chosen = (0..n)
         .find(|&i| pc_clean[i] == sub.labels[i] as i64 && pc_adv[i] != pc_clean[i])
         .or_else(|| (0..n).find(|&i| pc_clean[i] == sub.labels[i] as i64))
         .unwrap_or(0);
-    let clean = project(&z[chosen * hdim..(chosen + 1) * hdim]);
-    let adv_p = project(&za[chosen * hdim..(chosen + 1) * hdim]);
-    // Decision regions: classify mean + a·pc1 + b·pc2 with the head on a grid.
-    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
-    for p in points.iter().chain([&clean, &adv_p]) {
-        for c in 0..2 {
-            lo[c] = lo[c].min(p[c]);
-            hi[c] = hi[c].max(p[c]);
-        }
-    }
-    let g = 60usize;
-    let pad = |c: usize| 0.1 * (hi[c] - lo[c]).max(1e-6);
-    let axis = |c: usize, t: usize| {
-        lo[c] - pad(c) + (hi[c] - lo[c] + 2.0 * pad(c)) * t as f64 / (g - 1) as f64
-    };
-    let mut grid = Vec::with_capacity(g * g * hdim);
-    for bi in 0..g {
-        for ai in 0..g {
-            let (a, b) = (axis(0, ai), axis(1, bi));
-            grid.extend((0..hdim).map(|j| (mean[j] + a * pc(j, 0) + b * pc(j, 1)) as f32));
-        }
-    }
-    let zg = Tensor::<2>::from_data(TensorData::new(grid, [g * g, hdim]), device);
-    let regions = classes(model.net.head(zg).argmax(1).reshape([g * g]))?;
+    let clean = pca.project(&z[chosen * hdim..(chosen + 1) * hdim]);
+    let adv_p = pca.project(&za[chosen * hdim..(chosen + 1) * hdim]);
+    let grid = RegionGrid::around(points.iter().chain([&clean, &adv_p]), 60);
+    let regions = grid.classes(model, &pca, device)?;
     let img = |t: &Tensor<4>| -> Vec<f32> {
         t.clone()
             .narrow(0, chosen, 1)
@@ -520,15 +474,121 @@ fn boundary(
     };
     let (xi, xa) = (img(&x), img(&adv));
     let perturbation: Vec<f32> = xa.iter().zip(&xi).map(|(a, b)| a - b).collect();
+    let g = grid.size;
     Ok(serde_json::json!({
         "attack": spec.label(),
         "points": points, "labels": sub.labels,
         "sample": chosen, "sample_label": sub.labels[chosen], "clean": clean, "adversarial": adv_p,
         "clean_prediction": pc_clean[chosen], "adversarial_prediction": pc_adv[chosen],
-        "grid": {"size": g, "x": (0..g).map(|t| axis(0, t)).collect::<Vec<_>>(), "y": (0..g).map(|t| axis(1, t)).collect::<Vec<_>>(), "class": regions},
+        "grid": {"size": g, "x": (0..g).map(|t| grid.axis(0, t)).collect::<Vec<_>>(), "y": (0..g).map(|t| grid.axis(1, t)).collect::<Vec<_>>(), "class": regions},
         "image": xi, "perturbation": perturbation, "image_shape": sub.shape,
-        "explained_variance": d.s.iter().take(2).map(|s| s * s / n as f64).collect::<Vec<_>>(),
+        "explained_variance": pca.variance.iter().take(2).map(|s| s * s / n as f64).collect::<Vec<_>>(),
     }))
+}
+
+/// The encoder's representation of `x`, row-major on the host.
+fn features(model: &Model, x: &Tensor<4>) -> Result<Vec<f32>, EvalError> {
+    model
+        .features(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| err("boundary", format!("{e:?}")))
+}
+
+/// Predicted classes, read as i64 whatever the backend's int type (i32 on flex and GPUs).
+fn predicted(t: Tensor<1, Int>) -> Result<Vec<i64>, EvalError> {
+    t.try_into_vec_as::<i64>()
+        .map_err(|e| err("boundary", format!("reading predicted classes: {e:?}")))
+}
+
+/// The first two principal components of `n` representations of `hdim` values each.
+struct Pca2 {
+    hdim: usize,
+    mean: Vec<f64>,
+    /// The right singular vectors of the centred representations (columns 0 and 1 used).
+    v: cr_linalg::Mat<f64>,
+    /// Their singular values.
+    variance: Vec<f64>,
+}
+
+impl Pca2 {
+    fn of(z: &[f32], n: usize) -> Result<Self, EvalError> {
+        let hdim = z.len() / n.max(1);
+        let mean: Vec<f64> = (0..hdim)
+            .map(|j| (0..n).map(|i| z[i * hdim + j] as f64).sum::<f64>() / n as f64)
+            .collect();
+        let centered = cr_linalg::Mat::from_fn(n, hdim, |i, j| z[i * hdim + j] as f64 - mean[j]);
+        let d = svd::thin_svd(&centered).map_err(|e| err("boundary PCA", e))?;
+        Ok(Self {
+            hdim,
+            mean,
+            v: d.v,
+            variance: d.s,
+        })
+    }
+
+    /// Component `comp` of the representation axis `j`.
+    fn pc(&self, j: usize, comp: usize) -> f64 {
+        self.v[(j, comp)]
+    }
+
+    /// A representation's coordinates on the two components.
+    fn project(&self, v: &[f32]) -> [f64; 2] {
+        let mut p = [0.0; 2];
+        for (c, pj) in p.iter_mut().enumerate() {
+            *pj = (0..self.hdim)
+                .map(|j| (v[j] as f64 - self.mean[j]) * self.pc(j, c))
+                .sum();
+        }
+        p
+    }
+}
+
+/// A `size`×`size` grid over the plane of the two components, 10% wider than the points.
+struct RegionGrid {
+    size: usize,
+    lo: [f64; 2],
+    hi: [f64; 2],
+}
+
+impl RegionGrid {
+    fn around<'p>(points: impl Iterator<Item = &'p [f64; 2]>, size: usize) -> Self {
+        let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for p in points {
+            for c in 0..2 {
+                lo[c] = lo[c].min(p[c]);
+                hi[c] = hi[c].max(p[c]);
+            }
+        }
+        Self { size, lo, hi }
+    }
+
+    fn pad(&self, c: usize) -> f64 {
+        0.1 * (self.hi[c] - self.lo[c]).max(1e-6)
+    }
+
+    /// Coordinate `t` of axis `c`.
+    fn axis(&self, c: usize, t: usize) -> f64 {
+        let (lo, hi, pad) = (self.lo[c], self.hi[c], self.pad(c));
+        lo - pad + (hi - lo + 2.0 * pad) * t as f64 / (self.size - 1) as f64
+    }
+
+    /// Decision regions: the head's class at `mean + a·pc1 + b·pc2` for every grid point,
+    /// row by row.
+    fn classes(&self, model: &Model, pca: &Pca2, device: &Device) -> Result<Vec<i64>, EvalError> {
+        let (g, hdim) = (self.size, pca.hdim);
+        let mut grid = Vec::with_capacity(g * g * hdim);
+        for bi in 0..g {
+            for ai in 0..g {
+                let (a, b) = (self.axis(0, ai), self.axis(1, bi));
+                grid.extend(
+                    (0..hdim).map(|j| (pca.mean[j] + a * pca.pc(j, 0) + b * pca.pc(j, 1)) as f32),
+                );
+            }
+        }
+        let zg = Tensor::<2>::from_data(TensorData::new(grid, [g * g, hdim]), device);
+        predicted(model.net.head(zg).argmax(1).reshape([g * g]))
+    }
 }
 
 #[cfg(test)]

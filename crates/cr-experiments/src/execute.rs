@@ -186,49 +186,29 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
     cfg.validate()?;
     let data = load_data(&cfg.data, ctx)?;
     check_model_fits(cfg, &data.train, "model")?;
-    let model_path = dir.map(|d| d.join("model.safetensors"));
-    let metrics_path = dir.map(|d| d.join("metrics.json"));
-    let finished = match (&model_path, &metrics_path) {
-        (Some(m), Some(t)) if m.exists() => {
-            read_json::<TrainMetrics>(t).map(|metrics| (m, metrics))
-        }
-        _ => None,
+    let label = dir
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "train".into());
+    let stage = Stage {
+        model: "model.safetensors",
+        metrics: "metrics.json",
+        checkpoint: "train.ckpt",
+        label,
     };
-    let (model, metrics) = match finished {
-        Some((path, metrics)) => {
-            tracing::info!("{}: trained model found, not retraining", path.display());
-            (load_model(path, &ctx.device)?, metrics)
-        }
-        None => {
-            let spec = model_spec(cfg, &data.train)?;
-            let initial = Model::new(&spec, &ctx.device, cfg.init_seed)?;
-            let mut hooks = hooks(cfg, &initial)?;
-            let options = TrainOptions {
-                checkpoint: dir.map(|d| d.join("train.ckpt")),
-                progress: ctx.progress,
-                label: dir
-                    .and_then(|d| d.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "train".into()),
-            };
-            let out = cr_train::train(
-                initial,
-                &data.train,
-                &cfg.train,
-                &mut hooks,
-                &options,
-                &ctx.device,
-            )?;
-            if let (Some(m), Some(t)) = (&model_path, &metrics_path) {
-                save_model(&out.model, m, &model_metadata(cfg))?;
-                write_json(t, &out.metrics)?;
-                if let Some(c) = &options.checkpoint {
-                    let _ = std::fs::remove_file(c);
-                }
-            }
-            (out.model, out.metrics)
-        }
-    };
+    let (model, metrics) = reuse_or_train(dir, stage, cfg, ctx, |options| {
+        let spec = model_spec(cfg, &data.train)?;
+        let initial = Model::new(&spec, &ctx.device, cfg.init_seed)?;
+        let mut hooks = hooks(cfg, &initial)?;
+        Ok(cr_train::train(
+            initial,
+            &data.train,
+            &cfg.train,
+            &mut hooks,
+            options,
+            &ctx.device,
+        )?)
+    })?;
     match &cfg.transfer {
         None => Ok(Trained {
             model,
@@ -237,54 +217,7 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
             eval_data: data,
         }),
         Some(t) => {
-            let target = load_data(&t.data, ctx)?;
-            if target.train.shape != cfg.model.input {
-                return Err(invalid(
-                    "transfer.data",
-                    format!(
-                        "images of {:?} do not fit the pretrained encoder's input {:?}",
-                        target.train.shape, cfg.model.input
-                    ),
-                ));
-            }
-            let head_path = dir.map(|d| d.join("transfer_model.safetensors"));
-            let head_metrics_path = dir.map(|d| d.join("transfer_metrics.json"));
-            let done = match (&head_path, &head_metrics_path) {
-                (Some(m), Some(p)) if m.exists() => read_json::<TrainMetrics>(p).map(|x| (m, x)),
-                _ => None,
-            };
-            let (model, tm) = match done {
-                Some((path, tm)) => (load_model(path, &ctx.device)?, tm),
-                None => {
-                    let fresh =
-                        model.with_new_head(target.train.num_classes, cfg.init_seed ^ 0x7472)?;
-                    let tc = TrainConfig {
-                        trainable: Trainable::HeadOnly,
-                        ..t.train.clone()
-                    };
-                    let options = TrainOptions {
-                        checkpoint: dir.map(|d| d.join("transfer.ckpt")),
-                        progress: ctx.progress,
-                        label: "transfer".into(),
-                    };
-                    let out = cr_train::train(
-                        fresh,
-                        &target.train,
-                        &tc,
-                        &mut cr_train::NoHooks,
-                        &options,
-                        &ctx.device,
-                    )?;
-                    if let (Some(m), Some(p)) = (&head_path, &head_metrics_path) {
-                        save_model(&out.model, m, &model_metadata(cfg))?;
-                        write_json(p, &out.metrics)?;
-                        if let Some(c) = &options.checkpoint {
-                            let _ = std::fs::remove_file(c);
-                        }
-                    }
-                    (out.model, out.metrics)
-                }
-            };
+            let (model, tm, target) = transfer(cfg, t, model, dir, ctx)?;
             Ok(Trained {
                 model,
                 metrics,
@@ -293,6 +226,95 @@ pub fn train_run(cfg: &RunConfig, dir: Option<&Path>, ctx: &Context) -> Result<T
             })
         }
     }
+}
+
+/// The transfer stage: a fresh linear head trained on `t.data` on the frozen encoder of
+/// `model` (or the finished one reused); returns the model, its metrics and the target data.
+fn transfer(
+    cfg: &RunConfig,
+    t: &crate::config::Transfer,
+    model: Model,
+    dir: Option<&Path>,
+    ctx: &Context,
+) -> Result<(Model, TrainMetrics, Splits), ExpError> {
+    let target = load_data(&t.data, ctx)?;
+    if target.train.shape != cfg.model.input {
+        return Err(invalid(
+            "transfer.data",
+            format!(
+                "images of {:?} do not fit the pretrained encoder's input {:?}",
+                target.train.shape, cfg.model.input
+            ),
+        ));
+    }
+    let stage = Stage {
+        model: "transfer_model.safetensors",
+        metrics: "transfer_metrics.json",
+        checkpoint: "transfer.ckpt",
+        label: "transfer".into(),
+    };
+    let (model, tm) = reuse_or_train(dir, stage, cfg, ctx, |options| {
+        let fresh = model.with_new_head(target.train.num_classes, cfg.init_seed ^ 0x7472)?;
+        let tc = TrainConfig {
+            trainable: Trainable::HeadOnly,
+            ..t.train.clone()
+        };
+        Ok(cr_train::train(
+            fresh,
+            &target.train,
+            &tc,
+            &mut cr_train::NoHooks,
+            options,
+            &ctx.device,
+        )?)
+    })?;
+    Ok((model, tm, target))
+}
+
+/// Where one training stage keeps its outputs in a run folder.
+struct Stage {
+    /// The trained model's file.
+    model: &'static str,
+    /// Its training metrics.
+    metrics: &'static str,
+    /// The checkpoint while it trains (removed once the model is saved).
+    checkpoint: &'static str,
+    /// The progress bar's label.
+    label: String,
+}
+
+/// A stage's finished model and metrics from `dir` when both are there; otherwise `train`
+/// runs (checkpointing into `dir`), and its model and metrics are saved there.
+fn reuse_or_train(
+    dir: Option<&Path>,
+    stage: Stage,
+    cfg: &RunConfig,
+    ctx: &Context,
+    train: impl FnOnce(&TrainOptions) -> Result<cr_train::TrainOutcome, ExpError>,
+) -> Result<(Model, TrainMetrics), ExpError> {
+    let model_path = dir.map(|d| d.join(stage.model));
+    let metrics_path = dir.map(|d| d.join(stage.metrics));
+    if let (Some(m), Some(t)) = (&model_path, &metrics_path)
+        && m.exists()
+        && let Some(metrics) = read_json::<TrainMetrics>(t)
+    {
+        tracing::info!("{}: trained model found, not retraining", m.display());
+        return Ok((load_model(m, &ctx.device)?, metrics));
+    }
+    let options = TrainOptions {
+        checkpoint: dir.map(|d| d.join(stage.checkpoint)),
+        progress: ctx.progress,
+        label: stage.label,
+    };
+    let out = train(&options)?;
+    if let (Some(m), Some(t)) = (&model_path, &metrics_path) {
+        save_model(&out.model, m, &model_metadata(cfg))?;
+        write_json(t, &out.metrics)?;
+        if let Some(c) = &options.checkpoint {
+            let _ = std::fs::remove_file(c);
+        }
+    }
+    Ok((out.model, out.metrics))
 }
 
 /// Metadata stored beside `cr.model` in model files: the run config that trained it.

@@ -159,11 +159,6 @@ pub fn run_grid(grid: &Grid, opts: &RunnerOptions, ctx: &Context) -> Result<Summ
         .iter()
         .filter(|spec| status(&opts.out, spec) != Status::Done)
         .collect();
-    let summary = Mutex::new(Summary {
-        total: runs.len(),
-        skipped: runs.len() - todo.len(),
-        ..Summary::default()
-    });
     overall.inc((runs.len() - todo.len()) as u64);
     let jobs = opts.jobs.clamp(1, todo.len().max(1));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -173,83 +168,141 @@ pub fn run_grid(grid: &Grid, opts: &RunnerOptions, ctx: &Context) -> Result<Summ
         todo.len(),
         runs.len() - todo.len()
     );
-    // With several runs at once, per-epoch bars of every run would crowd the terminal: each
-    // worker shows one line instead.
-    let run_ctx = Context {
-        progress: show && jobs == 1,
-        ..ctx.clone()
+    let workers = Workers {
+        summary: Mutex::new(Summary {
+            total: runs.len(),
+            skipped: runs.len() - todo.len(),
+            ..Summary::default()
+        }),
+        todo: &todo,
+        runs: &runs,
+        out: &opts.out,
+        manifest: &manifest,
+        // With several runs at once, per-epoch bars of every run would crowd the terminal:
+        // each worker shows one line instead.
+        run_ctx: Context {
+            progress: show && jobs == 1,
+            ..ctx.clone()
+        },
+        overall: &overall,
+        show,
+        jobs,
+        threads,
+        next: AtomicUsize::new(0),
+        failure: Mutex::new(None),
     };
-    let next = AtomicUsize::new(0);
-    let failure: Mutex<Option<ExpError>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for w in 0..jobs {
-            let (todo, next, summary, failure) = (&todo, &next, &summary, &failure);
-            let (overall, run_ctx, runs, manifest) = (&overall, &run_ctx, &runs, &manifest);
-            scope.spawn(move || {
-                let pool = match rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(move |i| format!("cr-run{w}-{i}"))
-                    .build()
-                {
-                    Ok(p) => p,
-                    Err(e) => {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(ExpError::ThreadPool(e.to_string()));
-                        return;
-                    }
-                };
-                let line = if show && jobs > 1 {
-                    cr_train::progress::spinner("  {prefix} {elapsed:>4} {msg}")
-                } else {
-                    ProgressBar::hidden()
-                };
-                line.set_prefix(format!("[{}]", w + 1));
-                line.enable_steady_tick(std::time::Duration::from_millis(500));
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(spec) = todo.get(i) else { break };
-                    if failure.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                        break;
-                    }
-                    line.reset_elapsed();
-                    line.set_message(format!("{}/{}", spec.experiment, spec.id));
-                    if jobs == 1 {
-                        overall.set_message(format!("{}/{}", spec.experiment, spec.id));
-                    }
-                    let outcome = pool.install(|| run_one(spec, &opts.out, run_ctx));
-                    let mut s = summary.lock().unwrap_or_else(|p| p.into_inner());
-                    let stop = match outcome {
-                        Ok(Ok(())) => {
-                            s.completed += 1;
-                            None
-                        }
-                        Ok(Err(e)) => {
-                            s.failed
-                                .push((format!("{}/{}", spec.experiment, spec.id), e.to_string()));
-                            None
-                        }
-                        Err(e) => Some(e),
-                    };
-                    // The lock on the summary also serialises the manifest writes.
-                    let written = write_manifest(&opts.out, runs, manifest);
-                    drop(s);
-                    overall.inc(1);
-                    if let Some(e) = stop.or(written.err()) {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                        break;
-                    }
-                }
-                cr_train::progress::remove(&line);
-            });
+            let workers = &workers;
+            scope.spawn(move || workers.work(w));
         }
     });
     cr_train::progress::remove(&overall);
+    let Workers {
+        summary, failure, ..
+    } = workers;
     if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
     let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// What the workers of [`run_grid`] share: the runs to do (taken in order through `next`),
+/// the summary (whose lock also serialises the manifest writes) and the first failure that
+/// stops them all.
+struct Workers<'a> {
+    summary: Mutex<Summary>,
+    todo: &'a [&'a RunSpec],
+    runs: &'a [RunSpec],
+    out: &'a Path,
+    manifest: &'a str,
+    run_ctx: Context,
+    overall: &'a ProgressBar,
+    show: bool,
+    jobs: usize,
+    threads: usize,
+    next: AtomicUsize,
+    failure: Mutex<Option<ExpError>>,
+}
+
+impl Workers<'_> {
+    /// Worker `w`: in its own rayon pool, takes the next run until none is left or a run
+    /// failed in a way that stops the grid.
+    fn work(&self, w: usize) {
+        let pool = match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .thread_name(move |i| format!("cr-run{w}-{i}"))
+            .build()
+        {
+            Ok(p) => p,
+            Err(e) => return self.fail(ExpError::ThreadPool(e.to_string())),
+        };
+        let line = if self.show && self.jobs > 1 {
+            cr_train::progress::spinner("  {prefix} {elapsed:>4} {msg}")
+        } else {
+            ProgressBar::hidden()
+        };
+        line.set_prefix(format!("[{}]", w + 1));
+        line.enable_steady_tick(std::time::Duration::from_millis(500));
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(spec) = self.todo.get(i) else { break };
+            if self
+                .failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+            {
+                break;
+            }
+            line.reset_elapsed();
+            line.set_message(format!("{}/{}", spec.experiment, spec.id));
+            if self.jobs == 1 {
+                self.overall
+                    .set_message(format!("{}/{}", spec.experiment, spec.id));
+            }
+            let outcome = pool.install(|| run_one(spec, self.out, &self.run_ctx));
+            if let Some(e) = self.record(spec, outcome) {
+                self.fail(e);
+                break;
+            }
+        }
+        cr_train::progress::remove(&line);
+    }
+
+    /// Counts a finished run (a run's own error is a failed run; an error of the results
+    /// folder stops the grid, returned) and rewrites the manifest.
+    fn record(
+        &self,
+        spec: &RunSpec,
+        outcome: Result<Result<(), ExpError>, ExpError>,
+    ) -> Option<ExpError> {
+        let mut s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
+        let stop = match outcome {
+            Ok(Ok(())) => {
+                s.completed += 1;
+                None
+            }
+            Ok(Err(e)) => {
+                s.failed
+                    .push((format!("{}/{}", spec.experiment, spec.id), e.to_string()));
+                None
+            }
+            Err(e) => Some(e),
+        };
+        // The lock on the summary also serialises the manifest writes.
+        let written = write_manifest(self.out, self.runs, self.manifest);
+        drop(s);
+        self.overall.inc(1);
+        stop.or(written.err())
+    }
+
+    /// Stops every worker after its current run, keeping `e`.
+    fn fail(&self, e: ExpError) {
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    }
 }
 
 /// One run of the grid: `Ok(Ok(()))` when it finished, `Ok(Err(e))` when the run itself

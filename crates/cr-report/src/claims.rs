@@ -244,100 +244,14 @@ pub fn validate_claims(
     claims: &[Claim],
     sweeps: &[SweepInfo],
 ) -> Result<(), ReportError> {
-    let bad = |i: usize, field: &str, problem: String| ReportError::Invalid {
-        experiment: experiment.to_string(),
-        field: format!("claims[{i}].{field}"),
-        problem,
-    };
     for (i, c) in claims.iter().enumerate() {
-        if c.id.is_empty() || claims[..i].iter().any(|o| o.id == c.id) {
-            return Err(bad(i, "id", format!("`{}` is empty or not unique", c.id)));
-        }
-        if let Some(s) = &c.sweep
-            && !sweeps.iter().any(|w| &w.name == s)
-        {
-            let names: Vec<&str> = sweeps.iter().map(|w| w.name.as_str()).collect();
-            return Err(bad(
-                i,
-                "sweep",
-                format!("no sweep `{s}` (sweeps: {})", names.join(", ")),
-            ));
-        }
-        Path::parse(&c.quantity).map_err(|p| bad(i, "quantity", p))?;
-        if c.against != "strength" {
-            Path::parse(&c.against).map_err(|p| bad(i, "against", p))?;
-        }
-        match (&c.baseline, c.direction.is_difference()) {
-            (Some(b), true) => {
-                Path::parse(b).map_err(|p| bad(i, "baseline", p))?;
-            }
-            (None, true) => {
-                return Err(bad(
-                    i,
-                    "baseline",
-                    "`higher`/`lower` compare two quantities: give `baseline`".into(),
-                ));
-            }
-            (Some(_), false) => {
-                return Err(bad(
-                    i,
-                    "direction",
-                    "a claim with `baseline` takes `higher` or `lower`".into(),
-                ));
-            }
-            (None, false) => {}
-        }
-        if !(c.min_effect.is_finite() && c.min_effect >= 0.0) {
-            return Err(bad(
-                i,
-                "min_effect",
-                format!("{} is not a finite number ≥ 0", c.min_effect),
-            ));
-        }
-        if c.reason.trim().is_empty() {
-            return Err(bad(
-                i,
-                "reason",
-                "state why the threshold is what it is".into(),
-            ));
-        }
-        if c.scale == Scale::Log
-            && c.scale_reason
-                .as_deref()
-                .is_none_or(|r| r.trim().is_empty())
-        {
-            return Err(bad(
-                i,
-                "scale_reason",
-                "state why the quantity is judged on a log scale".into(),
-            ));
-        }
-        if let Some(t) = c.target {
-            if !(-1.0..=1.0).contains(&t) {
-                return Err(bad(
-                    i,
-                    "target",
-                    format!("{t} is not a correlation in [−1, 1]"),
-                ));
-            }
-            if c.against == "strength" {
-                return Err(bad(
-                    i,
-                    "target",
-                    "a size claim correlates two measured quantities: give `against`".into(),
-                ));
-            }
-        }
-        if let Some(r) = &c.regime {
-            if r.reason.trim().is_empty() {
-                return Err(bad(i, "regime.reason", "state why the regime".into()));
-            }
-            if let (Some(a), Some(b)) = (r.from, r.to)
-                && a > b
-            {
-                return Err(bad(i, "regime", format!("from {a} > to {b}")));
-            }
-        }
+        check_names(c, &claims[..i], sweeps)
+            .and_then(|()| check_rule(c))
+            .map_err(|(field, problem)| ReportError::Invalid {
+                experiment: experiment.to_string(),
+                field: format!("claims[{i}].{field}"),
+                problem,
+            })?;
     }
     for (i, s) in sweeps.iter().enumerate() {
         if let Some(p) = &s.none_strength {
@@ -346,6 +260,88 @@ pub fn validate_claims(
                 field: format!("sweep[{i}].none_strength"),
                 problem,
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// A problem with one field of a claim: (field, what is wrong).
+type FieldProblem = (&'static str, String);
+
+/// What a claim names exists: a unique id (among the `earlier` claims), its sweep, and the
+/// quantity paths it reads (a baseline exactly for `higher`/`lower`).
+fn check_names(c: &Claim, earlier: &[Claim], sweeps: &[SweepInfo]) -> Result<(), FieldProblem> {
+    if c.id.is_empty() || earlier.iter().any(|o| o.id == c.id) {
+        return Err(("id", format!("`{}` is empty or not unique", c.id)));
+    }
+    if let Some(s) = &c.sweep
+        && !sweeps.iter().any(|w| &w.name == s)
+    {
+        let names: Vec<&str> = sweeps.iter().map(|w| w.name.as_str()).collect();
+        return Err((
+            "sweep",
+            format!("no sweep `{s}` (sweeps: {})", names.join(", ")),
+        ));
+    }
+    Path::parse(&c.quantity).map_err(|p| ("quantity", p))?;
+    if c.against != "strength" {
+        Path::parse(&c.against).map_err(|p| ("against", p))?;
+    }
+    match (&c.baseline, c.direction.is_difference()) {
+        (Some(b), true) => Path::parse(b).map(|_| ()).map_err(|p| ("baseline", p)),
+        (None, true) => Err((
+            "baseline",
+            "`higher`/`lower` compare two quantities: give `baseline`".into(),
+        )),
+        (Some(_), false) => Err((
+            "direction",
+            "a claim with `baseline` takes `higher` or `lower`".into(),
+        )),
+        (None, false) => Ok(()),
+    }
+}
+
+/// How the claim is judged is fixed and explained: the threshold with its reason, the scale
+/// with its reason, a target correlation against a measured quantity, the regime.
+fn check_rule(c: &Claim) -> Result<(), FieldProblem> {
+    if !(c.min_effect.is_finite() && c.min_effect >= 0.0) {
+        return Err((
+            "min_effect",
+            format!("{} is not a finite number ≥ 0", c.min_effect),
+        ));
+    }
+    if c.reason.trim().is_empty() {
+        return Err(("reason", "state why the threshold is what it is".into()));
+    }
+    if c.scale == Scale::Log
+        && c.scale_reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err((
+            "scale_reason",
+            "state why the quantity is judged on a log scale".into(),
+        ));
+    }
+    if let Some(t) = c.target {
+        if !(-1.0..=1.0).contains(&t) {
+            return Err(("target", format!("{t} is not a correlation in [−1, 1]")));
+        }
+        if c.against == "strength" {
+            return Err((
+                "target",
+                "a size claim correlates two measured quantities: give `against`".into(),
+            ));
+        }
+    }
+    if let Some(r) = &c.regime {
+        if r.reason.trim().is_empty() {
+            return Err(("regime.reason", "state why the regime".into()));
+        }
+        if let (Some(a), Some(b)) = (r.from, r.to)
+            && a > b
+        {
+            return Err(("regime", format!("from {a} > to {b}")));
         }
     }
     Ok(())

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::claims::{ExperimentInfo, PanelKind, SweepInfo};
+use crate::claims::{Claim, ExperimentInfo, PanelKind, SweepInfo};
 use crate::curves::{Point, is_proportion, under_rule};
 use crate::findings::{against_label, axis_label, quantity_label};
 use crate::plot::{Content, Panel, Regions, Series};
@@ -107,47 +107,8 @@ pub(crate) fn sweep_panels(
             continue;
         }
         drawn.push(key);
-        let q = quantity_label(c);
-        let mut panel = if c.against == "strength" {
-            let mut series = vec![line(
-                &c.label.clone().unwrap_or_else(|| c.quantity.clone()),
-                1,
-                by_strength(points, &c.quantity),
-            )];
-            if let Some(b) = &c.baseline {
-                series.push(line(b, 2, by_strength(points, b)));
-            }
-            let mut p = Panel::lines(&format!("{q} vs {axis}"), &axis, &q, series);
-            p.log_x = log_x;
-            p.clip = if c.baseline.is_none() {
-                natural_range(&c.quantity)
-            } else {
-                None
-            };
-            p
-        } else {
-            let (Ok(xp), Ok(yp)) = (QPath::parse(&c.against), QPath::parse(&c.quantity)) else {
-                continue;
-            };
-            // In strength order, never sorted by the mean x: a fold-back shows as one.
-            let pts: Vec<Drawn> = points
-                .iter()
-                .map(|(pt, _, all)| {
-                    let (y, h) = pt.mean_ci(&yp);
-                    (pt.mean_ci(&xp).0, y, h, *all)
-                })
-                .collect();
-            let xl = against_label(c, sweep);
-            let log = wants_log(pts.iter().map(|p| p.0));
-            let mut p = Panel::lines(
-                &format!("{q} vs {xl}"),
-                &xl,
-                &q,
-                vec![line(&format!("points of {}", sweep.name), 4, pts)],
-            );
-            p.log_x = log;
-            p.clip = natural_range(&c.quantity);
-            p
+        let Some(mut panel) = claim_panel(c, sweep, points, &axis, log_x) else {
+            continue;
         };
         panel.title = format!("{} ({})", panel.title, sweep.name);
         out.push(panel);
@@ -157,6 +118,59 @@ pub(crate) fn sweep_panels(
         out.extend(measure_panels(*kind, all_points, &axis));
     }
     out
+}
+
+/// The panel of one claim: its quantity against the strength (with its baseline), or against
+/// the measured quantity it names, in strength order; `None` when a path does not parse.
+fn claim_panel(
+    c: &Claim,
+    sweep: &SweepInfo,
+    points: &[(Point<'_>, usize, bool)],
+    axis: &str,
+    log_x: bool,
+) -> Option<Panel> {
+    let q = quantity_label(c);
+    if c.against == "strength" {
+        let mut series = vec![line(
+            &c.label.clone().unwrap_or_else(|| c.quantity.clone()),
+            1,
+            by_strength(points, &c.quantity),
+        )];
+        if let Some(b) = &c.baseline {
+            series.push(line(b, 2, by_strength(points, b)));
+        }
+        let mut p = Panel::lines(&format!("{q} vs {axis}"), axis, &q, series);
+        p.log_x = log_x;
+        p.clip = if c.baseline.is_none() {
+            natural_range(&c.quantity)
+        } else {
+            None
+        };
+        Some(p)
+    } else {
+        let (Ok(xp), Ok(yp)) = (QPath::parse(&c.against), QPath::parse(&c.quantity)) else {
+            return None;
+        };
+        // In strength order, never sorted by the mean x: a fold-back shows as one.
+        let pts: Vec<Drawn> = points
+            .iter()
+            .map(|(pt, _, all)| {
+                let (y, h) = pt.mean_ci(&yp);
+                (pt.mean_ci(&xp).0, y, h, *all)
+            })
+            .collect();
+        let xl = against_label(c, sweep);
+        let log = wants_log(pts.iter().map(|p| p.0));
+        let mut p = Panel::lines(
+            &format!("{q} vs {xl}"),
+            &xl,
+            &q,
+            vec![line(&format!("points of {}", sweep.name), 4, pts)],
+        );
+        p.log_x = log;
+        p.clip = natural_range(&c.quantity);
+        Some(p)
+    }
 }
 
 /// Where the runs carry a certificate (the `certificate` measure): robust accuracy under the

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::ReportError;
@@ -318,310 +319,409 @@ where
     DB::ErrorType: 'static,
 {
     match &p.content {
-        Content::Series(series) => {
-            // Log axes draw log10(x) with labels in the original scale; x ≤ 0 goes to the edge.
-            let positive = series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|q| q.0))
-                .filter(|x| *x > 0.0)
-                .fold(f64::INFINITY, f64::min);
-            // x ≤ 0 (α = 0) gets its own decade left of the smallest positive one.
-            let floor = if positive.is_finite() {
-                10f64.powf(positive.log10().floor() - 1.0)
-            } else {
-                1e-6
-            };
-            let (x0, x1) = bounds(
-                series
-                    .iter()
-                    .flat_map(|s| s.points.iter().map(|q| tx(q.0, p.log_x, floor))),
-            );
-            let clip = p.clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
-            let bar = move |q: &(f64, f64, Option<f64>)| {
-                let e = q.2.unwrap_or(0.0);
-                ((q.1 - e).max(clip.0), (q.1 + e).min(clip.1))
-            };
-            let (y0, mut y1) = p.y_range.unwrap_or_else(|| {
-                bounds(series.iter().flat_map(|s| {
-                    s.points.iter().flat_map(|q| {
-                        let (a, b) = bar(q);
-                        [a, b]
-                    })
-                }))
-            });
-            // Room for the legend when every corner holds data: the points, their error bars
-            // and the lines between them, sampled, in panel coordinates.
-            let norm = |y0: f64, y1: f64| -> Vec<(f64, f64)> {
-                let at = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
-                let mut out = Vec::new();
-                for s in series {
-                    let pts: Vec<(f64, &SeriesPoint)> = s
-                        .points
-                        .iter()
-                        .filter(|q| q.1.is_finite())
-                        .map(|q| (tx(q.0, p.log_x, floor), q))
-                        .collect();
-                    for (x, q) in &pts {
-                        let (lo, hi) = bar(q);
-                        out.extend((0..=8).map(|i| at(*x, lo + (hi - lo) * i as f64 / 8.0)));
-                    }
-                    if !s.scatter {
-                        for w in pts.windows(2) {
-                            let ((xa, a), (xb, b)) = (w[0], w[1]);
-                            out.extend((1..8).map(|i| {
-                                let t = i as f64 / 8.0;
-                                at(xa + (xb - xa) * t, a.1 + (b.1 - a.1) * t)
-                            }));
-                        }
-                    }
-                }
-                out
-            };
-            if p.y_range.is_none() && corner_load(&norm(y0, y1)) > 0 {
-                y1 += 0.5 * (y1 - y0);
-            }
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", title_size(&p.title)))
-                .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(55)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(draw_err)?;
-            let log = p.log_x;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_label.as_str())
-                .y_desc(p.y_label.as_str())
-                .x_labels(if log { 24 } else { 8 })
-                .x_label_formatter(&|v| {
-                    if log {
-                        log_label(*v, floor)
-                    } else {
-                        lin_label(*v, (x1 - x0) / 8.0)
-                    }
-                })
-                .y_label_formatter(&|v| lin_label(*v, (y1 - y0) / 10.0))
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(draw_err)?;
-            if log && series.iter().any(|s| s.points.iter().any(|q| q.0 <= 0.0)) {
-                // The axis break between x = 0 and the first decade.
-                let b = floor.log10() + 0.5;
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        [(b, y0), (b, y1)],
-                        4i32,
-                        4i32,
-                        BLACK.mix(0.4).stroke_width(1),
-                    ))
-                    .map_err(draw_err)?;
-            }
-            let any_hollow = series.iter().any(|s| s.hollow.iter().any(|h| *h));
-            for s in series {
-                let c = TAB10[s.color % TAB10.len()];
-                let is_hollow = |i: usize| s.hollow.get(i).copied().unwrap_or(false);
-                let pts: Vec<(f64, f64, bool)> = s
-                    .points
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, q)| q.1.is_finite())
-                    .map(|(i, q)| (tx(q.0, log, floor), q.1, is_hollow(i)))
-                    .collect();
-                if !s.scatter {
-                    let line: Vec<(f64, f64)> = pts.iter().map(|q| (q.0, q.1)).collect();
-                    chart
-                        .draw_series(LineSeries::new(line, c.stroke_width(2)))
-                        .map_err(draw_err)?;
-                }
-                chart
-                    .draw_series(pts.iter().map(|(x, y, h)| {
-                        let style = if *h { c.stroke_width(2) } else { c.filled() };
-                        Circle::new((*x, *y), if *h { 5 } else { 4 }, style)
-                    }))
-                    .map_err(draw_err)?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
-                chart
-                    .draw_series(s.points.iter().filter_map(|q| {
-                        q.2.filter(|e| *e > 0.0 && q.1.is_finite()).map(|_| {
-                            let x = tx(q.0, log, floor);
-                            let (lo, hi) = bar(q);
-                            ErrorBar::new_vertical(x, lo, q.1, hi, c.stroke_width(1), 8)
-                        })
-                    }))
-                    .map_err(draw_err)?;
-            }
-            if any_hollow {
-                // A legend entry for the excluded points, drawn off the data.
-                chart
-                    .draw_series(std::iter::once(EmptyElement::at((x0, y0))))
-                    .map_err(draw_err)?
-                    .label("hollow: did not train (excluded)")
-                    .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
-            }
-            if series.iter().any(|s| !s.name.is_empty()) {
-                // The legend goes into the corner that hides the fewest points.
-                let position = match legend_corner(&norm(y0, y1)) {
-                    Corner::UpperRight => SeriesLabelPosition::UpperRight,
-                    Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
-                    Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
-                    Corner::LowerRight => SeriesLabelPosition::LowerRight,
-                };
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.3))
-                    .label_font(("sans-serif", 12))
-                    .position(position)
-                    .draw()
-                    .map_err(draw_err)?;
-            }
-        }
-        Content::Regions(r) => {
-            let (x0, x1) = (
-                r.xs.first().copied().unwrap_or(0.0),
-                r.xs.last().copied().unwrap_or(1.0),
-            );
-            let (y0, y1) = (
-                r.ys.first().copied().unwrap_or(0.0),
-                r.ys.last().copied().unwrap_or(1.0),
-            );
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", title_size(&p.title)))
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(50)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(draw_err)?;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_label.as_str())
-                .y_desc(p.y_label.as_str())
-                .disable_mesh()
-                .draw()
-                .map_err(draw_err)?;
-            let (nx, ny) = (r.xs.len(), r.ys.len());
-            let dx = if nx > 1 {
-                (x1 - x0) / (nx - 1) as f64
-            } else {
-                1.0
-            };
-            let dy = if ny > 1 {
-                (y1 - y0) / (ny - 1) as f64
-            } else {
-                1.0
-            };
-            chart
-                .draw_series(
-                    (0..ny)
-                        .flat_map(|j| (0..nx).map(move |i| (i, j)))
-                        .map(|(i, j)| {
-                            let c = TAB10[(r.class.get(j * nx + i).copied().unwrap_or(0).max(0)
-                                as usize)
-                                % 10];
-                            let (cx, cy) = (r.xs[i], r.ys[j]);
-                            Rectangle::new(
-                                [
-                                    (cx - dx / 2.0, cy - dy / 2.0),
-                                    (cx + dx / 2.0, cy + dy / 2.0),
-                                ],
-                                c.mix(0.25).filled(),
-                            )
-                        }),
-                )
-                .map_err(draw_err)?;
-            chart
-                .draw_series(r.points.iter().map(|(x, y, c)| {
-                    Circle::new(
-                        (*x, *y),
-                        2,
-                        TAB10[(*c).max(0) as usize % 10].mix(0.8).filled(),
-                    )
-                }))
-                .map_err(draw_err)?;
-            chart
-                .draw_series(LineSeries::new(
-                    [r.clean, r.adversarial],
-                    BLACK.stroke_width(2),
-                ))
-                .map_err(draw_err)?;
-            chart
-                .draw_series([Circle::new(r.clean, 7, BLACK.stroke_width(3))])
-                .map_err(draw_err)?
-                .label("clean")
-                .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
-            chart
-                .draw_series([Cross::new(r.adversarial, 8, RED.stroke_width(3))])
-                .map_err(draw_err)?
-                .label("adversarial")
-                .legend(|(x, y)| Cross::new((x, y), 5, RED.stroke_width(2)));
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(draw_err)?;
-        }
+        Content::Series(series) => draw_lines(area, p, series),
+        Content::Regions(r) => draw_regions(area, p, r),
         Content::Heatmap {
             values,
             height,
             width,
             signed,
-        } => {
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.title, ("sans-serif", title_size(&p.title)))
-                .margin(10)
-                .build_cartesian_2d(0..*width as i32, 0..*height as i32)
-                .map_err(draw_err)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .disable_axes()
-                .draw()
-                .map_err(draw_err)?;
-            let m = values.iter().fold(1e-12f32, |a, v| a.max(v.abs()));
-            chart
-                .draw_series(
-                    (0..*height)
-                        .flat_map(|r| (0..*width).map(move |c| (r, c)))
-                        .map(|(r, c)| {
-                            let v = values.get(r * width + c).copied().unwrap_or(0.0);
-                            let color = if *signed {
-                                let t = (v / m).clamp(-1.0, 1.0);
-                                if t >= 0.0 {
-                                    RGBColor(
-                                        255,
-                                        (255.0 * (1.0 - t)) as u8,
-                                        (255.0 * (1.0 - t)) as u8,
-                                    )
-                                } else {
-                                    RGBColor(
-                                        (255.0 * (1.0 + t)) as u8,
-                                        (255.0 * (1.0 + t)) as u8,
-                                        255,
-                                    )
-                                }
-                            } else {
-                                let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
-                                RGBColor(g, g, g)
-                            };
-                            let y = (*height - 1 - r) as i32;
-                            Rectangle::new([(c as i32, y), (c as i32 + 1, y + 1)], color.filled())
-                        }),
-                )
-                .map_err(draw_err)?;
-        }
-        Content::Note(text) => {
-            area.draw(&Text::new(
+        } => draw_heatmap(area, p, values, (*height, *width), *signed),
+        Content::Note(text) => area
+            .draw(&Text::new(
                 format!("{}: {text}", p.title),
                 (20, 40),
                 ("sans-serif", 16),
             ))
-            .map_err(draw_err)?;
+            .map_err(draw_err),
+    }
+}
+
+/// The coordinates of a panel of series: the x range (log10 on log axes, where x ≤ 0 gets its
+/// own decade left of the smallest positive one), the y range (with room for the legend), and
+/// the error-bar clip.
+struct Frame {
+    log: bool,
+    /// The decade where x ≤ 0 is drawn on a log axis.
+    floor: f64,
+    x: (f64, f64),
+    y: (f64, f64),
+    clip: (f64, f64),
+}
+
+impl Frame {
+    fn of(p: &Panel, series: &[Series]) -> Self {
+        let positive = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|q| q.0))
+            .filter(|x| *x > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let floor = if positive.is_finite() {
+            10f64.powf(positive.log10().floor() - 1.0)
+        } else {
+            1e-6
+        };
+        let x = bounds(
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|q| tx(q.0, p.log_x, floor))),
+        );
+        let mut frame = Frame {
+            log: p.log_x,
+            floor,
+            x,
+            y: (0.0, 1.0),
+            clip: p.clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY)),
+        };
+        let (y0, mut y1) = p.y_range.unwrap_or_else(|| {
+            bounds(series.iter().flat_map(|s| {
+                s.points.iter().flat_map(|q| {
+                    let (a, b) = frame.bar(q);
+                    [a, b]
+                })
+            }))
+        });
+        frame.y = (y0, y1);
+        // Room for the legend when every corner holds data.
+        if p.y_range.is_none() && corner_load(&frame.occupancy(series)) > 0 {
+            y1 += 0.5 * (y1 - y0);
+            frame.y = (y0, y1);
         }
+        frame
+    }
+
+    /// The drawn x of a data x.
+    fn tx(&self, x: f64) -> f64 {
+        tx(x, self.log, self.floor)
+    }
+
+    /// A point's error bar, clipped to the quantity's range.
+    fn bar(&self, q: &SeriesPoint) -> (f64, f64) {
+        let e = q.2.unwrap_or(0.0);
+        ((q.1 - e).max(self.clip.0), (q.1 + e).min(self.clip.1))
+    }
+
+    /// Where the series lie, in panel coordinates scaled to [0, 1]: the points, their error
+    /// bars and the lines between them, sampled (what a legend box must not hide).
+    fn occupancy(&self, series: &[Series]) -> Vec<(f64, f64)> {
+        let ((x0, x1), (y0, y1)) = (self.x, self.y);
+        let at = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+        let mut out = Vec::new();
+        for s in series {
+            let pts: Vec<(f64, &SeriesPoint)> = s
+                .points
+                .iter()
+                .filter(|q| q.1.is_finite())
+                .map(|q| (self.tx(q.0), q))
+                .collect();
+            for (x, q) in &pts {
+                let (lo, hi) = self.bar(q);
+                out.extend((0..=8).map(|i| at(*x, lo + (hi - lo) * i as f64 / 8.0)));
+            }
+            if !s.scatter {
+                for w in pts.windows(2) {
+                    let ((xa, a), (xb, b)) = (w[0], w[1]);
+                    out.extend((1..8).map(|i| {
+                        let t = i as f64 / 8.0;
+                        at(xa + (xb - xa) * t, a.1 + (b.1 - a.1) * t)
+                    }));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A chart with two f64 axes.
+type LineChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The chart of a panel of series on `f`, with its mesh and tick labels.
+fn line_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    p: &Panel,
+    f: &Frame,
+) -> Result<LineChart<'a, DB>, ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let ((x0, x1), (y0, y1)) = (f.x, f.y);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", title_size(&p.title)))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err)?;
+    let (log, floor) = (f.log, f.floor);
+    chart
+        .configure_mesh()
+        .x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .x_labels(if log { 24 } else { 8 })
+        .x_label_formatter(&|v| {
+            if log {
+                log_label(*v, floor)
+            } else {
+                lin_label(*v, (x1 - x0) / 8.0)
+            }
+        })
+        .y_label_formatter(&|v| lin_label(*v, (y1 - y0) / 10.0))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(draw_err)?;
+    Ok(chart)
+}
+
+/// Lines (or scatter) with error bars, hollow excluded points, the log axis's break and a
+/// legend in the emptiest corner.
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    series: &[Series],
+) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let f = Frame::of(p, series);
+    let mut chart = line_chart(area, p, &f)?;
+    if f.log && series.iter().any(|s| s.points.iter().any(|q| q.0 <= 0.0)) {
+        // The axis break between x = 0 and the first decade.
+        let b = f.floor.log10() + 0.5;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(b, f.y.0), (b, f.y.1)],
+                4i32,
+                4i32,
+                BLACK.mix(0.4).stroke_width(1),
+            ))
+            .map_err(draw_err)?;
+    }
+    for s in series {
+        draw_one_series(&mut chart, &f, s)?;
+    }
+    if series.iter().any(|s| s.hollow.iter().any(|h| *h)) {
+        // A legend entry for the excluded points, drawn off the data.
+        chart
+            .draw_series(std::iter::once(EmptyElement::at((f.x.0, f.y.0))))
+            .map_err(draw_err)?
+            .label("hollow: did not train (excluded)")
+            .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
+    }
+    if series.iter().any(|s| !s.name.is_empty()) {
+        // The legend goes into the corner that hides the fewest points.
+        let position = match legend_corner(&f.occupancy(series)) {
+            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+        };
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 12))
+            .position(position)
+            .draw()
+            .map_err(draw_err)?;
     }
     Ok(())
+}
+
+/// One series: its line (unless scatter), its points (hollow where excluded) and error bars.
+fn draw_one_series<DB: DrawingBackend>(
+    chart: &mut LineChart<'_, DB>,
+    f: &Frame,
+    s: &Series,
+) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let c = TAB10[s.color % TAB10.len()];
+    let is_hollow = |i: usize| s.hollow.get(i).copied().unwrap_or(false);
+    let pts: Vec<(f64, f64, bool)> = s
+        .points
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| q.1.is_finite())
+        .map(|(i, q)| (f.tx(q.0), q.1, is_hollow(i)))
+        .collect();
+    if !s.scatter {
+        let line: Vec<(f64, f64)> = pts.iter().map(|q| (q.0, q.1)).collect();
+        chart
+            .draw_series(LineSeries::new(line, c.stroke_width(2)))
+            .map_err(draw_err)?;
+    }
+    chart
+        .draw_series(pts.iter().map(|(x, y, h)| {
+            let style = if *h { c.stroke_width(2) } else { c.filled() };
+            Circle::new((*x, *y), if *h { 5 } else { 4 }, style)
+        }))
+        .map_err(draw_err)?
+        .label(s.name.as_str())
+        .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
+    chart
+        .draw_series(s.points.iter().filter_map(|q| {
+            q.2.filter(|e| *e > 0.0 && q.1.is_finite()).map(|_| {
+                let (lo, hi) = f.bar(q);
+                ErrorBar::new_vertical(f.tx(q.0), lo, q.1, hi, c.stroke_width(1), 8)
+            })
+        }))
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+/// Decision regions: each grid cell coloured by its class, the test points, and the clean
+/// point joined to its adversarial one.
+fn draw_regions<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    r: &Regions,
+) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, x1) = (
+        r.xs.first().copied().unwrap_or(0.0),
+        r.xs.last().copied().unwrap_or(1.0),
+    );
+    let (y0, y1) = (
+        r.ys.first().copied().unwrap_or(0.0),
+        r.ys.last().copied().unwrap_or(1.0),
+    );
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", title_size(&p.title)))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .disable_mesh()
+        .draw()
+        .map_err(draw_err)?;
+    let (nx, ny) = (r.xs.len(), r.ys.len());
+    let step = |n: usize, span: f64| if n > 1 { span / (n - 1) as f64 } else { 1.0 };
+    let (dx, dy) = (step(nx, x1 - x0), step(ny, y1 - y0));
+    chart
+        .draw_series(
+            (0..ny)
+                .flat_map(|j| (0..nx).map(move |i| (i, j)))
+                .map(|(i, j)| {
+                    let c =
+                        TAB10[(r.class.get(j * nx + i).copied().unwrap_or(0).max(0) as usize) % 10];
+                    let (cx, cy) = (r.xs[i], r.ys[j]);
+                    Rectangle::new(
+                        [
+                            (cx - dx / 2.0, cy - dy / 2.0),
+                            (cx + dx / 2.0, cy + dy / 2.0),
+                        ],
+                        c.mix(0.25).filled(),
+                    )
+                }),
+        )
+        .map_err(draw_err)?;
+    chart
+        .draw_series(r.points.iter().map(|(x, y, c)| {
+            Circle::new(
+                (*x, *y),
+                2,
+                TAB10[(*c).max(0) as usize % 10].mix(0.8).filled(),
+            )
+        }))
+        .map_err(draw_err)?;
+    draw_attack_path(&mut chart, r)
+}
+
+/// The clean point joined to its adversarial one, with their legend.
+fn draw_attack_path<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LineChart<'a, DB>,
+    r: &Regions,
+) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .draw_series(LineSeries::new(
+            [r.clean, r.adversarial],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(draw_err)?;
+    chart
+        .draw_series([Circle::new(r.clean, 7, BLACK.stroke_width(3))])
+        .map_err(draw_err)?
+        .label("clean")
+        .legend(|(x, y)| Circle::new((x, y), 5, BLACK.stroke_width(2)));
+    chart
+        .draw_series([Cross::new(r.adversarial, 8, RED.stroke_width(3))])
+        .map_err(draw_err)?
+        .label("adversarial")
+        .legend(|(x, y)| Cross::new((x, y), 5, RED.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(draw_err)
+}
+
+/// A matrix as a heatmap, row 0 at the top: grey from white (0) to black (1), or for signed
+/// values red (positive) and blue (negative) scaled by the largest magnitude.
+fn draw_heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    values: &[f32],
+    (height, width): (usize, usize),
+    signed: bool,
+) -> Result<(), ReportError>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", title_size(&p.title)))
+        .margin(10)
+        .build_cartesian_2d(0..width as i32, 0..height as i32)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_axes()
+        .draw()
+        .map_err(draw_err)?;
+    let m = values.iter().fold(1e-12f32, |a, v| a.max(v.abs()));
+    chart
+        .draw_series(
+            (0..height)
+                .flat_map(|r| (0..width).map(move |c| (r, c)))
+                .map(|(r, c)| {
+                    let v = values.get(r * width + c).copied().unwrap_or(0.0);
+                    let y = (height - 1 - r) as i32;
+                    Rectangle::new(
+                        [(c as i32, y), (c as i32 + 1, y + 1)],
+                        heat_color(v, m, signed).filled(),
+                    )
+                }),
+        )
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+/// The heatmap colour of `v` (the largest magnitude `m`).
+fn heat_color(v: f32, m: f32, signed: bool) -> RGBColor {
+    if signed {
+        let t = (v / m).clamp(-1.0, 1.0);
+        if t >= 0.0 {
+            RGBColor(255, (255.0 * (1.0 - t)) as u8, (255.0 * (1.0 - t)) as u8)
+        } else {
+            RGBColor((255.0 * (1.0 + t)) as u8, (255.0 * (1.0 + t)) as u8, 255)
+        }
+    } else {
+        let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
+        RGBColor(g, g, g)
+    }
 }
 
 #[cfg(test)]

@@ -142,13 +142,9 @@ fn experiment_body(
     save(&fig_dir.join(&exp.id), &title, &fig, 3)
 }
 
-/// Writes `report.md`, `findings.json`, `results.csv` and `figures/` into `out`.
-pub fn write_report(
-    input: &Input,
-    out: &Path,
-    settings: &Settings,
-) -> Result<ReportSummary, ReportError> {
-    let fig_dir = out.join("figures");
+/// The finished runs of each experiment (in report order), the experiments without any, and
+/// the number of runs planned in all.
+fn group_runs(input: &Input) -> (Vec<ExpRuns<'_>>, Vec<String>, usize) {
     let mut not_run = Vec::new();
     let mut planned_total = 0;
     let mut runs = Vec::new();
@@ -167,6 +163,57 @@ pub fn write_report(
             runs.push(ExpRuns { exp, res, planned });
         }
     }
+    (runs, not_run, planned_total)
+}
+
+/// `report.md`: the header, how claims are judged, the findings, determinism, the
+/// experiments not run, then each experiment's `body`.
+fn report_md(
+    input: &Input,
+    all: &[Finding],
+    planned_total: usize,
+    not_run: &[String],
+    body: &str,
+) -> String {
+    let mut md = format!("# cr reproduction report — scale `{}`\n\n", input.scale);
+    let _ = writeln!(
+        md,
+        "{} of {planned_total} runs finished ({}).\n",
+        input.results.len(),
+        input.source
+    );
+    let _ = writeln!(
+        md,
+        "## How claims are judged\n\n{METHOD}\n\n**Exclusion rule.** {EXCLUSION_RULE}\n"
+    );
+    let _ = writeln!(md, "## Findings\n\n{}\n", summary_line(all));
+    md.push_str(&findings_table(all));
+    md.push('\n');
+    md.push_str(&determinism(
+        input
+            .results
+            .iter()
+            .map(|r| r.get("device").and_then(Value::as_str).unwrap_or("")),
+    ));
+    if !not_run.is_empty() {
+        let _ = writeln!(
+            md,
+            "Experiments of the grid with no finished run here: {}.\n",
+            not_run.join(", ")
+        );
+    }
+    md.push_str(body);
+    md
+}
+
+/// Writes `report.md`, `findings.json`, `results.csv` and `figures/` into `out`.
+pub fn write_report(
+    input: &Input,
+    out: &Path,
+    settings: &Settings,
+) -> Result<ReportSummary, ReportError> {
+    let fig_dir = out.join("figures");
+    let (runs, not_run, planned_total) = group_runs(input);
     let mut all: Vec<Finding> = runs
         .iter()
         .flat_map(|e| judge_experiment(e.exp, &e.res, settings))
@@ -182,34 +229,7 @@ pub fn write_report(
             .collect();
         figures.extend(experiment_body(e, &mine, &fig_dir, &mut body)?);
     }
-    let mut md = format!("# cr reproduction report — scale `{}`\n\n", input.scale);
-    let _ = writeln!(
-        md,
-        "{} of {planned_total} runs finished ({}).\n",
-        input.results.len(),
-        input.source
-    );
-    let _ = writeln!(
-        md,
-        "## How claims are judged\n\n{METHOD}\n\n**Exclusion rule.** {EXCLUSION_RULE}\n"
-    );
-    let _ = writeln!(md, "## Findings\n\n{}\n", summary_line(&all));
-    md.push_str(&findings_table(&all));
-    md.push('\n');
-    md.push_str(&determinism(
-        input
-            .results
-            .iter()
-            .map(|r| r.get("device").and_then(Value::as_str).unwrap_or("")),
-    ));
-    if !not_run.is_empty() {
-        let _ = writeln!(
-            md,
-            "Experiments of the grid with no finished run here: {}.\n",
-            not_run.join(", ")
-        );
-    }
-    md.push_str(&body);
+    let md = report_md(input, &all, planned_total, &not_run, &body);
     let report = out.join("report.md");
     write_atomic(&report, md.as_bytes())?;
     let csv_path = out.join("results.csv");

@@ -73,15 +73,7 @@ impl From<EstimatorArg> for Estimator {
 
 /// Runs `analyze`.
 pub fn run(args: Args) -> Result<()> {
-    let k = match (args.k, args.k_fraction, args.eps_target) {
-        (Some(0), ..) => bail!("--k 0: k must be at least 1"),
-        (Some(k), ..) => KChoice::Fixed(k),
-        (_, Some(f), _) if !(f > 0.0 && f <= 1.0) => bail!("--k-fraction {f}: must be in (0, 1]"),
-        (_, Some(f), _) => KChoice::Fraction(f),
-        (.., Some(e)) if !(0.0..=1.0).contains(&e) => bail!("--eps-target {e}: must be in [0, 1]"),
-        (.., Some(e)) => KChoice::EpsTarget(e),
-        _ => KChoice::Minimise,
-    };
+    let k = k_choice(&args)?;
     let estimator: Estimator = args.estimator.into();
     if matches!(estimator, Estimator::DataDriven | Estimator::LocalSearch) && args.data.is_none() {
         bail!("--estimator {}: needs --data", value_name(&args.estimator));
@@ -120,6 +112,27 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
+    print_report(&r)?;
+    println!("({:.1} s)", r.seconds);
+    Ok(())
+}
+
+/// `--k`, `--k-fraction` or `--eps-target` (at most one applies, in that order), else the
+/// k that minimises the bound.
+fn k_choice(args: &Args) -> Result<KChoice> {
+    Ok(match (args.k, args.k_fraction, args.eps_target) {
+        (Some(0), ..) => bail!("--k 0: k must be at least 1"),
+        (Some(k), ..) => KChoice::Fixed(k),
+        (_, Some(f), _) if !(f > 0.0 && f <= 1.0) => bail!("--k-fraction {f}: must be in (0, 1]"),
+        (_, Some(f), _) => KChoice::Fraction(f),
+        (.., Some(e)) if !(0.0..=1.0).contains(&e) => bail!("--eps-target {e}: must be in [0, 1]"),
+        (.., Some(e)) => KChoice::EpsTarget(e),
+        _ => KChoice::Minimise,
+    })
+}
+
+/// The per-layer table and the network bounds.
+fn print_report(r: &cr_eval::tools::AnalyzeReport) -> Result<()> {
     println!("model {} ({})  k: {:?}", r.model, r.arch, r.bounds.k_choice);
     if !r.chained {
         println!(
@@ -177,6 +190,5 @@ pub fn run(args: Args) -> Result<()> {
             println!("   head ({how}): Theorem 3.1 {t:.4e}, true norm {n:.4e}");
         }
     }
-    println!("({:.1} s)", r.seconds);
     Ok(())
 }

@@ -100,6 +100,13 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
+    print_report(&r);
+    println!("{:.1} s", r.seconds);
+    Ok(())
+}
+
+/// The attacks' table, the worst case, the UAP, AutoAttack's components and the warnings.
+fn print_report(r: &cr_eval::tools::AttackReport) {
     println!("model {}  data {}", r.model, r.data);
     println!("clean accuracy {:.4}", r.clean_accuracy);
     println!(
@@ -157,6 +164,4 @@ pub fn run(args: Args) -> Result<()> {
     for w in &r.warnings {
         println!("warning: {w}");
     }
-    println!("{:.1} s", r.seconds);
-    Ok(())
 }

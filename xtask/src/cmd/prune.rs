@@ -89,11 +89,39 @@ pub fn run(args: Args) -> Result<()> {
         physical: method.is_structured() || (method == Method::LowRank && args.rank.is_some()),
     };
     cfg.validate()?;
+    let specs = attack_specs(&args)?;
+    let ctx = args.run.context(false)?;
+    let data = if args.eval {
+        Some(samples(&args.data, Split::Test, Some(args.n), &ctx)?)
+    } else {
+        None
+    };
+    let r = with_spinner(format!("{} pruning", args.method), || {
+        prune(
+            &args.model,
+            &cfg,
+            args.out.as_deref(),
+            data.as_ref().map(|d| (d, specs.as_slice())),
+            args.seed,
+            &ctx,
+        )
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    print_outcome(&r);
+    println!("({:.1} s)", r.seconds);
+    Ok(())
+}
+
+/// The attacks of `--eval` (`--attack`, all at `--norm` and `--eps`).
+fn attack_specs(args: &Args) -> Result<Vec<AttackSpec>> {
     let norm: Norm = args.norm.into();
     if !args.attack.is_empty() && !args.eval {
         bail!("--attack needs --eval");
     }
-    let specs: Vec<AttackSpec> = match (args.attack.is_empty(), args.eps) {
+    Ok(match (args.attack.is_empty(), args.eps) {
         (true, _) => Vec::new(),
         (false, None) => bail!("--attack needs --eps"),
         (false, Some(e)) if !(e.is_finite() && e > 0.0) => {
@@ -116,27 +144,11 @@ pub fn run(args: Args) -> Result<()> {
                 None => bail!("--attack uap: pruning evaluates per-sample attacks only"),
             })
             .collect::<Result<_>>()?,
-    };
-    let ctx = args.run.context(false)?;
-    let data = if args.eval {
-        Some(samples(&args.data, Split::Test, Some(args.n), &ctx)?)
-    } else {
-        None
-    };
-    let r = with_spinner(format!("{} pruning", args.method), || {
-        prune(
-            &args.model,
-            &cfg,
-            args.out.as_deref(),
-            data.as_ref().map(|d| (d, specs.as_slice())),
-            args.seed,
-            &ctx,
-        )
-    })?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-        return Ok(());
-    }
+    })
+}
+
+/// The pruning report: per layer, the sizes and the accuracies before and after.
+fn print_outcome(r: &cr_eval::tools::PruneOutcome) {
     let rep = &r.report;
     println!(
         "model {}  method {}  requested {:.3}  achieved {:.3}{}",
@@ -186,6 +198,4 @@ pub fn run(args: Args) -> Result<()> {
     for n in &r.notes {
         println!("note: {n}");
     }
-    println!("({:.1} s)", r.seconds);
-    Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use cr_experiments::cost::{StepCost, estimate, extrapolate, measure_steps, step_counts};
-use cr_experiments::grid::Grid;
+use cr_experiments::grid::{Grid, RunSpec};
 use cr_experiments::report::write_report;
 use cr_experiments::runner::{RunnerOptions, planned_runs, run_grid, slurm_script};
 
@@ -92,33 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         jobs,
     };
     if let Some(n) = args.emit_slurm {
-        if n == 0 {
-            bail!("--emit-slurm needs at least 1 shard");
-        }
-        let extra = format!("--device {}", args.run.device)
-            + &args
-                .run
-                .data_dir
-                .as_ref()
-                .map(|d| format!(" --data-dir {}", d.display()))
-                .unwrap_or_default();
-        let script = slurm_script(&args.scale.to_string(), n, &args.out, &args.only, &extra);
-        cr_experiments::store::write(&args.slurm_file, script.as_bytes())?;
-        println!(
-            "wrote {} ({} shards of {} runs); submit with: sbatch {}",
-            args.slurm_file.display(),
-            n,
-            planned_runs(
-                &grid,
-                &RunnerOptions {
-                    shard: None,
-                    ..opts.clone()
-                }
-            )?
-            .len(),
-            args.slurm_file.display()
-        );
-        return Ok(());
+        return emit_slurm(&args, &grid, &opts, n);
     }
     if args.dry_run {
         return dry_run(&args, &grid, &opts);
@@ -167,6 +141,70 @@ const CPU_FLOPS: f64 = 47e9;
 /// An assumed sustained GPU throughput for these small models (not measured).
 const GPU_FLOPS: f64 = 10e12;
 
+/// `--emit-slurm N`: writes the job-array script of N shards.
+fn emit_slurm(args: &Args, grid: &Grid, opts: &RunnerOptions, n: usize) -> Result<()> {
+    if n == 0 {
+        bail!("--emit-slurm needs at least 1 shard");
+    }
+    let extra = format!("--device {}", args.run.device)
+        + &args
+            .run
+            .data_dir
+            .as_ref()
+            .map(|d| format!(" --data-dir {}", d.display()))
+            .unwrap_or_default();
+    let script = slurm_script(&args.scale.to_string(), n, &args.out, &args.only, &extra);
+    cr_experiments::store::write(&args.slurm_file, script.as_bytes())?;
+    println!(
+        "wrote {} ({} shards of {} runs); submit with: sbatch {}",
+        args.slurm_file.display(),
+        n,
+        planned_runs(
+            grid,
+            &RunnerOptions {
+                shard: None,
+                ..opts.clone()
+            }
+        )?
+        .len(),
+        args.slurm_file.display()
+    );
+    Ok(())
+}
+
+/// One run of the dry run: its line (and, with `--verbose-configs`, its resolved config), its
+/// JSON row and its estimated FLOPs.
+fn run_row(args: &Args, r: &RunSpec) -> Result<(String, serde_json::Value, f64)> {
+    let c = estimate(&r.config)?;
+    let mut text = format!(
+        "  {:<40} {} = {:<10} data {:<16} model {:<6} {:>8.3} MFLOP/sample  ~{:.2e} FLOP\n",
+        r.id,
+        r.key,
+        r.value.to_string(),
+        r.config.data.name,
+        r.config.model.arch_name(),
+        c.model_flops as f64 / 1e6,
+        c.total()
+    );
+    if args.verbose_configs {
+        for line in r.config.to_toml().lines() {
+            text += &format!("      {line}\n");
+        }
+    }
+    let row = serde_json::json!({
+        "experiment": r.experiment,
+        "id": r.id,
+        "sweep": r.sweep,
+        "key": r.key,
+        "value": serde_json::to_value(&r.value)?,
+        "seed": r.seed,
+        "hash": r.hash,
+        "cost": c,
+        "config": serde_json::to_value(&r.config)?,
+    });
+    Ok((text, row, c.total()))
+}
+
 /// `--dry-run`: the planned runs with their resolved configs and estimated cost.
 fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
     let runs = planned_runs(grid, opts)?;
@@ -204,34 +242,10 @@ fn dry_run(args: &Args, grid: &Grid, opts: &RunnerOptions) -> Result<()> {
             measured.push(m);
         }
         for r in mine {
-            let c = estimate(&r.config)?;
-            total += c.total();
-            text += &format!(
-                "  {:<40} {} = {:<10} data {:<16} model {:<6} {:>8.3} MFLOP/sample  ~{:.2e} FLOP\n",
-                r.id,
-                r.key,
-                r.value.to_string(),
-                r.config.data.name,
-                r.config.model.arch_name(),
-                c.model_flops as f64 / 1e6,
-                c.total()
-            );
-            if args.verbose_configs {
-                for line in r.config.to_toml().lines() {
-                    text += &format!("      {line}\n");
-                }
-            }
-            rows.push(serde_json::json!({
-                "experiment": r.experiment,
-                "id": r.id,
-                "sweep": r.sweep,
-                "key": r.key,
-                "value": serde_json::to_value(&r.value)?,
-                "seed": r.seed,
-                "hash": r.hash,
-                "cost": c,
-                "config": serde_json::to_value(&r.config)?,
-            }));
+            let (line, row, flops) = run_row(args, r)?;
+            total += flops;
+            text += &line;
+            rows.push(row);
         }
     }
     let (cpu_min, gpu_min) = (total / CPU_FLOPS / 60.0, total / GPU_FLOPS / 60.0);
