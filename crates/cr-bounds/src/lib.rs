@@ -62,6 +62,7 @@ pub mod theorem31;
 
 pub use alignment::{Alignment, Estimator, LocalSearchOptions, Norm};
 pub use error::{BoundsError, Result};
+pub use layer::activation_patterns;
 pub use network::{BoundOptions, Layer, LayerReport, NetworkBound, NetworkReport, analyze, s_opt};
 pub use theorem31::{
     KChoice, L2Bound, LinfBound, VectorCompressibility, theorem_3_1_l2, theorem_3_1_linf,

@@ -468,19 +468,9 @@ pub fn fcn_patterns(model: &Model, x: &Tensor<4>) -> Result<Vec<Vec<Vec<bool>>>,
         .try_into_vec::<f32>()
         .map_err(|e| readback("reading inputs", e))?;
     let d = flat.len() / n.max(1);
-    let mut a = cr_linalg::Mat::<f64>::from_fn(n, d, |i, j| f64::from(flat[i * d + j]));
+    let a = cr_linalg::Mat::<f64>::from_fn(n, d, |i, j| f64::from(flat[i * d + j]));
     let layers = crate::analyses::bound_layers(model);
-    let mut out = Vec::new();
-    for layer in &layers[..layers.len().saturating_sub(1)] {
-        let z = &a * layer.matrix.transpose();
-        out.push(
-            (0..n)
-                .map(|i| (0..z.ncols()).map(|j| z[(i, j)] > 0.0).collect())
-                .collect(),
-        );
-        a = cr_linalg::Mat::from_fn(z.nrows(), z.ncols(), |i, j| z[(i, j)].max(0.0));
-    }
-    Ok(out)
+    Ok(cr_bounds::activation_patterns(&layers, &a))
 }
 
 /// Bounds of the model in `path` (paper Theorems 3.1 and 3.2); `data` supplies activation
