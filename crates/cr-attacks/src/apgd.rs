@@ -280,103 +280,221 @@ pub(crate) fn reference_run<C: Classifier + ?Sized>(
     obj: &Objective,
     stream: u64,
 ) -> Run {
-    let dims = x.dims();
-    let b = dims[0];
-    let device = x.device();
     let (eps, norm, clip) = (cfg.eps, cfg.norm, cfg.clip);
-    let kind = match norm {
-        Norm::Linf => Start::LinfSphere,
-        Norm::L2 => Start::L2Sphere,
-    };
-    let noise = random_start(
-        kind, eps, cfg.seed, stream, restart, positions, dims, &device,
-    );
-    let start = x.clone() + noise;
-    let mut x_adv = if clip { start.clamp(0.0, 1.0) } else { start };
-
-    let p = probe_eot(
-        model,
-        x_adv.clone(),
-        y.clone(),
-        obj,
-        cfg.steps > 0,
-        cfg.eot_iter,
-    );
-    let mut grad = p.grad;
-    let mut acc = correct(p.logits, y.clone());
-    let mut x_best_adv = x_adv.clone();
-    let mut x_best = x_adv.clone();
-    let mut grad_best = grad.clone();
-    let mut loss_best = p.loss.clone();
-    let mut loss_prev = p.loss;
-    let mut x_old = x_adv.clone();
-    let mut eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
-    let mut increases = Tensor::<1>::zeros([b], &device);
-    // "Reduced at the previous check" starts true: condition 2 cannot fire at the first check.
-    let mut reduced_last =
-        Tensor::<1, Bool>::from_data(TensorData::new(vec![true; b], [b]), &device);
-    let mut loss_best_last_check = loss_best.clone();
-
+    let x_adv = reference_start(&x, positions, restart, cfg, stream);
+    let mut s = RefState::new(model, x_adv, &y, obj, cfg);
     let checkpoints = apgd_checkpoints(cfg.steps);
     let mut next_check = 0usize;
     let mut last_check_at = 0usize;
     let project_ref = |v: Tensor<4>| project(v, x.clone(), norm, eps, clip);
 
     for i in 0..cfg.steps {
-        let step = per_image(eta.clone());
-        let dir = ascent_direction(grad, norm, 1e-12);
+        s = s.iterate(model, &y, obj, cfg, i, &project_ref);
+        if checkpoints.get(next_check) == Some(&(i + 1)) {
+            s = s.check_step_size((i + 1 - last_check_at) as f32, cfg.rho);
+            last_check_at = i + 1;
+            next_check += 1;
+        }
+    }
+    s.finish()
+}
+
+/// The reference's random start: `x` plus noise on the ε-sphere (restart `restart` of
+/// stream `stream`), clipped when clipping.
+fn reference_start(
+    x: &Tensor<4>,
+    positions: &[usize],
+    restart: usize,
+    cfg: &ApgdConfig,
+    stream: u64,
+) -> Tensor<4> {
+    let kind = match cfg.norm {
+        Norm::Linf => Start::LinfSphere,
+        Norm::L2 => Start::L2Sphere,
+    };
+    let noise = random_start(
+        kind,
+        cfg.eps,
+        cfg.seed,
+        stream,
+        restart,
+        positions,
+        x.dims(),
+        &x.device(),
+    );
+    let start = x.clone() + noise;
+    if cfg.clip {
+        start.clamp(0.0, 1.0)
+    } else {
+        start
+    }
+}
+
+/// The reference APGD's per-sample state (auto-attack `attack_single_run`'s locals).
+struct RefState {
+    /// The current iterate and the previous one.
+    x_adv: Tensor<4>,
+    x_old: Tensor<4>,
+    /// The objective's gradient at `x_adv`.
+    grad: Tensor<4>,
+    /// Every iterate so far classified correctly.
+    acc: Tensor<1, Bool>,
+    /// The last misclassified iterate (the start until there is one).
+    x_best_adv: Tensor<4>,
+    /// The iterate of highest loss, its gradient and loss.
+    x_best: Tensor<4>,
+    grad_best: Tensor<4>,
+    loss_best: Tensor<1>,
+    /// The loss of the previous iterate.
+    loss_prev: Tensor<1>,
+    /// Step size η per sample.
+    eta: Tensor<1>,
+    /// Loss increases since the last checkpoint.
+    increases: Tensor<1>,
+    /// Whether η was halved at the last checkpoint.
+    reduced_last: Tensor<1, Bool>,
+    /// `loss_best` at the last checkpoint.
+    loss_best_last_check: Tensor<1>,
+}
+
+impl RefState {
+    /// The state at the start point `x_adv`, after its probe.
+    fn new<C: Classifier + ?Sized>(
+        model: &C,
+        x_adv: Tensor<4>,
+        y: &Tensor<1, Int>,
+        obj: &Objective,
+        cfg: &ApgdConfig,
+    ) -> Self {
+        let b = x_adv.dims()[0];
+        let device = x_adv.device();
+        let p = probe_eot(
+            model,
+            x_adv.clone(),
+            y.clone(),
+            obj,
+            cfg.steps > 0,
+            cfg.eot_iter,
+        );
+        let grad = p.grad;
+        let acc = correct(p.logits, y.clone());
+        let x_best_adv = x_adv.clone();
+        let x_best = x_adv.clone();
+        let grad_best = grad.clone();
+        let loss_best = p.loss.clone();
+        let loss_prev = p.loss;
+        let x_old = x_adv.clone();
+        let eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
+        let increases = Tensor::<1>::zeros([b], &device);
+        // "Reduced at the previous check" starts true: condition 2 cannot fire at the first
+        // check.
+        let reduced_last =
+            Tensor::<1, Bool>::from_data(TensorData::new(vec![true; b], [b]), &device);
+        let loss_best_last_check = loss_best.clone();
+        Self {
+            x_adv,
+            x_old,
+            grad,
+            acc,
+            x_best_adv,
+            x_best,
+            grad_best,
+            loss_best,
+            loss_prev,
+            eta,
+            increases,
+            reduced_last,
+            loss_best_last_check,
+        }
+    }
+
+    /// Iteration `i`: the momentum step, the probe at the new iterate (no gradient after the
+    /// last), and the bookkeeping of the best points.
+    fn iterate<C: Classifier + ?Sized>(
+        mut self,
+        model: &C,
+        y: &Tensor<1, Int>,
+        obj: &Objective,
+        cfg: &ApgdConfig,
+        i: usize,
+        project_ref: &impl Fn(Tensor<4>) -> Tensor<4>,
+    ) -> Self {
+        let step = per_image(self.eta.clone());
+        let dir = ascent_direction(self.grad, cfg.norm, 1e-12);
+        let x_adv = self.x_adv;
         let z = project_ref(x_adv.clone() + dir * step);
         let x_new = if i == 0 {
             // α = 1 at the first step: the momentum term vanishes.
             z
         } else {
-            let momentum = x_adv.clone() - x_old;
+            let momentum = x_adv.clone() - self.x_old;
             project_ref(
                 x_adv.clone() + (z - x_adv.clone()).mul_scalar(0.75) + momentum.mul_scalar(0.25),
             )
         };
-        x_old = x_adv;
-        x_adv = x_new;
+        self.x_old = x_adv;
+        self.x_adv = x_new;
 
         let last = i + 1 == cfg.steps;
-        let p = probe_eot(model, x_adv.clone(), y.clone(), obj, !last, cfg.eot_iter);
-        grad = p.grad;
+        let p = probe_eot(
+            model,
+            self.x_adv.clone(),
+            y.clone(),
+            obj,
+            !last,
+            cfg.eot_iter,
+        );
+        self.grad = p.grad;
         let ok = correct(p.logits, y.clone());
-        x_best_adv = select_images(ok.clone().bool_not(), x_adv.clone(), x_best_adv);
-        acc = acc.bool_and(ok);
+        self.x_best_adv = select_images(ok.clone().bool_not(), self.x_adv.clone(), self.x_best_adv);
+        self.acc = self.acc.bool_and(ok);
 
-        increases = increases + p.loss.clone().greater(loss_prev).float();
-        loss_prev = p.loss.clone();
-        let improved = p.loss.clone().greater(loss_best.clone());
-        x_best = select_images(improved.clone(), x_adv.clone(), x_best);
-        grad_best = select_images(improved.clone(), grad.clone(), grad_best);
-        loss_best = loss_best.mask_where(improved, p.loss);
+        self.increases = self.increases + p.loss.clone().greater(self.loss_prev).float();
+        self.loss_prev = p.loss.clone();
+        let improved = p.loss.clone().greater(self.loss_best.clone());
+        self.x_best = select_images(improved.clone(), self.x_adv.clone(), self.x_best);
+        self.grad_best = select_images(improved.clone(), self.grad.clone(), self.grad_best);
+        self.loss_best = self.loss_best.mask_where(improved, p.loss);
+        self
+    }
 
-        if checkpoints.get(next_check) == Some(&(i + 1)) {
-            let k = (i + 1 - last_check_at) as f32;
-            let oscillating = increases.clone().lower_equal_elem(cfg.rho * k);
-            let stalled = reduced_last
-                .bool_not()
-                .bool_and(loss_best_last_check.greater_equal(loss_best.clone()));
-            let halve = oscillating.bool_or(stalled);
-            reduced_last = halve.clone();
-            loss_best_last_check = loss_best.clone();
-            eta = eta.clone().mask_where(halve.clone(), eta.mul_scalar(0.5));
-            x_adv = select_images(halve.clone(), x_best.clone(), x_adv);
-            grad = select_images(halve, grad_best.clone(), grad);
-            increases = increases.zeros_like();
-            last_check_at = i + 1;
-            next_check += 1;
+    /// The step-size check after a window of `k` iterations: η halves, and the iterate
+    /// returns to the best point, where the loss increased in at most a fraction `rho` of
+    /// the window or where the best loss stalled without a halving at the previous check.
+    fn check_step_size(mut self, k: f32, rho: f32) -> Self {
+        let oscillating = self.increases.clone().lower_equal_elem(rho * k);
+        let stalled = self.reduced_last.bool_not().bool_and(
+            self.loss_best_last_check
+                .greater_equal(self.loss_best.clone()),
+        );
+        let halve = oscillating.bool_or(stalled);
+        self.reduced_last = halve.clone();
+        self.loss_best_last_check = self.loss_best.clone();
+        self.eta = self
+            .eta
+            .clone()
+            .mask_where(halve.clone(), self.eta.mul_scalar(0.5));
+        self.x_adv = select_images(halve.clone(), self.x_best.clone(), self.x_adv);
+        self.grad = select_images(halve, self.grad_best.clone(), self.grad);
+        self.increases = self.increases.zeros_like();
+        self
+    }
+
+    /// The run's result: the misclassified iterate where one was found, else the best-loss
+    /// point.
+    fn finish(self) -> Run {
+        let fooled = self.acc.bool_not();
+        Run {
+            adv: select_images(fooled.clone(), self.x_best_adv, self.x_best.clone()),
+            loss: self.loss_best,
+            fooled,
+            best: self.x_best,
         }
     }
-    let fooled = acc.bool_not();
-    Run {
-        adv: select_images(fooled.clone(), x_best_adv, x_best.clone()),
-        loss: loss_best,
-        fooled,
-        best: x_best,
-    }
 }
+
+/// ART's `tol = 10e-8` of the ascent direction.
+const ART_TOL: f32 = 1e-7;
 
 /// One run of ART 1.18's APGD inner loop from `x_start` on all samples of `x` (the centres).
 fn art_run<C: Classifier + ?Sized>(
@@ -386,78 +504,153 @@ fn art_run<C: Classifier + ?Sized>(
     x_start: Tensor<4>,
     cfg: &ApgdConfig,
 ) -> Run {
-    let b = x.dims()[0];
-    let device = x.device();
     let (eps, norm, clip) = (cfg.eps, cfg.norm, cfg.clip);
     let proj = |v: Tensor<4>| project_art(v, x.clone(), norm, eps, clip);
     let checkpoints = art_checkpoints(cfg.steps);
-    let tol = 1e-7; // ART's `tol = 10e-8`
 
-    let mut eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
-    let mut x_k = x_start;
-    let p0 = probe(model, x_k.clone(), y.clone(), cfg.loss, true);
-    let mut grad = p0.grad;
-    let f0 = p0.loss;
-
-    // k = 0: a plain step, then the bookkeeping against f(x_0) with ≥.
-    let z = proj(x_k.clone() + ascent_direction(grad.clone(), norm, tol) * per_image(eta.clone()));
-    let x_1 = z;
-    let p1 = probe(model, x_1.clone(), y.clone(), cfg.loss, cfg.steps > 1);
-    let ge = p1.loss.clone().greater_equal(f0.clone());
-    let mut count = ge.clone().float();
-    let mut f_max = f0.clone().mask_where(ge.clone(), p1.loss.clone());
-    let mut x_max = select_images(ge.clone(), x_1.clone(), x_k.clone());
-    let mut g_max = select_images(ge, p1.grad.clone(), grad);
-    let mut x_max_prev = x.clone();
-    let mut eta_last_check = eta.clone();
-    let mut f_max_last_check = f0;
-    let mut x_prev = x_k;
-    x_k = x_1;
-    grad = p1.grad;
-
+    let mut s = ArtState::first_step(model, &x, &y, x_start, cfg, &proj);
     for k_iter in 1..cfg.steps {
-        let z = proj(x_k.clone() + ascent_direction(grad, norm, tol) * per_image(eta.clone()));
-        let moved = x_k.clone()
-            + (z - x_k.clone()).mul_scalar(0.75)
-            + (x_k.clone() - x_prev).mul_scalar(0.25);
-        let x_new = proj(moved);
-        let need_grad = k_iter + 1 < cfg.steps;
-        let p = probe(model, x_new.clone(), y.clone(), cfg.loss, need_grad);
-        let gt = p.loss.clone().greater(f_max.clone());
-        count = count + gt.clone().float();
-        x_max = select_images(gt.clone(), x_new.clone(), x_max);
-        x_max_prev = select_images(gt.clone(), x_k.clone(), x_max_prev);
-        g_max = select_images(gt.clone(), p.grad.clone(), g_max);
-        f_max = f_max.mask_where(gt, p.loss);
-        x_prev = x_k;
-        x_k = x_new;
-        grad = p.grad;
-
+        s = s.iterate(model, &y, cfg, k_iter, &proj);
         if let Some(pos) = checkpoints.iter().position(|&c| c == k_iter)
             && pos > 0
         {
             let window = (k_iter - checkpoints[pos - 1]) as f32;
-            let c1 = count.clone().lower_elem(cfg.rho * window);
-            let c2 = eta_last_check
-                .clone()
-                .equal(eta.clone())
-                .bool_and(f_max_last_check.clone().equal(f_max.clone()));
-            let cond = c1.bool_or(c2);
-            eta = eta.clone().mask_where(cond.clone(), eta.mul_scalar(0.5));
-            x_k = select_images(cond.clone(), x_max.clone(), x_k);
-            x_prev = select_images(cond.clone(), x_max_prev.clone(), x_prev);
-            grad = select_images(cond, g_max.clone(), grad);
-            count = count.zeros_like();
-            eta_last_check = eta.clone();
-            f_max_last_check = f_max.clone();
+            s = s.check_step_size(window, cfg.rho);
         }
     }
+    let x_k = s.x_k;
     let p = probe(model, x_k.clone(), y.clone(), cfg.loss, false);
     Run {
         fooled: correct(p.logits, y).bool_not(),
         best: x_k.clone(),
         adv: x_k,
         loss: p.loss,
+    }
+}
+
+/// ART's APGD state per sample (the locals of its inner loop).
+struct ArtState {
+    /// Step size η per sample.
+    eta: Tensor<1>,
+    /// The current iterate `x_k`, the previous one, and the gradient at `x_k`.
+    x_k: Tensor<4>,
+    x_prev: Tensor<4>,
+    grad: Tensor<4>,
+    /// Loss increases since the last checkpoint.
+    count: Tensor<1>,
+    /// The iterate of highest loss, its predecessor, gradient and loss.
+    x_max: Tensor<4>,
+    x_max_prev: Tensor<4>,
+    g_max: Tensor<4>,
+    f_max: Tensor<1>,
+    /// η and `f_max` at the last checkpoint.
+    eta_last_check: Tensor<1>,
+    f_max_last_check: Tensor<1>,
+}
+
+impl ArtState {
+    /// Iteration k = 0 from `x_0 = x_start`: a plain step, then the bookkeeping against
+    /// `f(x_0)` with ≥.
+    fn first_step<C: Classifier + ?Sized>(
+        model: &C,
+        x: &Tensor<4>,
+        y: &Tensor<1, Int>,
+        x_start: Tensor<4>,
+        cfg: &ApgdConfig,
+        proj: &impl Fn(Tensor<4>) -> Tensor<4>,
+    ) -> Self {
+        let b = x.dims()[0];
+        let device = x.device();
+        let eta = Tensor::<1>::full([b], cfg.initial_step(), &device);
+        let x_k = x_start;
+        let p0 = probe(model, x_k.clone(), y.clone(), cfg.loss, true);
+        let grad = p0.grad;
+        let f0 = p0.loss;
+
+        let z = proj(
+            x_k.clone()
+                + ascent_direction(grad.clone(), cfg.norm, ART_TOL) * per_image(eta.clone()),
+        );
+        let x_1 = z;
+        let p1 = probe(model, x_1.clone(), y.clone(), cfg.loss, cfg.steps > 1);
+        let ge = p1.loss.clone().greater_equal(f0.clone());
+        let count = ge.clone().float();
+        let f_max = f0.clone().mask_where(ge.clone(), p1.loss.clone());
+        let x_max = select_images(ge.clone(), x_1.clone(), x_k.clone());
+        let g_max = select_images(ge, p1.grad.clone(), grad);
+        let x_max_prev = x.clone();
+        let eta_last_check = eta.clone();
+        let f_max_last_check = f0;
+        Self {
+            eta,
+            x_prev: x_k,
+            x_k: x_1,
+            grad: p1.grad,
+            count,
+            x_max,
+            x_max_prev,
+            g_max,
+            f_max,
+            eta_last_check,
+            f_max_last_check,
+        }
+    }
+
+    /// Iteration `k_iter ≥ 1`: the momentum step, the probe at the new iterate (no gradient
+    /// after the last), and the bookkeeping of the best point with >.
+    fn iterate<C: Classifier + ?Sized>(
+        mut self,
+        model: &C,
+        y: &Tensor<1, Int>,
+        cfg: &ApgdConfig,
+        k_iter: usize,
+        proj: &impl Fn(Tensor<4>) -> Tensor<4>,
+    ) -> Self {
+        let x_k = self.x_k;
+        let z = proj(
+            x_k.clone()
+                + ascent_direction(self.grad, cfg.norm, ART_TOL) * per_image(self.eta.clone()),
+        );
+        let moved = x_k.clone()
+            + (z - x_k.clone()).mul_scalar(0.75)
+            + (x_k.clone() - self.x_prev).mul_scalar(0.25);
+        let x_new = proj(moved);
+        let need_grad = k_iter + 1 < cfg.steps;
+        let p = probe(model, x_new.clone(), y.clone(), cfg.loss, need_grad);
+        let gt = p.loss.clone().greater(self.f_max.clone());
+        self.count = self.count + gt.clone().float();
+        self.x_max = select_images(gt.clone(), x_new.clone(), self.x_max);
+        self.x_max_prev = select_images(gt.clone(), x_k.clone(), self.x_max_prev);
+        self.g_max = select_images(gt.clone(), p.grad.clone(), self.g_max);
+        self.f_max = self.f_max.mask_where(gt, p.loss);
+        self.x_prev = x_k;
+        self.x_k = x_new;
+        self.grad = p.grad;
+        self
+    }
+
+    /// ART's step-size check after a window of `window` iterations: η halves, and the
+    /// iterate returns to the best point, where the loss increased in fewer than a fraction
+    /// `rho` of the window or where neither η nor the best loss changed since the last check.
+    fn check_step_size(mut self, window: f32, rho: f32) -> Self {
+        let c1 = self.count.clone().lower_elem(rho * window);
+        let c2 = self
+            .eta_last_check
+            .clone()
+            .equal(self.eta.clone())
+            .bool_and(self.f_max_last_check.clone().equal(self.f_max.clone()));
+        let cond = c1.bool_or(c2);
+        self.eta = self
+            .eta
+            .clone()
+            .mask_where(cond.clone(), self.eta.mul_scalar(0.5));
+        self.x_k = select_images(cond.clone(), self.x_max.clone(), self.x_k);
+        self.x_prev = select_images(cond.clone(), self.x_max_prev.clone(), self.x_prev);
+        self.grad = select_images(cond, self.g_max.clone(), self.grad);
+        self.count = self.count.zeros_like();
+        self.eta_last_check = self.eta.clone();
+        self.f_max_last_check = self.f_max.clone();
+        self
     }
 }
 

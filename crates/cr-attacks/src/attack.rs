@@ -215,98 +215,124 @@ impl Attack {
 
     /// Every parameter, flattened for reports.
     pub fn params(&self) -> AttackParams {
+        let base = AttackParams::base(self);
         match self {
-            Attack::Fgsm(c) => AttackParams {
-                attack: self.name().into(),
-                norm: c.norm,
-                eps: c.eps,
-                step_size: c.eps,
-                steps: 1,
-                restarts: 1,
-                seed: None,
-                mode: None,
-                loss: c.loss,
-                random_start: false,
-                clip: c.clip,
-                ..AttackParams::base(self)
-            },
-            Attack::Pgd(c) => AttackParams {
-                attack: self.name().into(),
-                norm: c.norm,
-                eps: c.eps,
-                step_size: c.step_size,
-                steps: c.steps,
-                restarts: c.restarts,
-                seed: Some(c.seed),
-                mode: None,
-                loss: c.loss,
-                random_start: c.random_start,
-                clip: c.clip,
-                ..AttackParams::base(self)
-            },
-            Attack::Apgd(c) => AttackParams {
-                attack: self.name().into(),
-                norm: c.norm,
-                eps: c.eps,
-                step_size: c.initial_step(),
-                steps: c.steps,
-                restarts: c.restarts,
-                seed: Some(c.seed),
-                mode: Some(c.mode),
-                loss: c.loss,
-                random_start: true,
-                clip: c.clip,
-                eot_iter: (c.eot_iter > 1).then_some(c.eot_iter),
-                ..AttackParams::base(self)
-            },
-            Attack::ApgdT(c) => AttackParams {
-                step_size: 2.0 * c.eps,
-                steps: c.steps,
-                restarts: c.restarts,
-                seed: Some(c.seed),
-                mode: Some(ApgdMode::Reference),
-                loss: Loss::Dlr,
-                random_start: true,
-                clip: c.clip,
-                targets: Some(c.targets),
-                ..AttackParams::base(self)
-            },
-            Attack::Fab(c) => AttackParams {
-                step_size: c.eta,
-                steps: c.steps,
-                restarts: c.restarts,
-                seed: Some(c.seed),
-                loss: Loss::Margin,
-                random_start: c.restarts > 1,
-                targets: c.targeted.then_some(c.targets),
-                ..AttackParams::base(self)
-            },
-            Attack::Square(c) => AttackParams {
-                step_size: c.p_init,
-                steps: c.queries,
-                restarts: c.restarts,
-                seed: Some(c.seed),
-                loss: Loss::Margin,
-                random_start: true,
-                ..AttackParams::base(self)
-            },
-            Attack::AutoAttack(c) => AttackParams {
-                step_size: 2.0 * c.eps,
-                steps: 100,
-                restarts: if c.version == AutoAttackVersion::Plus {
-                    5
-                } else {
-                    1
-                },
-                seed: Some(c.seed),
-                mode: Some(ApgdMode::Reference),
-                loss: Loss::Ce,
-                random_start: true,
-                version: Some(c.version),
-                targets: (c.version != AutoAttackVersion::Rand).then_some(9),
-                ..AttackParams::base(self)
-            },
+            Attack::Fgsm(c) => fgsm_params(c, base),
+            Attack::Pgd(c) => pgd_params(c, base),
+            Attack::Apgd(c) => apgd_params(c, base),
+            Attack::ApgdT(c) => apgd_t_params(c, base),
+            Attack::Fab(c) => fab_params(c, base),
+            Attack::Square(c) => square_params(c, base),
+            Attack::AutoAttack(c) => autoattack_params(c, base),
         }
+    }
+}
+
+// The per-attack fields of [`Attack::params`]; `base` ([`AttackParams::base`]) already holds
+// the shared ones (name, norm, ε, clipping).
+
+/// FGSM / FGM: one step of size ε, nothing drawn.
+fn fgsm_params(c: &FgsmConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: c.eps,
+        steps: 1,
+        restarts: 1,
+        seed: None,
+        mode: None,
+        loss: c.loss,
+        random_start: false,
+        ..base
+    }
+}
+
+/// PGD: its step size α, steps, restarts and random start.
+fn pgd_params(c: &PgdConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: c.step_size,
+        steps: c.steps,
+        restarts: c.restarts,
+        seed: Some(c.seed),
+        mode: None,
+        loss: c.loss,
+        random_start: c.random_start,
+        ..base
+    }
+}
+
+/// APGD: the initial step η₀, the mode, and the EOT passes when more than 1.
+fn apgd_params(c: &ApgdConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: c.initial_step(),
+        steps: c.steps,
+        restarts: c.restarts,
+        seed: Some(c.seed),
+        mode: Some(c.mode),
+        loss: c.loss,
+        random_start: true,
+        eot_iter: (c.eot_iter > 1).then_some(c.eot_iter),
+        ..base
+    }
+}
+
+/// APGD-T: the reference APGD on the targeted DLR loss, η₀ = 2ε, with its target count.
+fn apgd_t_params(c: &ApgdTConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: 2.0 * c.eps,
+        steps: c.steps,
+        restarts: c.restarts,
+        seed: Some(c.seed),
+        mode: Some(ApgdMode::Reference),
+        loss: Loss::Dlr,
+        random_start: true,
+        targets: Some(c.targets),
+        ..base
+    }
+}
+
+/// FAB / FAB-T: the overshoot η as step size, random starts from the second run on.
+fn fab_params(c: &FabConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: c.eta,
+        steps: c.steps,
+        restarts: c.restarts,
+        seed: Some(c.seed),
+        loss: Loss::Margin,
+        random_start: c.restarts > 1,
+        targets: c.targeted.then_some(c.targets),
+        ..base
+    }
+}
+
+/// Square: `p_init` as step size, queries as steps.
+fn square_params(c: &SquareConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: c.p_init,
+        steps: c.queries,
+        restarts: c.restarts,
+        seed: Some(c.seed),
+        loss: Loss::Margin,
+        random_start: true,
+        ..base
+    }
+}
+
+/// AutoAttack: its first component's settings (APGD-CE), the version and the target count.
+fn autoattack_params(c: &AutoAttackConfig, base: AttackParams) -> AttackParams {
+    AttackParams {
+        step_size: 2.0 * c.eps,
+        steps: 100,
+        restarts: if c.version == AutoAttackVersion::Plus {
+            5
+        } else {
+            1
+        },
+        seed: Some(c.seed),
+        mode: Some(ApgdMode::Reference),
+        loss: Loss::Ce,
+        random_start: true,
+        version: Some(c.version),
+        targets: (c.version != AutoAttackVersion::Rand).then_some(9),
+        ..base
     }
 }
 

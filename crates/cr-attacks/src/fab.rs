@@ -139,86 +139,111 @@ fn host_norm(v: impl Iterator<Item = f64>, norm: Norm) -> f64 {
 /// `w_i = 0` (ℓ∞) or `|w_i| < 1e−8` (ℓ2) do not move, as the reference.
 pub fn project_hyperplane_box(t: &[f32], w: &[f64], b: f64, norm: Norm) -> Vec<f64> {
     let c: f64 = w.iter().zip(t).map(|(w, t)| w * *t as f64).sum::<f64>() - b;
-    // Move against c: each coordinate moves in direction dir_i = −sign(c·w_i) by at most
-    // room_i (to the box's face), decreasing |w·x − b| by |w_i| per unit of movement.
     let need = c.abs();
-    let sgn = if c >= 0.0 { 1.0 } else { -1.0 };
-    let tiny = match norm {
-        Norm::Linf => 0.0,
-        Norm::L2 => 1e-8,
-    };
-    let n = t.len();
-    let mut dir = vec![0.0f64; n];
-    let mut room = vec![0.0f64; n];
-    let mut live = Vec::with_capacity(n);
-    for i in 0..n {
-        if w[i].abs() <= tiny || w[i] == 0.0 {
-            continue;
-        }
-        dir[i] = -(sgn * w[i]).signum();
-        let ti = t[i] as f64;
-        room[i] = if dir[i] > 0.0 { 1.0 - ti } else { ti }.max(0.0);
-        live.push(i);
+    let moves = Moves::against(t, w, c, norm);
+    let total: f64 = moves.live.iter().map(|&i| w[i].abs() * moves.room[i]).sum();
+    if total <= need {
+        return moves.to_faces();
     }
-    let mut d = vec![0.0f64; n];
     match norm {
-        Norm::Linf => {
-            // g(λ) = Σ|w_i|·min(λ, room_i): find the smallest λ with g(λ) = need.
-            let total: f64 = live.iter().map(|&i| w[i].abs() * room[i]).sum();
-            if total <= need {
-                for &i in &live {
-                    d[i] = dir[i] * room[i];
-                }
-                return d;
-            }
-            live.sort_by(|&a, &b| room[a].total_cmp(&room[b]));
-            let mut slope: f64 = live.iter().map(|&i| w[i].abs()).sum();
-            let mut acc = 0.0;
-            let mut lambda = 0.0;
-            for &i in &live {
-                let cand = (need - acc) / slope;
-                if cand <= room[i] {
-                    lambda = cand;
-                    break;
-                }
-                acc += w[i].abs() * room[i];
-                slope -= w[i].abs();
-                lambda = room[i];
-            }
-            for &i in &live {
-                d[i] = dir[i] * lambda.min(room[i]);
-            }
-        }
-        Norm::L2 => {
-            // d_i = dir_i·min(α|w_i|, room_i); h(α) = Σ min(α w_i², |w_i| room_i) = need.
-            let total: f64 = live.iter().map(|&i| w[i].abs() * room[i]).sum();
-            if total <= need {
-                for &i in &live {
-                    d[i] = dir[i] * room[i];
-                }
-                return d;
-            }
-            let brk = |i: usize| room[i] / w[i].abs();
-            live.sort_by(|&a, &b| brk(a).total_cmp(&brk(b)));
-            let mut slope: f64 = live.iter().map(|&i| w[i] * w[i]).sum();
-            let mut acc = 0.0;
-            let mut alpha = 0.0;
-            for &i in &live {
-                let cand = (need - acc) / slope;
-                if cand <= brk(i) {
-                    alpha = cand;
-                    break;
-                }
-                acc += w[i].abs() * room[i];
-                slope -= w[i] * w[i];
-                alpha = brk(i);
-            }
-            for &i in &live {
-                d[i] = dir[i] * (alpha * w[i].abs()).min(room[i]);
-            }
-        }
+        Norm::Linf => moves.linf_step(w, need),
+        Norm::L2 => moves.l2_step(w, need),
     }
-    d
+}
+
+/// How each coordinate may move against `c = w·t − b`: coordinate `i` moves in direction
+/// `dir_i = −sign(c·w_i)` by at most `room_i` (to the box's face), decreasing `|w·x − b|` by
+/// `|w_i|` per unit of movement; `live` lists the coordinates that move at all.
+struct Moves {
+    dir: Vec<f64>,
+    room: Vec<f64>,
+    live: Vec<usize>,
+}
+
+impl Moves {
+    /// The directions and room of every coordinate of `t` whose weight is not negligible.
+    fn against(t: &[f32], w: &[f64], c: f64, norm: Norm) -> Self {
+        let sgn = if c >= 0.0 { 1.0 } else { -1.0 };
+        let tiny = match norm {
+            Norm::Linf => 0.0,
+            Norm::L2 => 1e-8,
+        };
+        let n = t.len();
+        let mut dir = vec![0.0f64; n];
+        let mut room = vec![0.0f64; n];
+        let mut live = Vec::with_capacity(n);
+        for i in 0..n {
+            if w[i].abs() <= tiny || w[i] == 0.0 {
+                continue;
+            }
+            dir[i] = -(sgn * w[i]).signum();
+            let ti = t[i] as f64;
+            room[i] = if dir[i] > 0.0 { 1.0 - ti } else { ti }.max(0.0);
+            live.push(i);
+        }
+        Self { dir, room, live }
+    }
+
+    /// The step of every live coordinate all the way to its face (the hyperplane is not
+    /// reached within the box: the nearest corner).
+    fn to_faces(&self) -> Vec<f64> {
+        let mut d = vec![0.0f64; self.dir.len()];
+        for &i in &self.live {
+            d[i] = self.dir[i] * self.room[i];
+        }
+        d
+    }
+
+    /// ℓ∞: `d_i = dir_i·min(λ, room_i)` with the smallest λ such that
+    /// `g(λ) = Σ|w_i|·min(λ, room_i) = need` (breakpoints sorted by room).
+    fn linf_step(mut self, w: &[f64], need: f64) -> Vec<f64> {
+        let room = &self.room;
+        self.live.sort_by(|&a, &b| room[a].total_cmp(&room[b]));
+        let mut slope: f64 = self.live.iter().map(|&i| w[i].abs()).sum();
+        let mut acc = 0.0;
+        let mut lambda = 0.0;
+        for &i in &self.live {
+            let cand = (need - acc) / slope;
+            if cand <= room[i] {
+                lambda = cand;
+                break;
+            }
+            acc += w[i].abs() * room[i];
+            slope -= w[i].abs();
+            lambda = room[i];
+        }
+        let mut d = vec![0.0f64; self.dir.len()];
+        for &i in &self.live {
+            d[i] = self.dir[i] * lambda.min(room[i]);
+        }
+        d
+    }
+
+    /// ℓ2: `d_i = dir_i·min(α|w_i|, room_i)` with α such that
+    /// `h(α) = Σ min(α w_i², |w_i| room_i) = need` (breakpoints `room_i/|w_i|` sorted).
+    fn l2_step(mut self, w: &[f64], need: f64) -> Vec<f64> {
+        let room = &self.room;
+        let brk = |i: usize| room[i] / w[i].abs();
+        self.live.sort_by(|&a, &b| brk(a).total_cmp(&brk(b)));
+        let mut slope: f64 = self.live.iter().map(|&i| w[i] * w[i]).sum();
+        let mut acc = 0.0;
+        let mut alpha = 0.0;
+        for &i in &self.live {
+            let cand = (need - acc) / slope;
+            if cand <= brk(i) {
+                alpha = cand;
+                break;
+            }
+            acc += w[i].abs() * room[i];
+            slope -= w[i] * w[i];
+            alpha = brk(i);
+        }
+        let mut d = vec![0.0f64; self.dir.len()];
+        for &i in &self.live {
+            d[i] = self.dir[i] * (alpha * w[i].abs()).min(room[i]);
+        }
+        d
+    }
 }
 
 /// One FAB run (auto-attack `attack_single_run`) on the samples `x0` (host, `[b·d]`) with
@@ -242,76 +267,16 @@ fn fab_run<C: Classifier + ?Sized>(
     let mut x1: Vec<f32> = start.unwrap_or_else(|| x0.to_vec());
     let mut adv = x0.to_vec();
     let mut res = vec![f64::INFINITY; b];
-    let (eta, beta) = (cfg.eta as f64, cfg.beta as f64);
-    let alpha_max = cfg.alpha_max as f64;
     for _ in 0..cfg.steps {
         let xt = upload(&x1);
         // df (per sample) and its input gradient dg for the class k of each sample.
-        let (df, dg): (Vec<f64>, Vec<f32>) = match target {
-            Some(t) => {
-                let p = probe_with(model, xt, y.clone(), true, |z, y| {
-                    let [n, _] = z.dims();
-                    (z.clone().gather(1, t.clone().reshape([n, 1]))
-                        - z.gather(1, y.reshape([n, 1])))
-                    .reshape([n])
-                });
-                let df = read_f32(p.loss, "FAB logit differences")?;
-                (
-                    df.into_iter().map(f64::from).collect(),
-                    read_f32(p.grad, "FAB gradients")?,
-                )
-            }
-            None => {
-                let k = forward(model, xt.clone()).dims()[1];
-                let mut best = vec![(f64::INFINITY, 0.0f64, 0usize); b];
-                let mut grads = Vec::with_capacity(k);
-                for class in 0..k {
-                    let p = probe_with(model, xt.clone(), y.clone(), true, |z, y| {
-                        let [n, _] = z.dims();
-                        (z.clone().slice([0..n, class..class + 1]) - z.gather(1, y.reshape([n, 1])))
-                            .reshape([n])
-                    });
-                    let df = read_f32(p.loss, "FAB logit differences")?;
-                    let g = read_f32(p.grad, "FAB gradients")?;
-                    for i in 0..b {
-                        if y_host[i] as usize == class {
-                            continue;
-                        }
-                        let gi = g[i * d..(i + 1) * d].iter().map(|v| *v as f64);
-                        let dual = match cfg.norm {
-                            Norm::Linf => gi.map(f64::abs).sum::<f64>(),
-                            Norm::L2 => gi.map(|v| v * v).sum::<f64>().sqrt(),
-                        };
-                        let dist = (df[i] as f64).abs() / (1e-12 + dual);
-                        if dist < best[i].0 {
-                            best[i] = (dist, df[i] as f64, class);
-                        }
-                    }
-                    grads.push(g);
-                }
-                let mut dg = vec![0f32; b * d];
-                for i in 0..b {
-                    let c = best[i].2;
-                    dg[i * d..(i + 1) * d].copy_from_slice(&grads[c][i * d..(i + 1) * d]);
-                }
-                (best.iter().map(|b| b.1).collect(), dg)
-            }
+        let (df, dg) = match target {
+            Some(t) => linearise_towards(model, xt, y, t)?,
+            None => linearise_nearest(model, xt, y, y_host, d, cfg.norm)?,
         };
-        for i in 0..b {
-            let w: Vec<f64> = dg[i * d..(i + 1) * d].iter().map(|v| *v as f64).collect();
-            let xi = x1[i * d..(i + 1) * d].to_vec();
-            let oi = &x0[i * d..(i + 1) * d];
-            let bias = -df[i] + w.iter().zip(&xi).map(|(w, x)| w * *x as f64).sum::<f64>();
-            let d1 = project_hyperplane_box(&xi, &w, bias, cfg.norm);
-            let d2 = project_hyperplane_box(oi, &w, bias, cfg.norm);
-            let a1 = host_norm(d1.iter().copied(), cfg.norm).max(1e-8);
-            let a2 = host_norm(d2.iter().copied(), cfg.norm).max(1e-8);
-            let alpha = (a1 / (a1 + a2)).clamp(0.0, alpha_max);
-            for j in 0..d {
-                let a = (xi[j] as f64 + eta * d1[j]) * (1.0 - alpha);
-                let o = (oi[j] as f64 + eta * d2[j]) * alpha;
-                x1[i * d + j] = (a + o).clamp(0.0, 1.0) as f32;
-            }
+        for (i, &df_i) in df.iter().enumerate() {
+            let (lo, hi) = (i * d, (i + 1) * d);
+            step_to_boundary(&mut x1[lo..hi], &x0[lo..hi], &dg[lo..hi], df_i, cfg);
         }
         let pred = read_i64(
             forward(model, upload(&x1)).argmax(1).reshape([b]),
@@ -321,24 +286,228 @@ fn fab_run<C: Classifier + ?Sized>(
             if pred[i] == y_host[i] {
                 continue;
             }
-            let (xi, oi) = (i * d, (i + 1) * d);
-            let t = host_norm(
-                x1[xi..oi]
-                    .iter()
-                    .zip(&x0[xi..oi])
-                    .map(|(a, o)| (*a - *o) as f64),
-                cfg.norm,
+            let (lo, hi) = (i * d, (i + 1) * d);
+            record_and_step_back(
+                &mut x1[lo..hi],
+                &x0[lo..hi],
+                &mut adv[lo..hi],
+                &mut res[i],
+                cfg,
             );
-            if t < res[i] {
-                adv[xi..oi].copy_from_slice(&x1[xi..oi]);
-                res[i] = t;
-            }
-            for j in xi..oi {
-                x1[j] = (x0[j] as f64 + (x1[j] - x0[j]) as f64 * beta) as f32;
-            }
         }
     }
     Ok((adv, res))
+}
+
+/// FAB-T's linearisation at `xt`: `df = f_t − f_y` per sample towards its target `t`, and
+/// its input gradient.
+fn linearise_towards<C: Classifier + ?Sized>(
+    model: &C,
+    xt: Tensor<4>,
+    y: &Tensor<1, Int>,
+    t: &Tensor<1, Int>,
+) -> Result<(Vec<f64>, Vec<f32>)> {
+    let p = probe_with(model, xt, y.clone(), true, |z, y| {
+        let [n, _] = z.dims();
+        (z.clone().gather(1, t.clone().reshape([n, 1])) - z.gather(1, y.reshape([n, 1])))
+            .reshape([n])
+    });
+    let df = read_f32(p.loss, "FAB logit differences")?;
+    Ok((
+        df.into_iter().map(f64::from).collect(),
+        read_f32(p.grad, "FAB gradients")?,
+    ))
+}
+
+/// Untargeted FAB's linearisation at `xt` (`d` values per sample): per sample the class
+/// `k ≠ y` of smallest linearised distance `|df_k|/‖∇df_k‖_dual`, its `df_k = f_k − f_y`
+/// and gradient (one backward pass per class).
+fn linearise_nearest<C: Classifier + ?Sized>(
+    model: &C,
+    xt: Tensor<4>,
+    y: &Tensor<1, Int>,
+    y_host: &[i64],
+    d: usize,
+    norm: Norm,
+) -> Result<(Vec<f64>, Vec<f32>)> {
+    let b = y_host.len();
+    let k = forward(model, xt.clone()).dims()[1];
+    // Per sample: (distance, df, class) of the nearest boundary so far.
+    let mut best = vec![(f64::INFINITY, 0.0f64, 0usize); b];
+    let mut grads = Vec::with_capacity(k);
+    for class in 0..k {
+        let p = probe_with(model, xt.clone(), y.clone(), true, |z, y| {
+            let [n, _] = z.dims();
+            (z.clone().slice([0..n, class..class + 1]) - z.gather(1, y.reshape([n, 1])))
+                .reshape([n])
+        });
+        let df = read_f32(p.loss, "FAB logit differences")?;
+        let g = read_f32(p.grad, "FAB gradients")?;
+        for i in 0..b {
+            if y_host[i] as usize == class {
+                continue;
+            }
+            let dist = linearised_distance(df[i], &g[i * d..(i + 1) * d], norm);
+            if dist < best[i].0 {
+                best[i] = (dist, df[i] as f64, class);
+            }
+        }
+        grads.push(g);
+    }
+    let mut dg = vec![0f32; b * d];
+    for i in 0..b {
+        let c = best[i].2;
+        dg[i * d..(i + 1) * d].copy_from_slice(&grads[c][i * d..(i + 1) * d]);
+    }
+    Ok((best.iter().map(|b| b.1).collect(), dg))
+}
+
+/// The linearised distance `|df|/(1e−12 + ‖g‖_dual)` to the boundary of one class.
+fn linearised_distance(df: f32, g: &[f32], norm: Norm) -> f64 {
+    let gi = g.iter().map(|v| *v as f64);
+    let dual = match norm {
+        Norm::Linf => gi.map(f64::abs).sum::<f64>(),
+        Norm::L2 => gi.map(|v| v * v).sum::<f64>().sqrt(),
+    };
+    (df as f64).abs() / (1e-12 + dual)
+}
+
+/// One sample's FAB step: projects the iterate `x1` and the original `x0` onto the
+/// linearised boundary `df + g·(x − x1) = 0` within the box, and moves `x1` to the convex
+/// combination of the two overshot projections (weight α of `x0`), clipped.
+fn step_to_boundary(x1: &mut [f32], x0: &[f32], g: &[f32], df: f64, cfg: &FabConfig) {
+    let (eta, alpha_max) = (cfg.eta as f64, cfg.alpha_max as f64);
+    let w: Vec<f64> = g.iter().map(|v| *v as f64).collect();
+    let xi = x1.to_vec();
+    let bias = -df + w.iter().zip(&xi).map(|(w, x)| w * *x as f64).sum::<f64>();
+    let d1 = project_hyperplane_box(&xi, &w, bias, cfg.norm);
+    let d2 = project_hyperplane_box(x0, &w, bias, cfg.norm);
+    let a1 = host_norm(d1.iter().copied(), cfg.norm).max(1e-8);
+    let a2 = host_norm(d2.iter().copied(), cfg.norm).max(1e-8);
+    let alpha = (a1 / (a1 + a2)).clamp(0.0, alpha_max);
+    for j in 0..x1.len() {
+        let a = (xi[j] as f64 + eta * d1[j]) * (1.0 - alpha);
+        let o = (x0[j] as f64 + eta * d2[j]) * alpha;
+        x1[j] = (a + o).clamp(0.0, 1.0) as f32;
+    }
+}
+
+/// One sample's misclassified iterate `x1`: kept in `adv` (distance in `res`) when closer to
+/// `x0` than the best so far; then `x1` steps back towards `x0` by the factor β.
+fn record_and_step_back(
+    x1: &mut [f32],
+    x0: &[f32],
+    adv: &mut [f32],
+    res: &mut f64,
+    cfg: &FabConfig,
+) {
+    let t = host_norm(x1.iter().zip(x0).map(|(a, o)| (*a - *o) as f64), cfg.norm);
+    if t < *res {
+        adv.copy_from_slice(x1);
+        *res = t;
+    }
+    let beta = cfg.beta as f64;
+    for (x1, x0) in x1.iter_mut().zip(x0) {
+        *x1 = (*x0 as f64 + (*x1 - *x0) as f64 * beta) as f32;
+    }
+}
+
+/// The still-robust samples one FAB run attacks: their indices into the batch, inputs and
+/// labels on the device and the host, and their shape.
+struct Pending {
+    sel: Vec<usize>,
+    xs: Tensor<4>,
+    ys: Tensor<1, Int>,
+    x0: Vec<f32>,
+    ys_host: Vec<i64>,
+    dims: [usize; 4],
+}
+
+impl Pending {
+    /// The samples marked `active` and not `fooled` yet; `None` when there are none.
+    fn select(
+        x: &Tensor<4>,
+        y: &Tensor<1, Int>,
+        x_host: &[f32],
+        y_host: &[i64],
+        active: &[bool],
+        fooled: &[bool],
+        device: &Device,
+    ) -> Option<Self> {
+        let dims = x.dims();
+        let d = dims[1] * dims[2] * dims[3];
+        let sel: Vec<usize> = (0..active.len())
+            .filter(|&i| active[i] && !fooled[i])
+            .collect();
+        if sel.is_empty() {
+            return None;
+        }
+        let idx = index_tensor(&sel, device);
+        let xs = x.clone().select(0, idx.clone());
+        let ys = y.clone().select(0, idx);
+        let sub_dims = [sel.len(), dims[1], dims[2], dims[3]];
+        let x0: Vec<f32> = sel
+            .iter()
+            .flat_map(|&i| x_host[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let ys_host: Vec<i64> = sel.iter().map(|&i| y_host[i]).collect();
+        Some(Self {
+            sel,
+            xs,
+            ys,
+            x0,
+            ys_host,
+            dims: sub_dims,
+        })
+    }
+}
+
+/// FAB-T's target per pending sample in round `t`: the class of the `(t + 2)`-th largest
+/// clean logit.
+fn target_classes<C: Classifier + ?Sized>(
+    model: &C,
+    sub: &Pending,
+    t: usize,
+    device: &Device,
+) -> Result<Tensor<1, Int>> {
+    let tg = ranked_classes(forward(model, sub.xs.clone()), t + 2)?;
+    Ok(Tensor::<1, Int>::from_data(
+        TensorData::new(tg, [sub.sel.len()]),
+        device,
+    ))
+}
+
+/// The random start of run `run`: `x₀ + (ε/2)·t/‖t‖` per pending sample, clipped.
+fn random_restart(
+    sub: &Pending,
+    positions: &[usize],
+    run: usize,
+    cfg: &FabConfig,
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let kind = match cfg.norm {
+        Norm::Linf => Start::LinfSphere,
+        Norm::L2 => Start::L2Sphere,
+    };
+    let pos: Vec<usize> = sub.sel.iter().map(|&i| positions[i]).collect();
+    let noise = random_start(
+        kind,
+        0.5 * cfg.eps,
+        cfg.seed,
+        purpose::FAB,
+        run,
+        &pos,
+        sub.dims,
+        device,
+    );
+    read_f32((sub.xs.clone() + noise).clamp(0.0, 1.0), "FAB random start")
+}
+
+/// The reference's final check of a run's point `a` against the clean `x`: within ε (the
+/// distance in f32 differences, as it).
+fn within_eps(a: &[f32], x: &[f32], cfg: &FabConfig) -> bool {
+    let dist = host_norm(a.iter().zip(x).map(|(a, o)| (*a - *o) as f64), cfg.norm);
+    dist <= cfg.eps as f64
 }
 
 /// FAB / FAB-T over the samples marked `active`; returns the adversarial batch (clean input
@@ -367,79 +536,40 @@ pub(crate) fn fab_attack<C: Classifier + ?Sized>(
     };
     for t in 0..rounds {
         for r in 0..cfg.restarts {
-            let sel: Vec<usize> = (0..n).filter(|&i| active[i] && !fooled[i]).collect();
-            if sel.is_empty() {
+            let Some(sub) = Pending::select(&x, &y, &x_host, &y_host, active, &fooled, &device)
+            else {
                 break;
-            }
-            let idx = index_tensor(&sel, &device);
-            let xs = x.clone().select(0, idx.clone());
-            let ys = y.clone().select(0, idx);
-            let sub_dims = [sel.len(), dims[1], dims[2], dims[3]];
-            let x0: Vec<f32> = sel
-                .iter()
-                .flat_map(|&i| x_host[i * d..(i + 1) * d].iter().copied())
-                .collect();
-            let ys_host: Vec<i64> = sel.iter().map(|&i| y_host[i]).collect();
-            let target = if cfg.targeted {
-                let tg = ranked_classes(forward(model, xs.clone()), t + 2)?;
-                Some(Tensor::<1, Int>::from_data(
-                    TensorData::new(tg, [sel.len()]),
-                    &device,
-                ))
-            } else {
-                None
             };
-            let start = if r > 0 {
-                let kind = match cfg.norm {
-                    Norm::Linf => Start::LinfSphere,
-                    Norm::L2 => Start::L2Sphere,
-                };
-                let pos: Vec<usize> = sel.iter().map(|&i| positions[i]).collect();
-                let noise = random_start(
-                    kind,
-                    0.5 * cfg.eps,
-                    cfg.seed,
-                    purpose::FAB,
-                    t * cfg.restarts + r,
-                    &pos,
-                    sub_dims,
-                    &device,
-                );
-                Some(read_f32((xs + noise).clamp(0.0, 1.0), "FAB random start")?)
-            } else {
-                None
-            };
+            let target = cfg
+                .targeted
+                .then(|| target_classes(model, &sub, t, &device))
+                .transpose()?;
+            let run = t * cfg.restarts + r;
+            let start = (r > 0)
+                .then(|| random_restart(&sub, positions, run, cfg, &device))
+                .transpose()?;
             let (a, res) = fab_run(
                 model,
-                &x0,
-                sub_dims,
-                &ys,
-                &ys_host,
+                &sub.x0,
+                sub.dims,
+                &sub.ys,
+                &sub.ys_host,
                 target.as_ref(),
                 start,
                 cfg,
                 &device,
             )?;
-            for (j, &i) in sel.iter().enumerate() {
-                // The reference's final check: misclassified and within ε (in f32, as it).
-                if res[j].is_finite() {
-                    let dist = host_norm(
-                        a[j * d..(j + 1) * d]
-                            .iter()
-                            .zip(&x_host[i * d..(i + 1) * d])
-                            .map(|(a, o)| (*a - *o) as f64),
-                        cfg.norm,
-                    );
-                    if dist <= cfg.eps as f64 {
-                        fooled[i] = true;
-                        adv[i * d..(i + 1) * d].copy_from_slice(&a[j * d..(j + 1) * d]);
-                    }
+            for (j, &i) in sub.sel.iter().enumerate() {
+                let (aj, xi) = (&a[j * d..(j + 1) * d], &x_host[i * d..(i + 1) * d]);
+                if res[j].is_finite() && within_eps(aj, xi, cfg) {
+                    fooled[i] = true;
+                    adv[i * d..(i + 1) * d].copy_from_slice(aj);
                 }
             }
             tracing::debug!(
                 target = t + 2,
                 restart = r,
-                attacked = sel.len(),
+                attacked = sub.sel.len(),
                 fooled = fooled.iter().filter(|f| **f).count(),
                 attack = cfg.name(),
                 "FAB run"

@@ -14,6 +14,7 @@ use crate::error::{Result, invalid};
 use crate::fgsm::{FgsmConfig, fgsm_batch};
 use crate::model::{Classifier, correct, forward, prepare, read_bool};
 use crate::pgd::PgdConfig;
+use crate::sanity::SanityWarning;
 
 /// Options of a run that do not change the attack.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -150,45 +151,24 @@ pub fn run_attack<C: Classifier + ?Sized>(
         )));
     }
     let x_clean = x.clone();
-    let mut advs = Vec::new();
-    let mut correct_clean = Vec::with_capacity(n);
-    let mut robust = Vec::with_capacity(n);
-    let mut tally = Tally::default();
-    let mut warnings = Vec::new();
-    let mut num_classes = 0;
-    for (s, e) in chunks(n, opts.batch_size)? {
-        let xs = x.clone().slice([s..e]);
-        let ys = y.clone().slice([s..e]);
-        if s == 0
-            && opts.sanity
-            && let Attack::AutoAttack(c) = attack
-        {
-            warnings.extend(first_batch_checks(model, c, xs.clone(), ys.clone())?);
-        }
-        let chunk = attack_chunk(model, attack, xs, ys, s)?;
-        num_classes = chunk.num_classes;
-        advs.push(chunk.adv);
-        correct_clean.extend(chunk.correct);
-        robust.extend(chunk.robust);
-        if let Some(b) = chunk.ensemble {
-            tally.add(b);
-        }
-        tracing::debug!(attack = attack.name(), done = e, total = n, "attack batch");
-    }
-    let adversarial = if advs.len() == 1 {
-        advs.pop()
+    let mut joined = attack_batches(model, attack, &x, &y, n, opts)?;
+    let adversarial = if joined.advs.len() == 1 {
+        joined.advs.pop()
     } else {
-        Some(Tensor::cat(advs, 0))
+        Some(Tensor::cat(joined.advs, 0))
     };
     let (stages, broken_by) = match attack {
         Attack::AutoAttack(c) => {
-            let (stages, by, checks) = tally.finish(c, &correct_clean, num_classes);
-            warnings.extend(checks);
+            let (stages, by, checks) =
+                joined
+                    .tally
+                    .finish(c, &joined.correct_clean, joined.num_classes);
+            joined.warnings.extend(checks);
             (stages, Some(by))
         }
         _ => (Vec::new(), None),
     };
-    for w in &warnings {
+    for w in &joined.warnings {
         tracing::warn!("AutoAttack check: {w}");
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -198,20 +178,82 @@ pub fn run_attack<C: Classifier + ?Sized>(
     let result = AttackResult {
         params: attack.params(),
         n,
-        clean_accuracy: fraction(&correct_clean),
-        robust_accuracy: fraction(&robust),
-        correct_clean,
-        robust,
+        clean_accuracy: fraction(&joined.correct_clean),
+        robust_accuracy: fraction(&joined.robust),
+        correct_clean: joined.correct_clean,
+        robust: joined.robust,
         seconds,
         adversarial,
         broken_by,
         stages,
-        warnings,
+        warnings: joined.warnings,
         passes: crate::model::passes_on_this_thread() - passes_before,
         perturbation,
     };
+    log_finished(attack, &result);
+    Ok(result)
+}
+
+/// The chunks' results of a run, joined in sample order.
+struct Joined {
+    /// Each chunk's adversarial batch.
+    advs: Vec<Tensor<4>>,
+    correct_clean: Vec<bool>,
+    robust: Vec<bool>,
+    /// AutoAttack only: which component broke which sample.
+    tally: Tally,
+    /// AutoAttack's first-batch checks (the ensemble's are added after the run).
+    warnings: Vec<SanityWarning>,
+    num_classes: usize,
+}
+
+/// Attacks the `n` samples chunk by chunk (AutoAttack's sanity checks on the first chunk
+/// when `opts.sanity`) and joins the chunks' results.
+fn attack_batches<C: Classifier + ?Sized>(
+    model: &C,
+    attack: &Attack,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    n: usize,
+    opts: &AttackOptions,
+) -> Result<Joined> {
+    let mut joined = Joined {
+        advs: Vec::new(),
+        correct_clean: Vec::with_capacity(n),
+        robust: Vec::with_capacity(n),
+        tally: Tally::default(),
+        warnings: Vec::new(),
+        num_classes: 0,
+    };
+    for (s, e) in chunks(n, opts.batch_size)? {
+        let xs = x.clone().slice([s..e]);
+        let ys = y.clone().slice([s..e]);
+        if s == 0
+            && opts.sanity
+            && let Attack::AutoAttack(c) = attack
+        {
+            joined
+                .warnings
+                .extend(first_batch_checks(model, c, xs.clone(), ys.clone())?);
+        }
+        let chunk = attack_chunk(model, attack, xs, ys, s)?;
+        joined.num_classes = chunk.num_classes;
+        joined.advs.push(chunk.adv);
+        joined.correct_clean.extend(chunk.correct);
+        joined.robust.extend(chunk.robust);
+        if let Some(b) = chunk.ensemble {
+            joined.tally.add(b);
+        }
+        tracing::debug!(attack = attack.name(), done = e, total = n, "attack batch");
+    }
+    Ok(joined)
+}
+
+/// Logs a finished run: AutoAttack's summary as the reference prints it, and one line of
+/// accuracies for every attack.
+fn log_finished(attack: &Attack, result: &AttackResult) {
     if let Attack::AutoAttack(_) = attack {
-        log_like_reference(&result, attack.norm());
+        log_like_reference(result, attack.norm());
     }
     tracing::info!(
         attack = attack.name(),
@@ -222,7 +264,6 @@ pub fn run_attack<C: Classifier + ?Sized>(
         seconds = result.seconds,
         "attack finished"
     );
-    Ok(result)
 }
 
 /// FGSM / FGM on all samples (see [`FgsmConfig`]).

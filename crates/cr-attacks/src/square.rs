@@ -205,7 +205,7 @@ fn l2_point(x: &[f32], delta: &[f64], eps: f64, out: &mut [f32]) {
 
 /// One Square run on the samples `x` (host, `[b·d]`, shape `dims`), labels `y`; `positions`
 /// key the random streams. Returns the best points and whether each is misclassified.
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+#[allow(clippy::too_many_arguments)]
 fn square_run<C: Classifier + ?Sized>(
     model: &C,
     x: &[f32],
@@ -217,74 +217,18 @@ fn square_run<C: Classifier + ?Sized>(
     device: &Device,
 ) -> Result<(Vec<f32>, Vec<bool>)> {
     let [b, c, h, w] = dims;
-    let d = c * h * w;
-    let eps = cfg.eps as f64;
+    let (chw, d) = ([c, h, w], c * h * w);
     let mut rngs: Vec<ChaCha8Rng> = positions
         .iter()
         .map(|&p| sample_rng(cfg.seed, purpose::SQUARE, restart, p))
         .collect();
-    let mut best = vec![0f32; b * d];
-    // Starting points.
-    match cfg.norm {
-        Norm::Linf => {
-            for i in 0..b {
-                let signs: Vec<f64> = (0..c * w).map(|_| sign(&mut rngs[i])).collect();
-                for ch in 0..c {
-                    for r in 0..h {
-                        for q in 0..w {
-                            let j = i * d + (ch * h + r) * w + q;
-                            best[j] =
-                                (x[j] as f64 + eps * signs[ch * w + q]).clamp(0.0, 1.0) as f32;
-                        }
-                    }
-                }
-            }
-        }
-        Norm::L2 => {
-            let s = (h / 5).max(1);
-            let sp = (h.saturating_sub(s * 5)) / 2;
-            let e = eta(s);
-            let mut delta = vec![0f64; d];
-            for i in 0..b {
-                delta.iter_mut().for_each(|v| *v = 0.0);
-                let mut vh = sp;
-                for _ in 0..h / s {
-                    let mut vw = sp;
-                    for _ in 0..w / s {
-                        let tr = rngs[i].random::<f64>() > 0.5;
-                        for ch in 0..c {
-                            let sg = sign(&mut rngs[i]);
-                            for r in 0..s.min(h.saturating_sub(vh)) {
-                                for q in 0..s.min(w.saturating_sub(vw)) {
-                                    delta[(ch * h + vh + r) * w + vw + q] +=
-                                        sg * eta_at(&e, s, r, q, tr);
-                                }
-                            }
-                        }
-                        vw += s;
-                    }
-                    vh += s;
-                }
-                l2_point(
-                    &x[i * d..(i + 1) * d],
-                    &delta,
-                    eps,
-                    &mut best[i * d..(i + 1) * d],
-                );
-            }
-        }
-    }
-    let query = |pts: &[f32], ys: &[i64]| -> Result<Vec<f64>> {
-        let m = ys.len();
-        let t = Tensor::<4>::from_data(TensorData::new(pts.to_vec(), [m, c, h, w]), device);
-        let z = forward(model, t);
-        let k = z.dims()[1];
-        Ok(margins(&read_f32(z, "Square logits")?, k, ys))
-    };
-    let mut margin = query(&best, y)?;
+    let mut best = starting_points(x, dims, cfg, &mut rngs);
+    let mut margin = query_margins(model, &best, chw, y, device)?;
     let mut cand = Vec::with_capacity(b * d);
-    let mut delta = vec![0f64; d];
-    let mut eta_cache: Vec<Option<Vec<f64>>> = vec![None; h.max(w) + 2];
+    let mut scratch = L2Scratch {
+        delta: vec![0f64; d],
+        eta_cache: vec![None; h.max(w) + 2],
+    };
     for it in 0..cfg.queries {
         let live: Vec<usize> = (0..b).filter(|&i| margin[i] > 0.0).collect();
         if live.is_empty() {
@@ -295,102 +239,357 @@ fn square_run<C: Classifier + ?Sized>(
         for &i in &live {
             let xi = &x[i * d..(i + 1) * d];
             let bi = &best[i * d..(i + 1) * d];
-            let rng = &mut rngs[i];
-            let start = cand.len();
-            cand.extend_from_slice(bi);
-            let out = &mut cand[start..start + d];
-            match cfg.norm {
-                Norm::Linf => {
-                    let s = py_round((p * d as f64 / c as f64).sqrt()).clamp(1, h.min(w));
-                    let vh = below(rng, h - s);
-                    let vw = below(rng, w - s);
-                    for ch in 0..c {
-                        let sg = 2.0 * eps * sign(rng);
-                        for r in vh..vh + s {
-                            for q in vw..vw + s {
-                                let j = (ch * h + r) * w + q;
-                                let xv = xi[j] as f64;
-                                let v = (bi[j] as f64 + sg).clamp(xv - eps, xv + eps);
-                                out[j] = v.clamp(0.0, 1.0) as f32;
-                            }
-                        }
-                    }
-                }
-                Norm::L2 => {
-                    let mut s = py_round((p * d as f64 / c as f64).sqrt()).max(3);
-                    if s.is_multiple_of(2) {
-                        s += 1;
-                    }
-                    let s = s.min(h.min(w));
-                    for (dv, (b, x)) in delta.iter_mut().zip(bi.iter().zip(xi)) {
-                        *dv = (*b - *x) as f64;
-                    }
-                    let vh = below(rng, h - s);
-                    let vw = below(rng, w - s);
-                    let vh2 = below(rng, h - s);
-                    let vw2 = below(rng, w - s);
-                    let in1 = |r: usize, q: usize| r >= vh && r < vh + s && q >= vw && q < vw + s;
-                    let in2 =
-                        |r: usize, q: usize| r >= vh2 && r < vh2 + s && q >= vw2 && q < vw2 + s;
-                    let norm_image = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
-                    let mut windows = 0.0;
-                    for ch in 0..c {
-                        for r in 0..h {
-                            for q in 0..w {
-                                if in1(r, q) || in2(r, q) {
-                                    windows += delta[(ch * h + r) * w + q].powi(2);
-                                }
-                            }
-                        }
-                    }
-                    let scale = ((eps * eps - norm_image * norm_image).max(0.0) / c as f64
-                        + windows)
-                        .sqrt();
-                    let e = eta_cache[s].get_or_insert_with(|| eta(s)).clone();
-                    let tr = rng.random::<f64>() > 0.5;
-                    let mut fresh = vec![0f64; s * s];
-                    for ch in 0..c {
-                        let sg = sign(rng);
-                        let w1: f64 = (0..s * s)
-                            .map(|k| delta[(ch * h + vh + k / s) * w + vw + k % s].powi(2))
-                            .sum::<f64>()
-                            .sqrt();
-                        for (k, f) in fresh.iter_mut().enumerate() {
-                            let old = delta[(ch * h + vh + k / s) * w + vw + k % s] / (1e-12 + w1);
-                            *f = eta_at(&e, s, k / s, k % s, tr) * sg + old;
-                        }
-                        let nf = fresh.iter().map(|v| v * v).sum::<f64>().sqrt();
-                        for r in vh2..vh2 + s {
-                            for q in vw2..vw2 + s {
-                                delta[(ch * h + r) * w + q] = 0.0;
-                            }
-                        }
-                        for (k, f) in fresh.iter().enumerate() {
-                            delta[(ch * h + vh + k / s) * w + vw + k % s] =
-                                f / (1e-12 + nf) * scale;
-                        }
-                    }
-                    l2_point(xi, &delta, eps, out);
-                }
-            }
+            propose(xi, bi, chw, cfg, p, &mut rngs[i], &mut scratch, &mut cand);
         }
         let ys: Vec<i64> = live.iter().map(|&i| y[i]).collect();
-        let m = query(&cand, &ys)?;
-        for (j, &i) in live.iter().enumerate() {
-            if m[j] < margin[i] || m[j] <= 0.0 {
-                margin[i] = m[j];
-                best[i * d..(i + 1) * d].copy_from_slice(&cand[j * d..(j + 1) * d]);
+        let m = query_margins(model, &cand, chw, &ys, device)?;
+        keep_improvements(&live, &m, &cand, d, &mut margin, &mut best);
+    }
+    let fooled = misclassified(model, &best, dims, y, device)?;
+    Ok((best, fooled))
+}
+
+/// The starting points of a run (host, `[b·d]`), drawn from each sample's stream in `rngs`.
+fn starting_points(
+    x: &[f32],
+    dims: [usize; 4],
+    cfg: &SquareConfig,
+    rngs: &mut [ChaCha8Rng],
+) -> Vec<f32> {
+    let [b, c, h, w] = dims;
+    let mut best = vec![0f32; b * c * h * w];
+    let eps = cfg.eps as f64;
+    match cfg.norm {
+        Norm::Linf => linf_start(x, dims, eps, rngs, &mut best),
+        Norm::L2 => l2_start(x, dims, eps, rngs, &mut best),
+    }
+    best
+}
+
+/// ℓ∞ start: `x + ε·s` with `s` a ±1 vertical stripe per (channel, column), clipped.
+#[allow(clippy::needless_range_loop)]
+fn linf_start(x: &[f32], dims: [usize; 4], eps: f64, rngs: &mut [ChaCha8Rng], best: &mut [f32]) {
+    let [b, c, h, w] = dims;
+    let d = c * h * w;
+    for i in 0..b {
+        let signs: Vec<f64> = (0..c * w).map(|_| sign(&mut rngs[i])).collect();
+        for ch in 0..c {
+            for r in 0..h {
+                for q in 0..w {
+                    let j = i * d + (ch * h + r) * w + q;
+                    best[j] = (x[j] as f64 + eps * signs[ch * w + q]).clamp(0.0, 1.0) as f32;
+                }
             }
         }
     }
-    // Success as the reference's `perturb`: the best point's prediction differs from y.
-    let t = Tensor::<4>::from_data(TensorData::new(best.clone(), dims), device);
+}
+
+/// ℓ2 start: a grid of `±η(s)` blocks (`s = max(⌊h/5⌋, 1)`) scaled to ‖δ‖₂ = ε, clipped.
+fn l2_start(x: &[f32], dims: [usize; 4], eps: f64, rngs: &mut [ChaCha8Rng], best: &mut [f32]) {
+    let [b, c, h, w] = dims;
+    let d = c * h * w;
+    let s = (h / 5).max(1);
+    let sp = (h.saturating_sub(s * 5)) / 2;
+    let e = eta(s);
+    let mut delta = vec![0f64; d];
+    for i in 0..b {
+        delta.iter_mut().for_each(|v| *v = 0.0);
+        add_start_grid(&mut delta, [c, h, w], s, sp, &e, &mut rngs[i]);
+        l2_point(
+            &x[i * d..(i + 1) * d],
+            &delta,
+            eps,
+            &mut best[i * d..(i + 1) * d],
+        );
+    }
+}
+
+/// Adds to `delta` the ℓ2 start's grid of `s×s` blocks from offset `sp`: per block one random
+/// transposition of `e = η(s)`, per block and channel one random sign.
+fn add_start_grid(
+    delta: &mut [f64],
+    chw: [usize; 3],
+    s: usize,
+    sp: usize,
+    e: &[f64],
+    rng: &mut ChaCha8Rng,
+) {
+    let [c, h, w] = chw;
+    let mut vh = sp;
+    for _ in 0..h / s {
+        let mut vw = sp;
+        for _ in 0..w / s {
+            let tr = rng.random::<f64>() > 0.5;
+            for ch in 0..c {
+                let sg = sign(rng);
+                for r in 0..s.min(h.saturating_sub(vh)) {
+                    for q in 0..s.min(w.saturating_sub(vw)) {
+                        delta[(ch * h + vh + r) * w + vw + q] += sg * eta_at(e, s, r, q, tr);
+                    }
+                }
+            }
+            vw += s;
+        }
+        vh += s;
+    }
+}
+
+/// The margins of the points `pts` (host, one per label of `ys`, each `chw`) under the model.
+fn query_margins<C: Classifier + ?Sized>(
+    model: &C,
+    pts: &[f32],
+    chw: [usize; 3],
+    ys: &[i64],
+    device: &Device,
+) -> Result<Vec<f64>> {
+    let [c, h, w] = chw;
+    let m = ys.len();
+    let t = Tensor::<4>::from_data(TensorData::new(pts.to_vec(), [m, c, h, w]), device);
+    let z = forward(model, t);
+    let k = z.dims()[1];
+    Ok(margins(&read_f32(z, "Square logits")?, k, ys))
+}
+
+/// The ℓ2 queries' reusable buffers: the perturbation of the sample being changed, and
+/// `eta(s)` per window side `s`, computed once.
+struct L2Scratch {
+    delta: Vec<f64>,
+    eta_cache: Vec<Option<Vec<f64>>>,
+}
+
+/// Appends to `cand` the candidate of one live sample (clean `xi`, best point `bi`) at
+/// fraction `p`: a copy of `bi` with one random window changed.
+#[allow(clippy::too_many_arguments)]
+fn propose(
+    xi: &[f32],
+    bi: &[f32],
+    chw: [usize; 3],
+    cfg: &SquareConfig,
+    p: f64,
+    rng: &mut ChaCha8Rng,
+    scratch: &mut L2Scratch,
+    cand: &mut Vec<f32>,
+) {
+    let eps = cfg.eps as f64;
+    let d = bi.len();
+    let start = cand.len();
+    cand.extend_from_slice(bi);
+    let out = &mut cand[start..start + d];
+    match cfg.norm {
+        Norm::Linf => linf_candidate(xi, bi, chw, eps, p, rng, out),
+        Norm::L2 => l2_candidate(xi, bi, chw, eps, p, rng, scratch, out),
+    }
+}
+
+/// The ℓ∞ query: a random `s×s` window of `bi` set to `x ± ε` per channel (clipped to the
+/// ε-ball and `[0, 1]`), written into `out` (a copy of `bi`).
+fn linf_candidate(
+    xi: &[f32],
+    bi: &[f32],
+    chw: [usize; 3],
+    eps: f64,
+    p: f64,
+    rng: &mut ChaCha8Rng,
+    out: &mut [f32],
+) {
+    let [c, h, w] = chw;
+    let d = c * h * w;
+    let s = py_round((p * d as f64 / c as f64).sqrt()).clamp(1, h.min(w));
+    let vh = below(rng, h - s);
+    let vw = below(rng, w - s);
+    for ch in 0..c {
+        let sg = 2.0 * eps * sign(rng);
+        for r in vh..vh + s {
+            for q in vw..vw + s {
+                let j = (ch * h + r) * w + q;
+                let xv = xi[j] as f64;
+                let v = (bi[j] as f64 + sg).clamp(xv - eps, xv + eps);
+                out[j] = v.clamp(0.0, 1.0) as f32;
+            }
+        }
+    }
+}
+
+/// The ℓ2 query: the perturbation's mass in a second random window moves into a first one,
+/// with a fresh `±η` pattern there; the result, scaled to ‖δ‖₂ = ε, is written into `out`.
+#[allow(clippy::too_many_arguments)]
+fn l2_candidate(
+    xi: &[f32],
+    bi: &[f32],
+    chw: [usize; 3],
+    eps: f64,
+    p: f64,
+    rng: &mut ChaCha8Rng,
+    scratch: &mut L2Scratch,
+    out: &mut [f32],
+) {
+    let [c, h, w] = chw;
+    let d = c * h * w;
+    let s = l2_side(p, d, c, h.min(w));
+    let delta = &mut scratch.delta;
+    for (dv, (b, x)) in delta.iter_mut().zip(bi.iter().zip(xi)) {
+        *dv = (*b - *x) as f64;
+    }
+    let win = Windows::draw(rng, h, w, s);
+    let scale = first_window_norm(delta, c, &win, eps);
+    let pattern = Pattern {
+        e: scratch.eta_cache[s].get_or_insert_with(|| eta(s)).clone(),
+        tr: rng.random::<f64>() > 0.5,
+        scale,
+    };
+    let mut fresh = vec![0f64; s * s];
+    for ch in 0..c {
+        let sg = sign(rng);
+        move_channel(delta, &win, &pattern, ch, sg, &mut fresh);
+    }
+    l2_point(xi, delta, eps, out);
+}
+
+/// The ℓ2 window side at fraction `p`: `round(√(p·d/c))`, at least 3, odd, at most `max`.
+fn l2_side(p: f64, d: usize, c: usize, max: usize) -> usize {
+    let mut s = py_round((p * d as f64 / c as f64).sqrt()).max(3);
+    if s.is_multiple_of(2) {
+        s += 1;
+    }
+    s.min(max)
+}
+
+/// One ℓ2 query's two `s×s` windows in an `h×w` image: mass moves from the second
+/// (`vh2`, `vw2`) into the first (`vh`, `vw`).
+struct Windows {
+    h: usize,
+    w: usize,
+    s: usize,
+    vh: usize,
+    vw: usize,
+    vh2: usize,
+    vw2: usize,
+}
+
+impl Windows {
+    /// Draws the windows' corners: the first's row and column, then the second's.
+    fn draw(rng: &mut ChaCha8Rng, h: usize, w: usize, s: usize) -> Self {
+        let vh = below(rng, h - s);
+        let vw = below(rng, w - s);
+        let vh2 = below(rng, h - s);
+        let vw2 = below(rng, w - s);
+        Self {
+            h,
+            w,
+            s,
+            vh,
+            vw,
+            vh2,
+            vw2,
+        }
+    }
+
+    /// Whether pixel `(r, q)` lies in the first window.
+    fn in_first(&self, r: usize, q: usize) -> bool {
+        r >= self.vh && r < self.vh + self.s && q >= self.vw && q < self.vw + self.s
+    }
+
+    /// Whether pixel `(r, q)` lies in the second window.
+    fn in_second(&self, r: usize, q: usize) -> bool {
+        r >= self.vh2 && r < self.vh2 + self.s && q >= self.vw2 && q < self.vw2 + self.s
+    }
+
+    /// Index in `delta` of element `k` (row-major) of the first window in channel `ch`.
+    fn first_at(&self, ch: usize, k: usize) -> usize {
+        let s = self.s;
+        (ch * self.h + self.vh + k / s) * self.w + self.vw + k % s
+    }
+}
+
+/// The fresh pattern of one ℓ2 query: `e = η(s)`, transposed when `tr`, and the norm `scale`
+/// the first window gets per channel.
+struct Pattern {
+    e: Vec<f64>,
+    tr: bool,
+    scale: f64,
+}
+
+/// The norm the first window gets per channel: `√((ε² − ‖δ‖²)⁺/c + ‖δ‖² over both windows)`,
+/// the mass of both windows plus an equal share of the unused budget (the reference's).
+fn first_window_norm(delta: &[f64], c: usize, win: &Windows, eps: f64) -> f64 {
+    let (h, w) = (win.h, win.w);
+    let norm_image = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut windows = 0.0;
+    for ch in 0..c {
+        for r in 0..h {
+            for q in 0..w {
+                if win.in_first(r, q) || win.in_second(r, q) {
+                    windows += delta[(ch * h + r) * w + q].powi(2);
+                }
+            }
+        }
+    }
+    ((eps * eps - norm_image * norm_image).max(0.0) / c as f64 + windows).sqrt()
+}
+
+/// Channel `ch` of an ℓ2 query: the first window becomes its normalised content plus
+/// `sg·η`, renormalised to `pattern.scale`; the second window is emptied before the first is
+/// written (where they overlap, the new content stays). `fresh`: scratch of `s²`.
+fn move_channel(
+    delta: &mut [f64],
+    win: &Windows,
+    pattern: &Pattern,
+    ch: usize,
+    sg: f64,
+    fresh: &mut [f64],
+) {
+    let (h, w, s) = (win.h, win.w, win.s);
+    let w1: f64 = (0..s * s)
+        .map(|k| delta[win.first_at(ch, k)].powi(2))
+        .sum::<f64>()
+        .sqrt();
+    for (k, f) in fresh.iter_mut().enumerate() {
+        let old = delta[win.first_at(ch, k)] / (1e-12 + w1);
+        *f = eta_at(&pattern.e, s, k / s, k % s, pattern.tr) * sg + old;
+    }
+    let nf = fresh.iter().map(|v| v * v).sum::<f64>().sqrt();
+    for r in win.vh2..win.vh2 + s {
+        for q in win.vw2..win.vw2 + s {
+            delta[(ch * h + r) * w + q] = 0.0;
+        }
+    }
+    for (k, f) in fresh.iter().enumerate() {
+        delta[win.first_at(ch, k)] = f / (1e-12 + nf) * pattern.scale;
+    }
+}
+
+/// Keeps the candidate of each live sample (candidate `j` of `cand`, margin `m[j]`) whose
+/// margin is lower than its best's or that is misclassified.
+fn keep_improvements(
+    live: &[usize],
+    m: &[f64],
+    cand: &[f32],
+    d: usize,
+    margin: &mut [f64],
+    best: &mut [f32],
+) {
+    for (j, &i) in live.iter().enumerate() {
+        if m[j] < margin[i] || m[j] <= 0.0 {
+            margin[i] = m[j];
+            best[i * d..(i + 1) * d].copy_from_slice(&cand[j * d..(j + 1) * d]);
+        }
+    }
+}
+
+/// Success as the reference's `perturb`: the best point's prediction differs from `y`.
+fn misclassified<C: Classifier + ?Sized>(
+    model: &C,
+    best: &[f32],
+    dims: [usize; 4],
+    y: &[i64],
+    device: &Device,
+) -> Result<Vec<bool>> {
+    let t = Tensor::<4>::from_data(TensorData::new(best.to_vec(), dims), device);
     let pred = read_i64(
-        forward(model, t).argmax(1).reshape([b]),
+        forward(model, t).argmax(1).reshape([dims[0]]),
         "Square predictions",
     )?;
-    let fooled = pred.iter().zip(y).map(|(p, y)| p != y).collect();
-    Ok((best, fooled))
+    Ok(pred.iter().zip(y).map(|(p, y)| p != y).collect())
 }
 
 /// Square over the samples marked `active`; returns the adversarial batch (clean input where
