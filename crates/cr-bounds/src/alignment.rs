@@ -315,6 +315,33 @@ fn build(pair: &PairSpec<'_>, norm: Norm) -> Result<(Eval, f64, f64)> {
 /// wrong length, or DataDriven without patterns; [`BoundsError::Linalg`].
 pub fn alignment(pair: &PairSpec<'_>, norm: Norm, spec: &EstimatorSpec<'_>) -> Result<Alignment> {
     let (lo, up) = (pair.lower, pair.upper);
+    check_pair(pair, spec)?;
+    let (mut eval, normaliser, rem) = build(pair, norm)?;
+    let (raw, evaluated) = estimate_max(&mut eval, pair, norm, spec, normaliser)?;
+    let max_term = if normaliser > 0.0 {
+        raw / normaliser
+    } else {
+        0.0
+    };
+    Ok(Alignment {
+        pair: (0, 1),
+        names: (lo.name.clone(), up.name.clone()),
+        norm,
+        estimator: spec.estimator,
+        applicable: true,
+        k: (pair.k_lower, pair.k_upper),
+        max_term,
+        remainder: rem,
+        a_star: max_term + rem,
+        certified: spec.estimator.is_certified(),
+        patterns_evaluated: evaluated,
+    })
+}
+
+/// Checks that the pair chains, both k are at least 1 and every pattern has the lower
+/// layer's length.
+fn check_pair(pair: &PairSpec<'_>, spec: &EstimatorSpec<'_>) -> Result<()> {
+    let (lo, up) = (pair.lower, pair.upper);
     if up.matrix.ncols() != lo.matrix.nrows() {
         return Err(BoundsError::Shape {
             layer: up.name.clone(),
@@ -338,28 +365,22 @@ pub fn alignment(pair: &PairSpec<'_>, norm: Norm, spec: &EstimatorSpec<'_>) -> R
             ));
         }
     }
-    let (mut eval, normaliser, rem) = build(pair, norm)?;
-    let nbits = eval.bits.len();
-    let mut evaluated = 0u64;
-    let raw = match spec.estimator {
-        Estimator::Exact => {
-            if nbits > EXACT_MAX_BITS {
-                return Err(BoundsError::TooLarge {
-                    lower: lo.name.clone(),
-                    upper: up.name.clone(),
-                    bits: nbits,
-                    max: EXACT_MAX_BITS,
-                });
-            }
-            let mut best = 0.0f64;
-            evaluated = 1; // the empty pattern, value 0
-            for i in 1u64..(1u64 << nbits) {
-                eval.toggle(i.trailing_zeros() as usize);
-                best = best.max(eval.value()?);
-                evaluated += 1;
-            }
-            best
-        }
+    Ok(())
+}
+
+/// The estimator's value of `max_D` of the pair's product (not yet normalised), and how many
+/// patterns it evaluated.
+fn estimate_max(
+    eval: &mut Eval,
+    pair: &PairSpec<'_>,
+    norm: Norm,
+    spec: &EstimatorSpec<'_>,
+    normaliser: f64,
+) -> Result<(f64, u64)> {
+    let lo = pair.lower;
+    let h = lo.matrix.nrows();
+    match spec.estimator {
+        Estimator::Exact => exact_max(eval, pair),
         Estimator::CertifiedUpper => {
             for (_, a, b) in eval.bits.iter_mut() {
                 a.iter_mut().for_each(|v| *v = v.abs());
@@ -367,10 +388,11 @@ pub fn alignment(pair: &PairSpec<'_>, norm: Norm, spec: &EstimatorSpec<'_>) -> R
             }
             eval.set_pattern(&vec![true; h]);
             let v = eval.value()?;
-            match norm {
+            let raw = match norm {
                 Norm::Linf => v,
                 Norm::L2 => v.min(normaliser),
-            }
+            };
+            Ok((raw, 0))
         }
         Estimator::DataDriven => {
             if spec.patterns.is_empty() {
@@ -379,38 +401,39 @@ pub fn alignment(pair: &PairSpec<'_>, norm: Norm, spec: &EstimatorSpec<'_>) -> R
                     "the data_driven estimator needs at least one activation pattern",
                 ));
             }
+            let mut evaluated = 0u64;
             let mut best = 0.0f64;
             for p in spec.patterns {
                 eval.set_pattern(p);
                 best = best.max(eval.value()?);
                 evaluated += 1;
             }
-            best
+            Ok((best, evaluated))
         }
-        Estimator::LocalSearch => {
-            let (best, n) = local_search(&mut eval, spec, h)?;
-            evaluated = n;
-            best
-        }
-    };
-    let max_term = if normaliser > 0.0 {
-        raw / normaliser
-    } else {
-        0.0
-    };
-    Ok(Alignment {
-        pair: (0, 1),
-        names: (lo.name.clone(), up.name.clone()),
-        norm,
-        estimator: spec.estimator,
-        applicable: true,
-        k: (pair.k_lower, pair.k_upper),
-        max_term,
-        remainder: rem,
-        a_star: max_term + rem,
-        certified: spec.estimator.is_certified(),
-        patterns_evaluated: evaluated,
-    })
+        Estimator::LocalSearch => local_search(eval, spec, h),
+    }
+}
+
+/// The exact `max_D` by Gray-code enumeration of every pattern of the free bits, and the
+/// number of patterns evaluated.
+fn exact_max(eval: &mut Eval, pair: &PairSpec<'_>) -> Result<(f64, u64)> {
+    let nbits = eval.bits.len();
+    if nbits > EXACT_MAX_BITS {
+        return Err(BoundsError::TooLarge {
+            lower: pair.lower.name.clone(),
+            upper: pair.upper.name.clone(),
+            bits: nbits,
+            max: EXACT_MAX_BITS,
+        });
+    }
+    let mut best = 0.0f64;
+    let mut evaluated = 1; // the empty pattern, value 0
+    for i in 1u64..(1u64 << nbits) {
+        eval.toggle(i.trailing_zeros() as usize);
+        best = best.max(eval.value()?);
+        evaluated += 1;
+    }
+    Ok((best, evaluated))
 }
 
 fn local_search(eval: &mut Eval, spec: &EstimatorSpec<'_>, h: usize) -> Result<(f64, u64)> {

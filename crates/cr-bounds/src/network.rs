@@ -279,6 +279,8 @@ pub fn analyze(layers: &[Layer], opts: &BoundOptions) -> Result<NetworkReport> {
     })
 }
 
+/// Theorem 3.2 for `norm` over the first `chain_len` layers, beside the product of
+/// Theorem 3.1 bounds and of true norms.
 fn network_bound(
     layers: &[Layer],
     reports: &[LayerReport],
@@ -287,7 +289,39 @@ fn network_bound(
     norm: Norm,
     opts: &BoundOptions,
 ) -> Result<NetworkBound> {
-    let pick = |r: &LayerReport| match norm {
+    let alignments = pair_alignments(layers, reports, chains, chain_len, norm, opts)?;
+    let (alignment_product, pairs) = alignment_product(&alignments, norm);
+    let product_theorem_3_1: f64 = reports[..chain_len]
+        .iter()
+        .map(|r| pick(r, norm).0)
+        .product();
+    let product_true_norms: f64 = reports[..chain_len]
+        .iter()
+        .map(|r| pick(r, norm).1)
+        .product();
+    let head = (reports.len() >= 2 || chain_len < reports.len())
+        .then(|| pick(&reports[reports.len() - 1], norm));
+    Ok(NetworkBound {
+        norm,
+        estimator: opts.estimator,
+        certified: opts.estimator.is_certified() && chains.iter().all(|c| *c),
+        head_included: chain_len == reports.len(),
+        layers_in_chain: chain_len,
+        theorem_3_2: product_theorem_3_1 * alignment_product,
+        product_theorem_3_1,
+        product_true_norms,
+        aligned_true_norms: product_true_norms * alignment_product,
+        alignment_product,
+        s_opt: pairs,
+        alignment: alignments,
+        head_theorem_3_1: head.map(|h| h.0),
+        head_true_norm: head.map(|h| h.1),
+    })
+}
+
+/// A layer's Theorem 3.1 bound, true norm and k in `norm`.
+fn pick(r: &LayerReport, norm: Norm) -> (f64, f64, usize) {
+    match norm {
         Norm::Linf => (
             r.theorem_3_1_linf.bound,
             r.theorem_3_1_linf.true_norm,
@@ -298,7 +332,19 @@ fn network_bound(
             r.theorem_3_1_l2.true_norm,
             r.theorem_3_1_l2.k,
         ),
-    };
+    }
+}
+
+/// The alignment term of every consecutive pair among the first `chain_len` layers (not
+/// applicable where a pair does not chain), each at the k of its layers' Theorem 3.1 bounds.
+fn pair_alignments(
+    layers: &[Layer],
+    reports: &[LayerReport],
+    chains: &[bool],
+    chain_len: usize,
+    norm: Norm,
+    opts: &BoundOptions,
+) -> Result<Vec<Alignment>> {
     let mut alignments = Vec::new();
     for l in 0..chain_len.saturating_sub(1) {
         let names = (layers[l].name.clone(), layers[l + 1].name.clone());
@@ -319,8 +365,8 @@ fn network_bound(
         let pair = PairSpec {
             lower: &layers[l],
             upper: &layers[l + 1],
-            k_lower: pick(&reports[l]).2,
-            k_upper: pick(&reports[l + 1]).2,
+            k_lower: pick(&reports[l], norm).2,
+            k_upper: pick(&reports[l + 1], norm).2,
         };
         let spec = EstimatorSpec {
             estimator: opts.estimator,
@@ -332,8 +378,13 @@ fn network_bound(
         a.pair = (l, l + 1);
         alignments.push(a);
     }
+    Ok(alignments)
+}
+
+/// The product of alignment factors Theorem 3.2 uses for `norm`, and the pairs it uses.
+fn alignment_product(alignments: &[Alignment], norm: Norm) -> (f64, Vec<(usize, usize)>) {
     let factors: Vec<f64> = alignments.iter().map(|a| a.a_star).collect();
-    let (alignment_product, pairs) = match norm {
+    match norm {
         // Eq. (8): Ã_∞* over the pairs of S_opt only.
         Norm::Linf => s_opt(&factors),
         // Eq. (9): A_2* over every consecutive pair (each layer's √Σ splits between its two
@@ -346,25 +397,5 @@ fn network_bound(
                 .map(|a| a.pair)
                 .collect(),
         ),
-    };
-    let product_theorem_3_1: f64 = reports[..chain_len].iter().map(|r| pick(r).0).product();
-    let product_true_norms: f64 = reports[..chain_len].iter().map(|r| pick(r).1).product();
-    let head = (reports.len() >= 2 || chain_len < reports.len())
-        .then(|| pick(&reports[reports.len() - 1]));
-    Ok(NetworkBound {
-        norm,
-        estimator: opts.estimator,
-        certified: opts.estimator.is_certified() && chains.iter().all(|c| *c),
-        head_included: chain_len == reports.len(),
-        layers_in_chain: chain_len,
-        theorem_3_2: product_theorem_3_1 * alignment_product,
-        product_theorem_3_1,
-        product_true_norms,
-        aligned_true_norms: product_true_norms * alignment_product,
-        alignment_product,
-        s_opt: pairs,
-        alignment: alignments,
-        head_theorem_3_1: head.map(|h| h.0),
-        head_true_norm: head.map(|h| h.1),
-    })
+    }
 }

@@ -9,6 +9,7 @@
 //!
 //! Not supported: the full-numbers format 1 (PNGs with `digitStruct.mat`, an HDF5 file).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::bytes::{find, need_dir, read};
@@ -25,22 +26,34 @@ fn mat_err(path: &Path, problem: String) -> DataError {
 
 /// Converts the `X` and `y` arrays of one SVHN file into a data set named `name`.
 pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Dataset> {
-    let get = |v: &str| {
-        arrays.iter().find(|a| a.name == v).ok_or_else(|| {
-            mat_err(
-                path,
-                format!(
-                    "no numeric variable `{v}` (an SVHN file has `X` and `y`; found: {})",
-                    arrays
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })
-    };
-    let (x, y) = (get("X")?, get("y")?);
+    let (x, y) = (variable(arrays, path, "X")?, variable(arrays, path, "y")?);
+    let n = image_count(x, path)?;
+    check_label_count(y, n, path)?;
+    let xb = pixel_bytes(x, path)?;
+    let images = nchw_images(&xb, n, path)?;
+    let labels = digit_labels(y, n, path)?;
+    Dataset::new(name, images, labels, [3, 32, 32], 10, path)
+}
+
+/// The numeric variable `v` of an SVHN file.
+fn variable<'a>(arrays: &'a [MatArray], path: &Path, v: &str) -> Result<&'a MatArray> {
+    arrays.iter().find(|a| a.name == v).ok_or_else(|| {
+        mat_err(
+            path,
+            format!(
+                "no numeric variable `{v}` (an SVHN file has `X` and `y`; found: {})",
+                arrays
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// The number of images N of an `X` of dimensions `[32, 32, 3, N]` (or `[32, 32, 3]`, one).
+fn image_count(x: &MatArray, path: &Path) -> Result<usize> {
     let (h, w, c, n) = match x.dims.as_slice() {
         [h, w, c, n] => (*h, *w, *c, *n),
         [h, w, c] => (*h, *w, *c, 1),
@@ -61,6 +74,11 @@ pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Datas
             expected: "32x32x3".into(),
         });
     }
+    Ok(n)
+}
+
+/// Checks that `y` is a vector of one label per image.
+fn check_label_count(y: &MatArray, n: usize, path: &Path) -> Result<()> {
     let ny = y.data.len();
     if y.dims.iter().filter(|d| **d != 1).count() > 1 || ny != n {
         return Err(DataError::Mismatch {
@@ -71,12 +89,15 @@ pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Datas
             ),
         });
     }
-    // X as bytes: MATLAB may have stored it as another type; then every value must be a byte.
-    let converted;
-    let xb: &[u8] = match &x.data {
-        MatData::U8(b) => b,
+    Ok(())
+}
+
+/// `X` as bytes: MATLAB may have stored it as another type; then every value must be a byte.
+fn pixel_bytes<'a>(x: &'a MatArray, path: &Path) -> Result<Cow<'a, [u8]>> {
+    match &x.data {
+        MatData::U8(b) => Ok(Cow::Borrowed(b)),
         MatData::F64(v) => {
-            converted = v
+            let converted = v
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
@@ -90,9 +111,14 @@ pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Datas
                     }
                 })
                 .collect::<Result<Vec<u8>>>()?;
-            &converted
+            Ok(Cow::Owned(converted))
         }
-    };
+    }
+}
+
+/// The `n` images of the column-major `[H, W, C, N]` bytes `xb` as row-major `[N, C, H, W]`
+/// values in [0, 1].
+fn nchw_images(xb: &[u8], n: usize, path: &Path) -> Result<Vec<f32>> {
     if n.checked_mul(3072) != Some(xb.len()) {
         return Err(mat_err(
             path,
@@ -115,6 +141,11 @@ pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Datas
             }
         }
     }
+    Ok(images)
+}
+
+/// The `n` labels of `y` (1..=10) as digits 0..=9 (10 stands for the digit 0).
+fn digit_labels(y: &MatArray, n: usize, path: &Path) -> Result<Vec<u16>> {
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         let v = y.data.get(i).unwrap_or(f64::NAN);
@@ -128,7 +159,7 @@ pub fn from_arrays(arrays: &[MatArray], path: &Path, name: &str) -> Result<Datas
         }
         labels.push((v as u16) % 10);
     }
-    Dataset::new(name, images, labels, [3, 32, 32], 10, path)
+    Ok(labels)
 }
 
 /// Reads and converts one SVHN `.mat` file.

@@ -128,117 +128,24 @@ impl Model {
     /// file loader, which then fills every tensor from the file.
     pub fn build(spec: &ModelSpec, device: &Device) -> Result<Self> {
         spec.validate()?;
-        let [c, h, w] = spec.input;
-        let k = spec.num_classes;
-        let widths = crate::layers::Widths(&spec.pruned);
-        let net = match &spec.arch {
-            Arch::Fcn {
-                width,
-                depth,
-                bias,
-                layer_rank,
-            } => Network::Fcn(Fcn::new(
-                c * h * w,
-                *width,
-                *depth,
-                k,
-                *bias,
-                *layer_rank,
-                widths,
-                device,
-            )),
-            Arch::Cnn {
-                channels,
-                hidden,
-                layer_rank,
-            } => Network::Cnn(Cnn::new(
-                spec.input,
-                channels,
-                *hidden,
-                k,
-                *layer_rank,
-                widths,
-                device,
-            )),
-            Arch::Resnet {
-                blocks,
-                bottleneck,
-                width,
-                width_per_group,
-                layer_rank,
-                stem,
-            } => Network::ResNet(ResNet::new(
-                c,
-                ResNetShape {
-                    blocks: *blocks,
-                    bottleneck: *bottleneck,
-                    width: *width,
-                    width_per_group: *width_per_group,
-                    rank: *layer_rank,
-                    imagenet_stem: *stem == crate::spec::Stem::Imagenet,
-                },
-                k,
-                widths,
-                device,
-            )),
-            Arch::Vgg { config, layer_rank } => {
-                Network::Vgg(Vgg::new(c, config, k, *layer_rank, widths, device))
-            }
-            Arch::Wrn {
-                depth,
-                widen,
-                layer_rank,
-            } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, widths, device)),
-            Arch::PreactResnet {
-                blocks,
-                width,
-                out_shortcut,
-                bn_before_fc,
-            } => Network::PreactResNet(PreactResNet::new(
-                c,
-                PreactShape {
-                    blocks: *blocks,
-                    width: *width,
-                    out_shortcut: *out_shortcut,
-                    bn_before_fc: *bn_before_fc,
-                },
-                k,
-                widths,
-                device,
-            )),
-            Arch::VggTorchvision { config, hidden } => {
-                Network::VggTv(VggTv::new(c, config, *hidden, k, widths, device))
-            }
-            Arch::Vit {
-                patch,
-                dim,
-                depth,
-                heads,
-                mlp_dim,
-            } => Network::Vit(Vit::new(
-                spec.input,
-                VitShape {
-                    patch: *patch,
-                    dim: *dim,
-                    depth: *depth,
-                    heads: *heads,
-                    mlp_dim: *mlp_dim,
-                },
-                k,
-                widths,
-                device,
-            )),
-        };
+        let net = build_network(spec, device);
         let model = Model {
             spec: spec.clone(),
             net,
         };
-        let names: Vec<String> = model
+        model.check_pruned_layers()?;
+        model.check_param_count()?;
+        Ok(model)
+    }
+
+    /// Checks that every layer named in `spec.pruned` exists in the model.
+    fn check_pruned_layers(&self) -> Result<()> {
+        let names: Vec<String> = self
             .layers()
             .into_iter()
             .flat_map(|l| [l.name.clone(), l.factor_of.unwrap_or(l.name)])
             .collect();
-        for name in spec.pruned.keys() {
+        for name in self.spec.pruned.keys() {
             if !names.contains(name) {
                 return Err(ModelError::InvalidSpec {
                     field: format!("pruned.{name}"),
@@ -246,14 +153,19 @@ impl Model {
                 });
             }
         }
-        let n = model.num_params() as u64;
+        Ok(())
+    }
+
+    /// Checks the parameter count against [`limits::MAX_PARAMS`].
+    fn check_param_count(&self) -> Result<()> {
+        let n = self.num_params() as u64;
         if n > limits::MAX_PARAMS {
             return Err(ModelError::InvalidSpec {
                 field: "arch".into(),
                 problem: format!("{n} parameters exceed the limit of {}", limits::MAX_PARAMS),
             });
         }
-        Ok(model)
+        Ok(())
     }
 
     /// Logits `[B, classes]` of NCHW inputs in [0, 1] (normalised first when the spec says
@@ -376,5 +288,150 @@ impl Model {
             }
         }
         Ok(Model { spec, net })
+    }
+}
+
+/// The network of a validated `spec` on `device`, without drawing weights.
+fn build_network(spec: &ModelSpec, device: &Device) -> Network {
+    let [c, _, _] = spec.input;
+    let k = spec.num_classes;
+    let widths = crate::layers::Widths(&spec.pruned);
+    match &spec.arch {
+        Arch::Fcn {
+            width,
+            depth,
+            bias,
+            layer_rank,
+        } => fcn_network(spec, *width, *depth, *bias, *layer_rank, device),
+        Arch::Cnn {
+            channels,
+            hidden,
+            layer_rank,
+        } => Network::Cnn(Cnn::new(
+            spec.input,
+            channels,
+            *hidden,
+            k,
+            *layer_rank,
+            widths,
+            device,
+        )),
+        Arch::Resnet {
+            blocks,
+            bottleneck,
+            width,
+            width_per_group,
+            layer_rank,
+            stem,
+        } => {
+            let shape = resnet_shape(
+                *blocks,
+                *bottleneck,
+                *width,
+                *width_per_group,
+                *layer_rank,
+                *stem,
+            );
+            Network::ResNet(ResNet::new(c, shape, k, widths, device))
+        }
+        Arch::Vgg { config, layer_rank } => {
+            Network::Vgg(Vgg::new(c, config, k, *layer_rank, widths, device))
+        }
+        Arch::Wrn {
+            depth,
+            widen,
+            layer_rank,
+        } => Network::Wrn(Wrn::new(c, *depth, *widen, k, *layer_rank, widths, device)),
+        Arch::PreactResnet {
+            blocks,
+            width,
+            out_shortcut,
+            bn_before_fc,
+        } => {
+            let shape = preact_shape(*blocks, *width, *out_shortcut, *bn_before_fc);
+            Network::PreactResNet(PreactResNet::new(c, shape, k, widths, device))
+        }
+        Arch::VggTorchvision { config, hidden } => {
+            Network::VggTv(VggTv::new(c, config, *hidden, k, widths, device))
+        }
+        Arch::Vit {
+            patch,
+            dim,
+            depth,
+            heads,
+            mlp_dim,
+        } => {
+            let shape = vit_shape(*patch, *dim, *depth, *heads, *mlp_dim);
+            Network::Vit(Vit::new(spec.input, shape, k, widths, device))
+        }
+    }
+}
+
+/// The constructor shape of a ResNet spec's hyper-parameters.
+fn resnet_shape(
+    blocks: [usize; 4],
+    bottleneck: bool,
+    width: usize,
+    width_per_group: usize,
+    layer_rank: Option<usize>,
+    stem: crate::spec::Stem,
+) -> ResNetShape {
+    ResNetShape {
+        blocks,
+        bottleneck,
+        width,
+        width_per_group,
+        rank: layer_rank,
+        imagenet_stem: stem == crate::spec::Stem::Imagenet,
+    }
+}
+
+/// The FCN of `spec`: `depth` hidden layers of `width` units on the flattened input.
+fn fcn_network(
+    spec: &ModelSpec,
+    width: usize,
+    depth: usize,
+    bias: bool,
+    layer_rank: Option<usize>,
+    device: &Device,
+) -> Network {
+    let [c, h, w] = spec.input;
+    let k = spec.num_classes;
+    let widths = crate::layers::Widths(&spec.pruned);
+    Network::Fcn(Fcn::new(
+        c * h * w,
+        width,
+        depth,
+        k,
+        bias,
+        layer_rank,
+        widths,
+        device,
+    ))
+}
+
+/// The constructor shape of a PreActResNet spec's hyper-parameters.
+fn preact_shape(
+    blocks: [usize; 4],
+    width: usize,
+    out_shortcut: bool,
+    bn_before_fc: bool,
+) -> PreactShape {
+    PreactShape {
+        blocks,
+        width,
+        out_shortcut,
+        bn_before_fc,
+    }
+}
+
+/// The constructor shape of a ViT spec's hyper-parameters.
+fn vit_shape(patch: usize, dim: usize, depth: usize, heads: usize, mlp_dim: usize) -> VitShape {
+    VitShape {
+        patch,
+        dim,
+        depth,
+        heads,
+        mlp_dim,
     }
 }

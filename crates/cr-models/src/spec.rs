@@ -329,6 +329,13 @@ impl ModelSpec {
     /// Checks every size against [`limits`] and the architecture's own constraints (including
     /// whether the input is large enough). Called by every constructor and by the file loader.
     pub fn validate(&self) -> Result<()> {
+        self.validate_common()?;
+        self.validate_arch()
+    }
+
+    /// The checks every architecture shares: input shape, normalisation, pruned widths and
+    /// the number of classes.
+    fn validate_common(&self) -> Result<()> {
         use limits::*;
         let [c, h, w] = self.input;
         for (v, f) in [(c, "input[0]"), (h, "input[1]"), (w, "input[2]")] {
@@ -353,29 +360,11 @@ impl ModelSpec {
                 format!("{} is outside 2..={MAX_CLASSES}", self.num_classes),
             ));
         }
-        let width = |v: usize, f: &str| -> Result<()> {
-            if v == 0 || v > MAX_WIDTH {
-                Err(invalid(f, format!("{v} is outside 1..={MAX_WIDTH}")))
-            } else {
-                Ok(())
-            }
-        };
-        let depth = |v: usize, f: &str, min: usize| -> Result<()> {
-            if v < min || v > MAX_DEPTH {
-                Err(invalid(f, format!("{v} is outside {min}..={MAX_DEPTH}")))
-            } else {
-                Ok(())
-            }
-        };
-        let rank = |r: &Option<usize>| -> Result<()> {
-            match r {
-                Some(0) => Err(invalid("layer_rank", "must be at least 1")),
-                Some(v) if *v > MAX_WIDTH => {
-                    Err(invalid("layer_rank", format!("{v} exceeds {MAX_WIDTH}")))
-                }
-                _ => Ok(()),
-            }
-        };
+        Ok(())
+    }
+
+    /// The architecture's own checks, one helper per architecture.
+    fn validate_arch(&self) -> Result<()> {
         match &self.arch {
             Arch::Fcn {
                 width: wd,
@@ -383,34 +372,15 @@ impl ModelSpec {
                 layer_rank,
                 ..
             } => {
-                width(*wd, "arch.width")?;
-                depth(*d, "arch.depth", 1)?;
-                rank(layer_rank)?;
+                check_width(*wd, "arch.width")?;
+                check_depth(*d, "arch.depth", 1)?;
+                check_rank(layer_rank)
             }
             Arch::Cnn {
                 channels,
                 hidden,
                 layer_rank,
-            } => {
-                depth(channels.len(), "arch.channels (length)", 1)?;
-                for (i, ch) in channels.iter().enumerate() {
-                    width(*ch, &format!("arch.channels[{i}]"))?;
-                }
-                if *hidden > MAX_WIDTH {
-                    return Err(invalid(
-                        "arch.hidden",
-                        format!("{hidden} exceeds {MAX_WIDTH}"),
-                    ));
-                }
-                rank(layer_rank)?;
-                let side = h.min(w) >> channels.len();
-                if side == 0 {
-                    return Err(self.input_error(format!(
-                        "{} max-pool stages shrink a {h}x{w} input to nothing",
-                        channels.len()
-                    )));
-                }
-            }
+            } => self.validate_cnn(channels, *hidden, layer_rank),
             Arch::Resnet {
                 blocks,
                 width: wd,
@@ -418,105 +388,181 @@ impl ModelSpec {
                 layer_rank,
                 stem,
                 ..
-            } => {
-                for (i, b) in blocks.iter().enumerate() {
-                    depth(*b, &format!("arch.blocks[{i}]"), 1)?;
-                }
-                width(*wd, "arch.width")?;
-                width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
-                width(*width_per_group, "arch.width_per_group")?;
-                rank(layer_rank)?;
-                // Three stride-2 stages (five with the ImageNet stem): the input must be at least
-                // 8 (32) pixels on a side.
-                let min = if *stem == Stem::Imagenet { 32 } else { 8 };
-                if h < min || w < min {
-                    return Err(self.input_error(format!(
-                        "ResNet with the {stem:?} stem needs at least {min}x{min} inputs"
-                    )));
-                }
-            }
+            } => self.validate_resnet(blocks, *wd, *width_per_group, layer_rank, *stem),
             Arch::PreactResnet {
                 blocks, width: wd, ..
-            } => {
-                for (i, b) in blocks.iter().enumerate() {
-                    depth(*b, &format!("arch.blocks[{i}]"), 1)?;
-                }
-                width(*wd, "arch.width")?;
-                width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
-                if h < 8 || w < 8 {
-                    return Err(self.input_error("PreActResNet needs at least 8x8 inputs".into()));
-                }
-            }
+            } => self.validate_preact_resnet(blocks, *wd),
             Arch::VggTorchvision { config, hidden } => {
-                width(*hidden, "arch.hidden")?;
-                self.validate_vgg_config(config)?;
+                check_width(*hidden, "arch.hidden")?;
+                self.validate_vgg_config(config)
             }
-            Arch::Vgg { config, layer_rank } => {
-                depth(config.len(), "arch.config (length)", 1)?;
-                if !config.iter().any(|&c| c > 0) {
-                    return Err(invalid("arch.config", "has no conv layer"));
-                }
-                for (i, ch) in config.iter().enumerate() {
-                    if *ch > MAX_WIDTH {
-                        return Err(invalid(
-                            &format!("arch.config[{i}]"),
-                            format!("{ch} exceeds {MAX_WIDTH}"),
-                        ));
-                    }
-                }
-                rank(layer_rank)?;
-                let pools = config.iter().filter(|&&c| c == 0).count();
-                if (h.min(w) >> pools) == 0 {
-                    return Err(self.input_error(format!(
-                        "{pools} max-pool stages shrink a {h}x{w} input to nothing"
-                    )));
-                }
-            }
+            Arch::Vgg { config, layer_rank } => self.validate_vgg(config, layer_rank),
             Arch::Wrn {
                 depth: d,
                 widen,
                 layer_rank,
-            } => {
-                if *d < 10 || (*d - 4) % 6 != 0 || *d > 6 * MAX_DEPTH + 4 {
-                    return Err(invalid(
-                        "arch.depth",
-                        format!("{d} is not of the form 6n+4 with n >= 1"),
-                    ));
-                }
-                width(*widen, "arch.widen")?;
-                width(
-                    widen.saturating_mul(64),
-                    "arch.widen (x64 in the last group)",
-                )?;
-                rank(layer_rank)?;
-                if h < 4 || w < 4 {
-                    return Err(self.input_error("WRN needs at least 4x4 inputs".into()));
-                }
-            }
+            } => self.validate_wrn(*d, *widen, layer_rank),
             Arch::Vit {
                 patch,
                 dim,
                 depth: d,
                 heads,
                 mlp_dim,
-            } => {
-                width(*patch, "arch.patch")?;
-                width(*dim, "arch.dim")?;
-                depth(*d, "arch.depth", 1)?;
-                width(*heads, "arch.heads")?;
-                width(*mlp_dim, "arch.mlp_dim")?;
-                if dim % heads != 0 {
-                    return Err(invalid(
-                        "arch.heads",
-                        format!("{heads} does not divide dim = {dim}"),
-                    ));
-                }
-                if h % patch != 0 || w % patch != 0 {
-                    return Err(self.input_error(format!(
-                        "patch size {patch} does not divide the {h}x{w} input"
-                    )));
-                }
+            } => self.validate_vit(*patch, *dim, *d, *heads, *mlp_dim),
+        }
+    }
+
+    /// The checks of [`Arch::Cnn`]: stage widths, hidden width, rank, and an input that
+    /// survives every max-pool.
+    fn validate_cnn(
+        &self,
+        channels: &[usize],
+        hidden: usize,
+        layer_rank: &Option<usize>,
+    ) -> Result<()> {
+        use limits::*;
+        let [_, h, w] = self.input;
+        check_depth(channels.len(), "arch.channels (length)", 1)?;
+        for (i, ch) in channels.iter().enumerate() {
+            check_width(*ch, &format!("arch.channels[{i}]"))?;
+        }
+        if hidden > MAX_WIDTH {
+            return Err(invalid(
+                "arch.hidden",
+                format!("{hidden} exceeds {MAX_WIDTH}"),
+            ));
+        }
+        check_rank(layer_rank)?;
+        let side = h.min(w) >> channels.len();
+        if side == 0 {
+            return Err(self.input_error(format!(
+                "{} max-pool stages shrink a {h}x{w} input to nothing",
+                channels.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Arch::Resnet`]: stage depths, widths, rank, and the stem's minimum
+    /// input side.
+    fn validate_resnet(
+        &self,
+        blocks: &[usize; 4],
+        wd: usize,
+        width_per_group: usize,
+        layer_rank: &Option<usize>,
+        stem: Stem,
+    ) -> Result<()> {
+        let [_, h, w] = self.input;
+        for (i, b) in blocks.iter().enumerate() {
+            check_depth(*b, &format!("arch.blocks[{i}]"), 1)?;
+        }
+        check_width(wd, "arch.width")?;
+        check_width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
+        check_width(width_per_group, "arch.width_per_group")?;
+        check_rank(layer_rank)?;
+        // Three stride-2 stages (five with the ImageNet stem): the input must be at least
+        // 8 (32) pixels on a side.
+        let min = if stem == Stem::Imagenet { 32 } else { 8 };
+        if h < min || w < min {
+            return Err(self.input_error(format!(
+                "ResNet with the {stem:?} stem needs at least {min}x{min} inputs"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Arch::PreactResnet`]: stage depths, width, and at least 8x8 inputs.
+    fn validate_preact_resnet(&self, blocks: &[usize; 4], wd: usize) -> Result<()> {
+        let [_, h, w] = self.input;
+        for (i, b) in blocks.iter().enumerate() {
+            check_depth(*b, &format!("arch.blocks[{i}]"), 1)?;
+        }
+        check_width(wd, "arch.width")?;
+        check_width(wd.saturating_mul(8), "arch.width (x8 in the last stage)")?;
+        if h < 8 || w < 8 {
+            return Err(self.input_error("PreActResNet needs at least 8x8 inputs".into()));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Arch::Vgg`]: the config's length and widths, rank, and an input that
+    /// survives every max-pool.
+    fn validate_vgg(&self, config: &[usize], layer_rank: &Option<usize>) -> Result<()> {
+        use limits::*;
+        let [_, h, w] = self.input;
+        check_depth(config.len(), "arch.config (length)", 1)?;
+        if !config.iter().any(|&c| c > 0) {
+            return Err(invalid("arch.config", "has no conv layer"));
+        }
+        for (i, ch) in config.iter().enumerate() {
+            if *ch > MAX_WIDTH {
+                return Err(invalid(
+                    &format!("arch.config[{i}]"),
+                    format!("{ch} exceeds {MAX_WIDTH}"),
+                ));
             }
+        }
+        check_rank(layer_rank)?;
+        let pools = config.iter().filter(|&&c| c == 0).count();
+        if (h.min(w) >> pools) == 0 {
+            return Err(self.input_error(format!(
+                "{pools} max-pool stages shrink a {h}x{w} input to nothing"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Arch::Wrn`]: a depth of the form 6n+4, widths, rank, and at least
+    /// 4x4 inputs.
+    fn validate_wrn(&self, d: usize, widen: usize, layer_rank: &Option<usize>) -> Result<()> {
+        use limits::*;
+        let [_, h, w] = self.input;
+        if d < 10 || !(d - 4).is_multiple_of(6) || d > 6 * MAX_DEPTH + 4 {
+            return Err(invalid(
+                "arch.depth",
+                format!("{d} is not of the form 6n+4 with n >= 1"),
+            ));
+        }
+        check_width(widen, "arch.widen")?;
+        check_width(
+            widen.saturating_mul(64),
+            "arch.widen (x64 in the last group)",
+        )?;
+        check_rank(layer_rank)?;
+        if h < 4 || w < 4 {
+            return Err(self.input_error("WRN needs at least 4x4 inputs".into()));
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Arch::Vit`]: sizes, heads dividing the dimension, and patches tiling
+    /// the input.
+    fn validate_vit(
+        &self,
+        patch: usize,
+        dim: usize,
+        d: usize,
+        heads: usize,
+        mlp_dim: usize,
+    ) -> Result<()> {
+        let [_, h, w] = self.input;
+        check_width(patch, "arch.patch")?;
+        check_width(dim, "arch.dim")?;
+        check_depth(d, "arch.depth", 1)?;
+        check_width(heads, "arch.heads")?;
+        check_width(mlp_dim, "arch.mlp_dim")?;
+        // `heads` >= 1 here (checked above), so this is `dim % heads != 0`.
+        if !dim.is_multiple_of(heads) {
+            return Err(invalid(
+                "arch.heads",
+                format!("{heads} does not divide dim = {dim}"),
+            ));
+        }
+        if h % patch != 0 || w % patch != 0 {
+            return Err(self.input_error(format!(
+                "patch size {patch} does not divide the {h}x{w} input"
+            )));
         }
         Ok(())
     }
@@ -555,6 +601,36 @@ impl ModelSpec {
             shape: self.input,
             problem,
         }
+    }
+}
+
+/// Checks that the width `v` of field `f` is in `1..=MAX_WIDTH`.
+fn check_width(v: usize, f: &str) -> Result<()> {
+    use limits::MAX_WIDTH;
+    if v == 0 || v > MAX_WIDTH {
+        Err(invalid(f, format!("{v} is outside 1..={MAX_WIDTH}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that the depth `v` of field `f` is in `min..=MAX_DEPTH`.
+fn check_depth(v: usize, f: &str, min: usize) -> Result<()> {
+    use limits::MAX_DEPTH;
+    if v < min || v > MAX_DEPTH {
+        Err(invalid(f, format!("{v} is outside {min}..={MAX_DEPTH}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that a layer rank, if given, is in `1..=MAX_WIDTH`.
+fn check_rank(r: &Option<usize>) -> Result<()> {
+    use limits::MAX_WIDTH;
+    match r {
+        Some(0) => Err(invalid("layer_rank", "must be at least 1")),
+        Some(v) if *v > MAX_WIDTH => Err(invalid("layer_rank", format!("{v} exceeds {MAX_WIDTH}"))),
+        _ => Ok(()),
     }
 }
 

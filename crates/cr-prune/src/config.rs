@@ -180,6 +180,13 @@ impl PruneConfig {
 
     /// Checks every value and that the method has what it needs; the error names the field.
     pub fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        self.validate_method_fields()?;
+        self.validate_physical()
+    }
+
+    /// Checks that the ratio, rank, ε target and per-layer cap are in range.
+    fn validate_values(&self) -> Result<()> {
         if let Some(r) = self.ratio
             && !(r.is_finite() && (0.0..1.0).contains(&r))
         {
@@ -197,6 +204,11 @@ impl PruneConfig {
         if !(m.is_finite() && (0.0..=1.0).contains(&m)) {
             return Err(invalid("max_layer_ratio", format!("{m} is outside [0, 1]")));
         }
+        Ok(())
+    }
+
+    /// Checks that the method has the fields it needs and none it does not take.
+    fn validate_method_fields(&self) -> Result<()> {
         let method = self.method.name();
         match self.method {
             Method::Layerwise | Method::Global | Method::Unstructured => {
@@ -254,6 +266,11 @@ impl PruneConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Checks that a physical form, if requested, exists for the method.
+    fn validate_physical(&self) -> Result<()> {
         if self.physical && self.method == Method::Unstructured {
             return Err(invalid(
                 "physical",

@@ -121,105 +121,133 @@ pub fn prune(model: &Model, cfg: &PruneConfig) -> Result<Pruned> {
     cfg.validate()?;
     let params_before = model.num_params() as u64;
     let flops_before = model.flops();
-    let cap = cfg.max_layer_ratio;
     match cfg.method {
         Method::Layerwise | Method::Global | Method::EpsTarget => {
-            let plan = structured::plan(
-                model,
-                cfg.method,
-                cfg.ratio,
-                cfg.eps_target,
-                cfg.eps_vector,
-                cap,
-            )?;
-            let masked = structured::apply_masked(model, &plan)?;
-            let (physical, params_after, flops_after) = if cfg.physical {
-                let p = structured::apply_physical(model, &plan)?;
-                let (n, f) = (p.num_params() as u64, p.flops());
-                (Some(p), n, f)
-            } else {
-                // The structure alone (built lazily, nothing allocated) gives the counts.
-                let lazy = Model::build(&structured::pruned_spec(model, &plan), &model.device())?;
-                (None, lazy.num_params() as u64, lazy.flops())
-            };
-            let achieved = plan.achieved();
-            Ok(Pruned {
-                masked,
-                physical,
-                report: PruneReport {
-                    method: cfg.method,
-                    requested: cfg.ratio.unwrap_or(achieved),
-                    achieved,
-                    eps: plan.eps,
-                    params_before,
-                    params_after,
-                    flops_before,
-                    flops_after,
-                    layers: plan.layer_reports(),
-                },
-            })
+            prune_structured(model, cfg, params_before, flops_before)
         }
-        Method::Unstructured => {
-            let ratio = cfg.ratio.unwrap_or(0.0);
-            let (masked, layers) =
-                unstructured::magnitude_prune(model, ratio, unstructured::Scope::Global, cap)?;
-            let total: usize = layers.iter().map(|l| l.rows).sum();
-            let zeroed: usize = layers.iter().map(|l| l.rows - l.kept).sum();
-            Ok(Pruned {
-                masked,
-                physical: None,
-                report: PruneReport {
-                    method: cfg.method,
-                    requested: ratio,
-                    achieved: zeroed as f64 / total.max(1) as f64,
-                    eps: None,
-                    params_before,
-                    params_after: params_before - zeroed as u64,
-                    flops_before,
-                    flops_after: flops_before,
-                    layers,
-                },
-            })
-        }
-        Method::LowRank => {
-            let rule = match (cfg.rank, cfg.ratio) {
-                (Some(k), _) => lowrank::RankRule::Fixed(k),
-                (None, r) => lowrank::RankRule::Ratio(r.unwrap_or(0.0)),
-            };
-            let plan = lowrank::plan(model, rule, cap)?;
-            let masked = lowrank::apply_masked(model, &plan)?;
-            let full: usize = plan.iter().map(|t| t.full_rank).sum();
-            let kept: usize = plan.iter().map(|t| t.keep).sum();
-            let achieved = 1.0 - kept as f64 / full.max(1) as f64;
-            let (physical, params_after, flops_after) = match (cfg.physical, cfg.rank) {
-                (true, Some(k)) => {
-                    let p = lowrank::apply_physical(model, &plan, k)?;
-                    let (n, f) = (p.num_params() as u64, p.flops());
-                    (Some(p), n, f)
-                }
-                _ => {
-                    let saved: usize = plan
-                        .iter()
-                        .map(|t| t.stored.saturating_sub(t.keep * (t.rows + t.cols)))
-                        .sum();
-                    (None, params_before - saved as u64, flops_before)
-                }
-            };
-            Ok(Pruned {
-                masked,
-                physical,
-                report: PruneReport {
-                    method: cfg.method,
-                    requested: cfg.ratio.unwrap_or(achieved),
-                    achieved,
-                    eps: None,
-                    params_before,
-                    params_after,
-                    flops_before,
-                    flops_after,
-                    layers: lowrank::reports(&plan),
-                },
-            })
-        }
+        Method::Unstructured => prune_unstructured(model, cfg, params_before, flops_before),
+        Method::LowRank => prune_lowrank(model, cfg, params_before, flops_before),
     }
+}
+
+/// Structured pruning (`layerwise`, `global`, `eps-target`): rows of the prunable layers.
+fn prune_structured(
+    model: &Model,
+    cfg: &PruneConfig,
+    params_before: u64,
+    flops_before: u64,
+) -> Result<Pruned> {
+    let cap = cfg.max_layer_ratio;
+    let plan = structured::plan(
+        model,
+        cfg.method,
+        cfg.ratio,
+        cfg.eps_target,
+        cfg.eps_vector,
+        cap,
+    )?;
+    let masked = structured::apply_masked(model, &plan)?;
+    let (physical, params_after, flops_after) = if cfg.physical {
+        let p = structured::apply_physical(model, &plan)?;
+        let (n, f) = (p.num_params() as u64, p.flops());
+        (Some(p), n, f)
+    } else {
+        // The structure alone (built lazily, nothing allocated) gives the counts.
+        let lazy = Model::build(&structured::pruned_spec(model, &plan), &model.device())?;
+        (None, lazy.num_params() as u64, lazy.flops())
+    };
+    let achieved = plan.achieved();
+    Ok(Pruned {
+        masked,
+        physical,
+        report: PruneReport {
+            method: cfg.method,
+            requested: cfg.ratio.unwrap_or(achieved),
+            achieved,
+            eps: plan.eps,
+            params_before,
+            params_after,
+            flops_before,
+            flops_after,
+            layers: plan.layer_reports(),
+        },
+    })
+}
+
+/// Unstructured pruning: the smallest weights of the hidden layers, masked.
+fn prune_unstructured(
+    model: &Model,
+    cfg: &PruneConfig,
+    params_before: u64,
+    flops_before: u64,
+) -> Result<Pruned> {
+    let cap = cfg.max_layer_ratio;
+    let ratio = cfg.ratio.unwrap_or(0.0);
+    let (masked, layers) =
+        unstructured::magnitude_prune(model, ratio, unstructured::Scope::Global, cap)?;
+    let total: usize = layers.iter().map(|l| l.rows).sum();
+    let zeroed: usize = layers.iter().map(|l| l.rows - l.kept).sum();
+    Ok(Pruned {
+        masked,
+        physical: None,
+        report: PruneReport {
+            method: cfg.method,
+            requested: ratio,
+            achieved: zeroed as f64 / total.max(1) as f64,
+            eps: None,
+            params_before,
+            params_after: params_before - zeroed as u64,
+            flops_before,
+            flops_after: flops_before,
+            layers,
+        },
+    })
+}
+
+/// Low-rank truncation of every factorisable layer.
+fn prune_lowrank(
+    model: &Model,
+    cfg: &PruneConfig,
+    params_before: u64,
+    flops_before: u64,
+) -> Result<Pruned> {
+    let cap = cfg.max_layer_ratio;
+    let rule = match (cfg.rank, cfg.ratio) {
+        (Some(k), _) => lowrank::RankRule::Fixed(k),
+        (None, r) => lowrank::RankRule::Ratio(r.unwrap_or(0.0)),
+    };
+    let plan = lowrank::plan(model, rule, cap)?;
+    let masked = lowrank::apply_masked(model, &plan)?;
+    let full: usize = plan.iter().map(|t| t.full_rank).sum();
+    let kept: usize = plan.iter().map(|t| t.keep).sum();
+    let achieved = 1.0 - kept as f64 / full.max(1) as f64;
+    let (physical, params_after, flops_after) = match (cfg.physical, cfg.rank) {
+        (true, Some(k)) => {
+            let p = lowrank::apply_physical(model, &plan, k)?;
+            let (n, f) = (p.num_params() as u64, p.flops());
+            (Some(p), n, f)
+        }
+        _ => {
+            let saved: usize = plan
+                .iter()
+                .map(|t| t.stored.saturating_sub(t.keep * (t.rows + t.cols)))
+                .sum();
+            (None, params_before - saved as u64, flops_before)
+        }
+    };
+    Ok(Pruned {
+        masked,
+        physical,
+        report: PruneReport {
+            method: cfg.method,
+            requested: cfg.ratio.unwrap_or(achieved),
+            achieved,
+            eps: None,
+            params_before,
+            params_after,
+            flops_before,
+            flops_after,
+            layers: lowrank::reports(&plan),
+        },
+    })
 }

@@ -108,122 +108,166 @@ pub fn prunable_layers(model: &Model) -> Vec<PrunableLayer> {
             .map(|p| (p.key, (p.shape, p.kind)))
             .collect(),
     );
-    let mut out = Vec::new();
-    let mut push = |u: Option<PrunableLayer>| out.extend(u);
-    let count = |f: &dyn Fn(usize) -> String| (0..).take_while(|&i| keys.exists(&f(i))).count();
     match &model.spec.arch {
-        Arch::Fcn { .. } => {
-            let n = count(&|i| format!("layers.{i}"));
-            for i in 0..n {
-                let next = if i + 1 < n {
-                    format!("layers.{}", i + 1)
-                } else {
-                    "head".into()
-                };
-                push(keys.unit(&format!("layers.{i}"), None, &next));
-            }
-        }
-        Arch::Cnn { .. } => {
-            let n = count(&|i| format!("convs.{i}"));
-            let has_fc = keys.exists("fc.0");
-            for i in 1..n {
-                let next = if i + 1 < n {
-                    format!("convs.{}", i + 1)
-                } else if has_fc {
-                    "fc.0".into()
-                } else {
-                    "head".into()
-                };
-                push(keys.unit(&format!("convs.{i}"), None, &next));
-            }
-            if has_fc {
-                push(keys.unit("fc.0", None, "head"));
-            }
-        }
-        Arch::Resnet { .. } => {
-            for s in 1..=4 {
-                let n = count(&|j| format!("layer{s}.{j}.conv1"));
-                for j in 0..n {
-                    let p = format!("layer{s}.{j}");
-                    push(keys.unit(
-                        &format!("{p}.conv1"),
-                        Some(&format!("{p}.bn1")),
-                        &format!("{p}.conv2"),
-                    ));
-                    if keys.exists(&format!("{p}.conv3")) {
-                        push(keys.unit(
-                            &format!("{p}.conv2"),
-                            Some(&format!("{p}.bn2")),
-                            &format!("{p}.conv3"),
-                        ));
-                    }
-                }
-            }
-        }
-        Arch::Vgg { .. } => {
-            let n = count(&|i| format!("blocks.{i}.conv"));
-            for i in 1..n {
-                let next = if i + 1 < n {
-                    format!("blocks.{}.conv", i + 1)
-                } else {
-                    "classifier".into()
-                };
-                push(keys.unit(
-                    &format!("blocks.{i}.conv"),
-                    Some(&format!("blocks.{i}.bn")),
-                    &next,
-                ));
-            }
-        }
-        Arch::PreactResnet { .. } => {
-            for s in 1..=4 {
-                let n = count(&|j| format!("layer{s}.{j}.conv1"));
-                for j in 0..n {
-                    let p = format!("layer{s}.{j}");
-                    push(keys.unit(
-                        &format!("{p}.conv1"),
-                        Some(&format!("{p}.bn2")),
-                        &format!("{p}.conv2"),
-                    ));
-                }
-            }
-        }
-        Arch::VggTorchvision { .. } => {
-            // Every conv but the first and the last (whose channels fc1 reads as c·7·7
-            // columns), and the two hidden classifier layers.
-            let n = count(&|i| format!("blocks.{i}.conv"));
-            for i in 1..n.saturating_sub(1) {
-                push(keys.unit(
-                    &format!("blocks.{i}.conv"),
-                    Some(&format!("blocks.{i}.bn")),
-                    &format!("blocks.{}.conv", i + 1),
-                ));
-            }
-            push(keys.unit("fc1", None, "fc2"));
-            push(keys.unit("fc2", None, "head"));
-        }
-        Arch::Wrn { .. } => {
-            for g in 1..=3 {
-                let n = count(&|j| format!("block{g}.{j}.conv1"));
-                for j in 0..n {
-                    let p = format!("block{g}.{j}");
-                    push(keys.unit(
-                        &format!("{p}.conv1"),
-                        Some(&format!("{p}.bn2")),
-                        &format!("{p}.conv2"),
-                    ));
-                }
-            }
-        }
-        Arch::Vit { .. } => {
-            let n = count(&|i| format!("blocks.{i}.mlp.fc1"));
-            for i in 0..n {
-                let p = format!("blocks.{i}.mlp");
-                push(keys.unit(&format!("{p}.fc1"), None, &format!("{p}.fc2")));
-            }
-        }
+        Arch::Fcn { .. } => keys.fcn(),
+        Arch::Cnn { .. } => keys.cnn(),
+        Arch::Resnet { .. } => keys.resnet(),
+        Arch::Vgg { .. } => keys.vgg(),
+        Arch::PreactResnet { .. } => keys.preact_resnet(),
+        Arch::VggTorchvision { .. } => keys.vgg_torchvision(),
+        Arch::Wrn { .. } => keys.wrn(),
+        Arch::Vit { .. } => keys.vit(),
     }
-    out
+}
+
+/// The prunable layers of each architecture, in forward order.
+impl Keys {
+    /// How many consecutive layers `f(0)`, `f(1)`, … exist.
+    fn count(&self, f: &dyn Fn(usize) -> String) -> usize {
+        (0..).take_while(|&i| self.exists(&f(i))).count()
+    }
+
+    /// The prunable layers of an FCN: every hidden layer.
+    fn fcn(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        let n = self.count(&|i| format!("layers.{i}"));
+        for i in 0..n {
+            let next = if i + 1 < n {
+                format!("layers.{}", i + 1)
+            } else {
+                "head".into()
+            };
+            out.extend(self.unit(&format!("layers.{i}"), None, &next));
+        }
+        out
+    }
+
+    /// The prunable layers of a CNN: every conv but the first, and the hidden dense layer.
+    fn cnn(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        let n = self.count(&|i| format!("convs.{i}"));
+        let has_fc = self.exists("fc.0");
+        for i in 1..n {
+            let next = if i + 1 < n {
+                format!("convs.{}", i + 1)
+            } else if has_fc {
+                "fc.0".into()
+            } else {
+                "head".into()
+            };
+            out.extend(self.unit(&format!("convs.{i}"), None, &next));
+        }
+        if has_fc {
+            out.extend(self.unit("fc.0", None, "head"));
+        }
+        out
+    }
+
+    /// The prunable layers of a ResNet: the inner convs of every block.
+    fn resnet(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        for s in 1..=4 {
+            let n = self.count(&|j| format!("layer{s}.{j}.conv1"));
+            for j in 0..n {
+                let p = format!("layer{s}.{j}");
+                out.extend(self.unit(
+                    &format!("{p}.conv1"),
+                    Some(&format!("{p}.bn1")),
+                    &format!("{p}.conv2"),
+                ));
+                if self.exists(&format!("{p}.conv3")) {
+                    out.extend(self.unit(
+                        &format!("{p}.conv2"),
+                        Some(&format!("{p}.bn2")),
+                        &format!("{p}.conv3"),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The prunable layers of a VGG-BN: every conv but the first.
+    fn vgg(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        let n = self.count(&|i| format!("blocks.{i}.conv"));
+        for i in 1..n {
+            let next = if i + 1 < n {
+                format!("blocks.{}.conv", i + 1)
+            } else {
+                "classifier".into()
+            };
+            out.extend(self.unit(
+                &format!("blocks.{i}.conv"),
+                Some(&format!("blocks.{i}.bn")),
+                &next,
+            ));
+        }
+        out
+    }
+
+    /// The prunable layers of a PreActResNet: every block's first conv.
+    fn preact_resnet(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        for s in 1..=4 {
+            let n = self.count(&|j| format!("layer{s}.{j}.conv1"));
+            for j in 0..n {
+                let p = format!("layer{s}.{j}");
+                out.extend(self.unit(
+                    &format!("{p}.conv1"),
+                    Some(&format!("{p}.bn2")),
+                    &format!("{p}.conv2"),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The prunable layers of a torchvision VGG-BN: inner convs and hidden classifier layers.
+    fn vgg_torchvision(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        // Every conv but the first and the last (whose channels fc1 reads as c·7·7
+        // columns), and the two hidden classifier layers.
+        let n = self.count(&|i| format!("blocks.{i}.conv"));
+        for i in 1..n.saturating_sub(1) {
+            out.extend(self.unit(
+                &format!("blocks.{i}.conv"),
+                Some(&format!("blocks.{i}.bn")),
+                &format!("blocks.{}.conv", i + 1),
+            ));
+        }
+        out.extend(self.unit("fc1", None, "fc2"));
+        out.extend(self.unit("fc2", None, "head"));
+        out
+    }
+
+    /// The prunable layers of a WRN: every block's first conv.
+    fn wrn(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        for g in 1..=3 {
+            let n = self.count(&|j| format!("block{g}.{j}.conv1"));
+            for j in 0..n {
+                let p = format!("block{g}.{j}");
+                out.extend(self.unit(
+                    &format!("{p}.conv1"),
+                    Some(&format!("{p}.bn2")),
+                    &format!("{p}.conv2"),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The prunable layers of a ViT: every block's first MLP layer.
+    fn vit(&self) -> Vec<PrunableLayer> {
+        let mut out = Vec::new();
+        let n = self.count(&|i| format!("blocks.{i}.mlp.fc1"));
+        for i in 0..n {
+            let p = format!("blocks.{i}.mlp");
+            out.extend(self.unit(&format!("{p}.fc1"), None, &format!("{p}.fc2")));
+        }
+        out
+    }
 }
 
 /// The ℓ2 norm of every row of every prunable layer's effective `[out, in·kh·kw]` matrix.

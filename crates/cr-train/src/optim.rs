@@ -293,78 +293,8 @@ impl ModuleMapper for StepMapper<'_> {
         let was_autodiff = tensor.is_autodiff();
         let p = tensor.inner().reshape([n]);
         let g = grad.reshape([n]);
-        let lr = self.lr;
         let prev = self.opt.state.remove(&key);
-        let (p, st) = match self.opt.config {
-            OptimizerConfig::Adamw {
-                weight_decay,
-                beta1,
-                beta2,
-                eps,
-                ..
-            } => {
-                let (step, mv) = match prev {
-                    Some(ParamState {
-                        step,
-                        m,
-                        v: Some(v),
-                    }) => (step + 1, Some((m, v))),
-                    _ => (1, None),
-                };
-                let s = AdamwStep {
-                    lr,
-                    weight_decay,
-                    beta1,
-                    beta2,
-                    eps,
-                    step,
-                };
-                let (p, m, v) = adamw::update(p, g, mv, &s);
-                (
-                    p,
-                    ParamState {
-                        step,
-                        m,
-                        v: Some(v),
-                    },
-                )
-            }
-            OptimizerConfig::Sgd {
-                momentum,
-                weight_decay,
-                nesterov,
-                ..
-            } => {
-                let g = if weight_decay != 0.0 {
-                    g + p.clone().mul_scalar(weight_decay)
-                } else {
-                    g
-                };
-                let (step, buf) = match prev {
-                    Some(ParamState { step, m, .. }) if momentum != 0.0 => {
-                        (step + 1, m.mul_scalar(momentum) + g.clone())
-                    }
-                    Some(ParamState { step, .. }) => (step + 1, g.clone()),
-                    None => (1, g.clone()),
-                };
-                let d = if momentum == 0.0 {
-                    g
-                } else if nesterov {
-                    g + buf.clone().mul_scalar(momentum)
-                } else {
-                    buf.clone()
-                };
-                let p = p - d.mul_scalar(lr);
-                (
-                    p,
-                    ParamState {
-                        step,
-                        m: buf,
-                        v: None,
-                    },
-                )
-            }
-        };
+        let (p, st) = update_param(&self.opt.config, p, g, prev, self.lr);
         self.opt.state.insert(key, st);
         let mut t = p.reshape(dims);
         if was_autodiff {
@@ -375,4 +305,97 @@ impl ModuleMapper for StepMapper<'_> {
         }
         Param::from_mapped_value(id, t, mapper)
     }
+}
+
+/// One update of the flattened parameter `p` with gradient `g` by `config`'s rule at
+/// learning rate `lr`, from its state `prev`: the new parameter and state.
+fn update_param(
+    config: &OptimizerConfig,
+    p: Tensor<1>,
+    g: Tensor<1>,
+    prev: Option<ParamState>,
+    lr: f64,
+) -> (Tensor<1>, ParamState) {
+    match *config {
+        OptimizerConfig::Adamw {
+            weight_decay,
+            beta1,
+            beta2,
+            eps,
+            ..
+        } => {
+            let (step, mv) = match prev {
+                Some(ParamState {
+                    step,
+                    m,
+                    v: Some(v),
+                }) => (step + 1, Some((m, v))),
+                _ => (1, None),
+            };
+            let s = AdamwStep {
+                lr,
+                weight_decay,
+                beta1,
+                beta2,
+                eps,
+                step,
+            };
+            let (p, m, v) = adamw::update(p, g, mv, &s);
+            (
+                p,
+                ParamState {
+                    step,
+                    m,
+                    v: Some(v),
+                },
+            )
+        }
+        OptimizerConfig::Sgd {
+            momentum,
+            weight_decay,
+            nesterov,
+            ..
+        } => sgd_update(p, g, prev, lr, momentum, weight_decay, nesterov),
+    }
+}
+
+/// One SGD update (momentum, coupled weight decay, optionally Nesterov) of the flattened
+/// parameter `p` with gradient `g` from its state `prev`: the new parameter and state.
+fn sgd_update(
+    p: Tensor<1>,
+    g: Tensor<1>,
+    prev: Option<ParamState>,
+    lr: f64,
+    momentum: f64,
+    weight_decay: f64,
+    nesterov: bool,
+) -> (Tensor<1>, ParamState) {
+    let g = if weight_decay != 0.0 {
+        g + p.clone().mul_scalar(weight_decay)
+    } else {
+        g
+    };
+    let (step, buf) = match prev {
+        Some(ParamState { step, m, .. }) if momentum != 0.0 => {
+            (step + 1, m.mul_scalar(momentum) + g.clone())
+        }
+        Some(ParamState { step, .. }) => (step + 1, g.clone()),
+        None => (1, g.clone()),
+    };
+    let d = if momentum == 0.0 {
+        g
+    } else if nesterov {
+        g + buf.clone().mul_scalar(momentum)
+    } else {
+        buf.clone()
+    };
+    let p = p - d.mul_scalar(lr);
+    (
+        p,
+        ParamState {
+            step,
+            m: buf,
+            v: None,
+        },
+    )
 }

@@ -149,19 +149,7 @@ pub fn train(
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
-    if data.len() < 2 {
-        return Err(TrainError::Data(format!(
-            "{} training samples: need at least 2",
-            data.len()
-        )));
-    }
-    if data.num_classes() != model.spec.num_classes {
-        return Err(TrainError::Data(format!(
-            "the data has {} classes, the model {}",
-            data.num_classes(),
-            model.spec.num_classes
-        )));
-    }
+    check_data(data, &model)?;
     let plain = device.clone().without_autodiff();
     let ad = plain.clone().autodiff();
     let (train_idx, val_idx) = split_indices(data, config.val_fraction, config.seed)?;
@@ -181,37 +169,11 @@ pub fn train(
     if config.trainable == Trainable::HeadOnly {
         model.net = freeze_except(model.net, &head_prefix);
     }
-    let mut state = CheckpointState {
-        version: 1,
-        config: config.clone(),
-        spec: model.spec.clone(),
-        next_epoch: 0,
-        step: 0,
-        optimizer_steps: BTreeMap::new(),
-        metrics: TrainMetrics {
-            parameters: model.num_params(),
-            hooks: hooks.name(),
-            ..TrainMetrics::default()
-        },
-        best_val_loss: f64::INFINITY,
-        bad_epochs: 0,
-        hook_state: serde_json::Value::Null,
-        finished: false,
-    };
+    let mut state = CheckpointState::fresh(config, &model, hooks);
     let mut best: Option<Model> = None;
 
     if let Some(path) = options.checkpoint.as_deref().filter(|p| p.exists()) {
-        let (s, m, b) = load_checkpoint(path, config, &model, &mut optimizer, &ad)?;
-        hooks
-            .restore(&s.hook_state)
-            .map_err(|e| TrainError::Checkpoint(format!("{}: hook state: {e}", path.display())))?;
-        tracing::info!(
-            "{}: resuming from {} at epoch {} (step {})",
-            options.label,
-            path.display(),
-            s.next_epoch,
-            s.step
-        );
+        let (s, m, b) = resume(path, config, options, &model, &mut optimizer, &ad, hooks)?;
         state = s;
         model = m;
         if config.trainable == Trainable::HeadOnly {
@@ -222,87 +184,165 @@ pub fn train(
         model = hooks.start(model);
     }
 
-    let epochs = config.epochs;
-    while !state.finished && state.next_epoch < epochs {
-        let epoch = state.next_epoch;
-        let started = Instant::now();
-        let lr = config.schedule.lr(config.optimizer.lr(), epoch, epochs);
-        let order = epoch_order(&train_idx, config.seed, epoch);
-        let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
-        let bar = progress_bar(options, epoch, epochs, batches.len());
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut pen_sum: Option<Tensor<1>> = None;
-        let mut correct_sum: Option<Tensor<1, Int>> = None;
-        let mut seen = 0usize;
-        let mut stop_steps = false;
-        for (b, chunk) in batches.iter().enumerate() {
-            let mut aug = config.augment.then(|| {
-                ChaCha8Rng::seed_from_u64(sub_seed(
-                    config.seed,
-                    tags::AUGMENT,
-                    ((epoch as u64) << 32) | b as u64,
-                ))
-            });
-            let (x, y) = data.batch(chunk, aug.as_mut(), &ad);
-            let x = hooks
-                .transform_batch(
-                    &model,
-                    x,
-                    y.clone(),
-                    sub_seed(config.seed, tags::HOOK, state.step),
-                )
-                .map_err(|message| TrainError::Hook {
-                    hook: hooks.name(),
-                    step: state.step,
-                    message,
-                })?;
-            let logits = match &frozen_encoder {
-                Some(enc) => model.net.head(enc.features(x.inner()).autodiff()),
-                None => model.forward(x),
-            };
-            let ce = cross_entropy(logits.clone(), y.clone());
-            let correct = logits
-                .clone()
-                .inner()
-                .argmax(1)
-                .reshape([chunk.len()])
-                .equal(y.inner())
-                .int()
-                .sum();
-            let penalty = hooks.penalty(&model);
-            let loss = match &penalty {
-                Some(p) => ce.clone() + p.clone(),
-                None => ce.clone(),
-            };
-            let grads = loss.backward();
-            model.net = optimizer.step(model.net, &grads, lr, trainable);
-            model = hooks.after_step(model);
-            state.step += 1;
-            let nb = chunk.len() as f64;
-            let ce = ce.inner().mul_scalar(nb);
-            loss_sum = Some(match loss_sum {
-                Some(s) => s + ce,
-                None => ce,
-            });
-            if let Some(p) = penalty {
-                let p = p.inner().mul_scalar(nb);
-                pen_sum = Some(match pen_sum {
-                    Some(s) => s + p,
-                    None => p,
-                });
-            }
-            correct_sum = Some(match correct_sum {
-                Some(s) => s + correct,
-                None => correct,
-            });
-            seen += chunk.len();
-            bar.inc(1);
-            if config.max_steps.is_some_and(|m| state.step >= m) {
-                stop_steps = true;
-                break;
-            }
+    let run = EpochLoop {
+        data,
+        config,
+        options,
+        trainable,
+        frozen_encoder: frozen_encoder.as_ref(),
+        train_idx: &train_idx,
+        val_idx: &val_idx,
+        plain: &plain,
+        ad: &ad,
+    };
+    while !state.finished && state.next_epoch < config.epochs {
+        model = run.epoch(model, &mut optimizer, hooks, &mut state, &mut best)?;
+    }
+    let kept = match best {
+        Some(b) if config.early_stopping.is_some() => b,
+        _ => model.snapshot(),
+    };
+    Ok(TrainOutcome {
+        model: kept.to_device(&plain),
+        metrics: state.metrics,
+    })
+}
+
+/// Checks that `data` has at least 2 samples and as many classes as `model`.
+fn check_data(data: &dyn TrainData, model: &Model) -> Result<(), TrainError> {
+    if data.len() < 2 {
+        return Err(TrainError::Data(format!(
+            "{} training samples: need at least 2",
+            data.len()
+        )));
+    }
+    if data.num_classes() != model.spec.num_classes {
+        return Err(TrainError::Data(format!(
+            "the data has {} classes, the model {}",
+            data.num_classes(),
+            model.spec.num_classes
+        )));
+    }
+    Ok(())
+}
+
+impl CheckpointState {
+    /// The state of a run that has not taken a step yet.
+    fn fresh(config: &TrainConfig, model: &Model, hooks: &dyn Hooks) -> Self {
+        Self {
+            version: 1,
+            config: config.clone(),
+            spec: model.spec.clone(),
+            next_epoch: 0,
+            step: 0,
+            optimizer_steps: BTreeMap::new(),
+            metrics: TrainMetrics {
+                parameters: model.num_params(),
+                hooks: hooks.name(),
+                ..TrainMetrics::default()
+            },
+            best_val_loss: f64::INFINITY,
+            bad_epochs: 0,
+            hook_state: serde_json::Value::Null,
+            finished: false,
         }
-        crate::progress::remove(&bar);
+    }
+}
+
+/// Loads the checkpoint at `path` into `optimizer` and restores the hooks' state from it.
+fn resume(
+    path: &Path,
+    config: &TrainConfig,
+    options: &TrainOptions,
+    template: &Model,
+    optimizer: &mut Optimizer,
+    ad: &Device,
+    hooks: &mut dyn Hooks,
+) -> Result<Loaded, TrainError> {
+    let (s, m, b) = load_checkpoint(path, config, template, optimizer, ad)?;
+    hooks
+        .restore(&s.hook_state)
+        .map_err(|e| TrainError::Checkpoint(format!("{}: hook state: {e}", path.display())))?;
+    tracing::info!(
+        "{}: resuming from {} at epoch {} (step {})",
+        options.label,
+        path.display(),
+        s.next_epoch,
+        s.step
+    );
+    Ok((s, m, b))
+}
+
+/// What every epoch of a run reads and never changes.
+struct EpochLoop<'a> {
+    data: &'a dyn TrainData,
+    config: &'a TrainConfig,
+    options: &'a TrainOptions,
+    trainable: &'a dyn Fn(&str) -> bool,
+    frozen_encoder: Option<&'a Model>,
+    train_idx: &'a [usize],
+    val_idx: &'a [usize],
+    plain: &'a Device,
+    ad: &'a Device,
+}
+
+/// Where a minibatch step is in the run.
+#[derive(Debug, Clone, Copy)]
+struct BatchAt {
+    /// The epoch.
+    epoch: usize,
+    /// The minibatch's index in the epoch.
+    b: usize,
+    /// The global step before this one.
+    step: u64,
+    /// The epoch's learning rate.
+    lr: f64,
+}
+
+/// What one minibatch step measured, on the device.
+struct StepResult {
+    /// Mean cross-entropy of the minibatch.
+    ce: Tensor<1>,
+    /// The hooks' penalty, if any.
+    penalty: Option<Tensor<1>>,
+    /// Number of correct predictions.
+    correct: Tensor<1, Int>,
+}
+
+/// The sums an epoch accumulates over its minibatches, on the device.
+#[derive(Default)]
+struct EpochSums {
+    loss: Option<Tensor<1>>,
+    penalty: Option<Tensor<1>>,
+    correct: Option<Tensor<1, Int>>,
+    seen: usize,
+}
+
+impl EpochSums {
+    /// Adds the result of one minibatch of `len` samples.
+    fn add(&mut self, r: StepResult, len: usize) {
+        let nb = len as f64;
+        let ce = r.ce.inner().mul_scalar(nb);
+        self.loss = Some(match self.loss.take() {
+            Some(s) => s + ce,
+            None => ce,
+        });
+        if let Some(p) = r.penalty {
+            let p = p.inner().mul_scalar(nb);
+            self.penalty = Some(match self.penalty.take() {
+                Some(s) => s + p,
+                None => p,
+            });
+        }
+        self.correct = Some(match self.correct.take() {
+            Some(s) => s + r.correct,
+            None => r.correct,
+        });
+        self.seen += len;
+    }
+
+    /// The mean training loss, penalty and accuracy per sample seen.
+    fn means(self) -> (f64, f64, f64) {
         let host = |t: Option<Tensor<1>>| -> f64 {
             t.map(|t| {
                 let v: f32 = t.into_scalar();
@@ -310,16 +350,40 @@ pub fn train(
             })
             .unwrap_or(0.0)
         };
-        let n = seen.max(1) as f64;
-        let train_loss = host(loss_sum) / n;
-        let penalty = host(pen_sum) / n;
-        let train_accuracy = correct_sum
+        let n = self.seen.max(1) as f64;
+        let train_loss = host(self.loss) / n;
+        let penalty = host(self.penalty) / n;
+        let train_accuracy = self
+            .correct
             .map(|c| {
                 let v: i64 = c.into_scalar();
                 v as f64
             })
             .unwrap_or(0.0)
             / n;
+        (train_loss, penalty, train_accuracy)
+    }
+}
+
+impl EpochLoop<'_> {
+    /// Runs epoch `state.next_epoch`: its minibatches, validation, early stopping and the
+    /// checkpoint; returns the model to continue with.
+    fn epoch(
+        &self,
+        model: Model,
+        optimizer: &mut Optimizer,
+        hooks: &mut dyn Hooks,
+        state: &mut CheckpointState,
+        best: &mut Option<Model>,
+    ) -> Result<Model, TrainError> {
+        let config = self.config;
+        let epochs = config.epochs;
+        let epoch = state.next_epoch;
+        let started = Instant::now();
+        let lr = config.schedule.lr(config.optimizer.lr(), epoch, epochs);
+        let (model, sums, stop_steps) =
+            self.minibatches(model, optimizer, hooks, state, epoch, lr)?;
+        let (train_loss, penalty, train_accuracy) = sums.means();
         if !train_loss.is_finite() || !penalty.is_finite() {
             return Err(TrainError::Diverged {
                 epoch,
@@ -327,8 +391,15 @@ pub fn train(
                 loss: train_loss + penalty,
             });
         }
-        let val = (!val_idx.is_empty())
-            .then(|| evaluate(&model, data, &val_idx, config.eval_batch_size, &plain));
+        let val = (!self.val_idx.is_empty()).then(|| {
+            evaluate(
+                &model,
+                self.data,
+                self.val_idx,
+                config.eval_batch_size,
+                self.plain,
+            )
+        });
         let m = EpochMetrics {
             epoch,
             lr,
@@ -340,26 +411,138 @@ pub fn train(
             steps: state.step,
             seconds: started.elapsed().as_secs_f64(),
         };
-        tracing::info!(
-            "{} epoch {}/{}: loss {:.4} (+{:.4}) acc {:.4} | val loss {:.4} acc {:.4} | {:.1}s",
-            options.label,
-            epoch + 1,
-            epochs,
-            m.train_loss,
-            m.penalty,
-            m.train_accuracy,
-            m.val_loss,
-            m.val_accuracy,
-            m.seconds
-        );
+        log_epoch(self.options, epochs, &m);
         state.metrics.epochs.push(m);
         state.metrics.steps = state.step;
-        if let (Some(v), Some(es)) = (val, &config.early_stopping) {
+        self.early_stopping(val, &model, epoch, state, best);
+        state.next_epoch = epoch + 1;
+        if stop_steps {
+            state.finished = true;
+        }
+        if let Some(path) = &self.options.checkpoint {
+            state.hook_state = hooks.state();
+            save_checkpoint(path, state, &model, best.as_ref(), optimizer)?;
+        }
+        Ok(model)
+    }
+
+    /// Takes the optimiser steps of epoch `epoch` at learning rate `lr`: returns the model,
+    /// the epoch's sums and whether `max_steps` ended the epoch.
+    fn minibatches(
+        &self,
+        mut model: Model,
+        optimizer: &mut Optimizer,
+        hooks: &mut dyn Hooks,
+        state: &mut CheckpointState,
+        epoch: usize,
+        lr: f64,
+    ) -> Result<(Model, EpochSums, bool), TrainError> {
+        let config = self.config;
+        let order = epoch_order(self.train_idx, config.seed, epoch);
+        let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
+        let bar = progress_bar(self.options, epoch, config.epochs, batches.len());
+        let mut sums = EpochSums::default();
+        let mut stop_steps = false;
+        for (b, chunk) in batches.iter().enumerate() {
+            let at = BatchAt {
+                epoch,
+                b,
+                step: state.step,
+                lr,
+            };
+            let (m, r) = self.step(model, optimizer, hooks, at, chunk)?;
+            model = m;
+            state.step += 1;
+            sums.add(r, chunk.len());
+            bar.inc(1);
+            if config.max_steps.is_some_and(|m| state.step >= m) {
+                stop_steps = true;
+                break;
+            }
+        }
+        crate::progress::remove(&bar);
+        Ok((model, sums, stop_steps))
+    }
+
+    /// One optimiser step on minibatch `chunk`, at `at`: returns the updated model and what
+    /// the step measured.
+    fn step(
+        &self,
+        mut model: Model,
+        optimizer: &mut Optimizer,
+        hooks: &mut dyn Hooks,
+        at: BatchAt,
+        chunk: &[usize],
+    ) -> Result<(Model, StepResult), TrainError> {
+        let BatchAt { epoch, b, step, lr } = at;
+        let config = self.config;
+        let mut aug = config.augment.then(|| {
+            ChaCha8Rng::seed_from_u64(sub_seed(
+                config.seed,
+                tags::AUGMENT,
+                ((epoch as u64) << 32) | b as u64,
+            ))
+        });
+        let (x, y) = self.data.batch(chunk, aug.as_mut(), self.ad);
+        let x = hooks
+            .transform_batch(
+                &model,
+                x,
+                y.clone(),
+                sub_seed(config.seed, tags::HOOK, step),
+            )
+            .map_err(|message| TrainError::Hook {
+                hook: hooks.name(),
+                step,
+                message,
+            })?;
+        let logits = match self.frozen_encoder {
+            Some(enc) => model.net.head(enc.features(x.inner()).autodiff()),
+            None => model.forward(x),
+        };
+        let ce = cross_entropy(logits.clone(), y.clone());
+        let correct = logits
+            .clone()
+            .inner()
+            .argmax(1)
+            .reshape([chunk.len()])
+            .equal(y.inner())
+            .int()
+            .sum();
+        let penalty = hooks.penalty(&model);
+        let loss = match &penalty {
+            Some(p) => ce.clone() + p.clone(),
+            None => ce.clone(),
+        };
+        let grads = loss.backward();
+        model.net = optimizer.step(model.net, &grads, lr, self.trainable);
+        model = hooks.after_step(model);
+        Ok((
+            model,
+            StepResult {
+                ce,
+                penalty,
+                correct,
+            },
+        ))
+    }
+
+    /// Early stopping after epoch `epoch`: records a new best validation loss (keeping a
+    /// snapshot of `model`) or counts a bad epoch, finishing the run after `patience` of them.
+    fn early_stopping(
+        &self,
+        val: Option<LossAccuracy>,
+        model: &Model,
+        epoch: usize,
+        state: &mut CheckpointState,
+        best: &mut Option<Model>,
+    ) {
+        if let (Some(v), Some(es)) = (val, &self.config.early_stopping) {
             if v.loss < state.best_val_loss - es.min_delta {
                 state.best_val_loss = v.loss;
                 state.bad_epochs = 0;
                 state.metrics.best_epoch = Some(epoch);
-                best = Some(model.snapshot());
+                *best = Some(model.snapshot());
             } else {
                 state.bad_epochs += 1;
                 if state.bad_epochs >= es.patience {
@@ -368,23 +551,23 @@ pub fn train(
                 }
             }
         }
-        state.next_epoch = epoch + 1;
-        if stop_steps {
-            state.finished = true;
-        }
-        if let Some(path) = &options.checkpoint {
-            state.hook_state = hooks.state();
-            save_checkpoint(path, &state, &model, best.as_ref(), &optimizer)?;
-        }
     }
-    let kept = match best {
-        Some(b) if config.early_stopping.is_some() => b,
-        _ => model.snapshot(),
-    };
-    Ok(TrainOutcome {
-        model: kept.to_device(&plain),
-        metrics: state.metrics,
-    })
+}
+
+/// Logs the metrics `m` of one epoch of `epochs`.
+fn log_epoch(options: &TrainOptions, epochs: usize, m: &EpochMetrics) {
+    tracing::info!(
+        "{} epoch {}/{}: loss {:.4} (+{:.4}) acc {:.4} | val loss {:.4} acc {:.4} | {:.1}s",
+        options.label,
+        m.epoch + 1,
+        epochs,
+        m.train_loss,
+        m.penalty,
+        m.train_accuracy,
+        m.val_loss,
+        m.val_accuracy,
+        m.seconds
+    );
 }
 
 fn progress_bar(options: &TrainOptions, epoch: usize, epochs: usize, len: usize) -> ProgressBar {
