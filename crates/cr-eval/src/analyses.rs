@@ -2,6 +2,7 @@
 //! Figure 3) and pruning curves (paper Figure 8).
 
 use burn::prelude::*;
+use serde::Serialize;
 
 use cr_attacks::{AttackOptions, run_attack};
 use cr_bounds::{BoundOptions, Estimator, KChoice, Layer, Norm, analyze};
@@ -65,7 +66,6 @@ pub(crate) fn bounds(
         ..BoundOptions::default()
     };
     let report = analyze(&layers, &opts).map_err(|e| err("bounds", e))?;
-    let mut v = serde_json::to_value(&report).map_err(|e| err("bounds", e))?;
     let head = |b: &cr_bounds::NetworkBound| b.head_true_norm.unwrap_or(1.0);
     // The fixed normalisation layer diag(1/std): ‖·‖₂ = ‖·‖_∞ = max_c 1/std_c.
     let input_factor = model
@@ -73,35 +73,78 @@ pub(crate) fn bounds(
         .normalize
         .as_ref()
         .map_or(1.0, |n| n.std.iter().map(|s| 1.0 / s).fold(0.0, f64::max));
-    v["input_factor"] = serde_json::json!(input_factor);
-    v["encoder_bound"] = serde_json::json!({
-        "l2": report.l2.theorem_3_2, "linf": report.linf.theorem_3_2,
-    });
-    v["head_factor"] = serde_json::json!({
-        "l2": head(&report.l2), "linf": head(&report.linf),
-    });
-    v["network_bound"] = serde_json::json!({
-        "l2": input_factor * report.l2.theorem_3_2 * head(&report.l2),
-        "linf": input_factor * report.linf.theorem_3_2 * head(&report.linf),
-    });
-    if let Some(a) = attack {
-        let (n, net) = match a.norm {
-            Norm::Linf => (Norm::Linf, &report.linf),
-            Norm::L2 => (Norm::L2, &report.l2),
-        };
-        let gap = cr_bounds::corollary::softmax_cross_entropy_gap_bound(
-            n,
-            a.eps,
-            input_factor,
-            net.theorem_3_2,
-            head(net),
-        )
-        .map_err(|e| err("Corollary 3.3", e))?;
-        let mut g = serde_json::to_value(gap).map_err(|e| err("bounds", e))?;
-        g["gap"] = serde_json::json!(gap.gap_bound);
-        v["corollary_3_3"] = g;
-    }
-    Ok(v)
+    let corollary_3_3 = match attack {
+        Some(a) => {
+            let (n, net) = match a.norm {
+                Norm::Linf => (Norm::Linf, &report.linf),
+                Norm::L2 => (Norm::L2, &report.l2),
+            };
+            let gap = cr_bounds::corollary::softmax_cross_entropy_gap_bound(
+                n,
+                a.eps,
+                input_factor,
+                net.theorem_3_2,
+                head(net),
+            )
+            .map_err(|e| err("Corollary 3.3", e))?;
+            Some(GapRecord {
+                gap: gap.gap_bound,
+                bound: gap,
+            })
+        }
+        None => None,
+    };
+    let record = BoundsRecord {
+        input_factor,
+        encoder_bound: PerNorm {
+            l2: report.l2.theorem_3_2,
+            linf: report.linf.theorem_3_2,
+        },
+        head_factor: PerNorm {
+            l2: head(&report.l2),
+            linf: head(&report.linf),
+        },
+        network_bound: PerNorm {
+            l2: input_factor * report.l2.theorem_3_2 * head(&report.l2),
+            linf: input_factor * report.linf.theorem_3_2 * head(&report.linf),
+        },
+        corollary_3_3,
+        report,
+    };
+    serde_json::to_value(record).map_err(|e| err("bounds", e))
+}
+
+/// A value per threat model.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct PerNorm {
+    l2: f64,
+    linf: f64,
+}
+
+/// The `bounds` measure as recorded: cr-bounds' report, and the factors of the network.
+#[derive(Debug, Clone, Serialize)]
+struct BoundsRecord {
+    #[serde(flatten)]
+    report: cr_bounds::NetworkReport,
+    /// The normalisation layer's norm.
+    input_factor: f64,
+    /// Theorem 3.2 on the encoder.
+    encoder_bound: PerNorm,
+    /// The head's true norm (1 without a head).
+    head_factor: PerNorm,
+    /// The product of the three.
+    network_bound: PerNorm,
+    /// Corollary 3.3 at the main attack's norm and ε.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corollary_3_3: Option<GapRecord>,
+}
+
+/// Corollary 3.3's bound, and `gap` (= `gap_bound`, the name older result files used).
+#[derive(Debug, Clone, Serialize)]
+struct GapRecord {
+    #[serde(flatten)]
+    bound: cr_bounds::corollary::GapBound,
+    gap: f64,
 }
 
 /// Pruning ratios at or above this count as "high" (paper Figure 8 compares the methods
@@ -110,7 +153,7 @@ pub const HIGH_RATIO: f64 = 0.8;
 
 /// Mean clean and robust accuracy over the points that removed at least [`HIGH_RATIO`] (the
 /// last point when none did): the number a claim about high pruning ratios is judged on.
-pub fn high_ratio(points: &[cr_prune::PrunePoint]) -> serde_json::Value {
+pub fn high_ratio(points: &[cr_prune::PrunePoint]) -> HighRatio {
     let high: Vec<&cr_prune::PrunePoint> = {
         let h: Vec<_> = points.iter().filter(|p| p.achieved >= HIGH_RATIO).collect();
         if h.is_empty() {
@@ -121,13 +164,41 @@ pub fn high_ratio(points: &[cr_prune::PrunePoint]) -> serde_json::Value {
     };
     let n = high.len().max(1) as f64;
     let robust: Vec<f64> = high.iter().filter_map(|p| p.robust_accuracy).collect();
-    serde_json::json!({
-        "threshold": HIGH_RATIO,
-        "points": high.len(),
-        "clean_accuracy": high.iter().map(|p| p.clean_accuracy).sum::<f64>() / n,
-        "robust_accuracy": (robust.len() == high.len() && !robust.is_empty())
+    HighRatio {
+        threshold: HIGH_RATIO,
+        points: high.len(),
+        clean_accuracy: high.iter().map(|p| p.clean_accuracy).sum::<f64>() / n,
+        robust_accuracy: (robust.len() == high.len() && !robust.is_empty())
             .then(|| robust.iter().sum::<f64>() / n),
-    })
+    }
+}
+
+/// The mean accuracies at high pruning ratios ([`high_ratio`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HighRatio {
+    /// [`HIGH_RATIO`].
+    pub threshold: f64,
+    /// Points averaged.
+    pub points: usize,
+    /// Mean clean accuracy over them.
+    pub clean_accuracy: f64,
+    /// Mean robust accuracy over them (`None` without an attack).
+    pub robust_accuracy: Option<f64>,
+}
+
+/// One pruning method's curve, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct PruneCurve {
+    method: String,
+    points: Vec<cr_prune::PrunePoint>,
+    high_ratio: HighRatio,
+}
+
+/// The `pruning` measure, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct PruningRecord {
+    attack: Option<String>,
+    curves: Vec<PruneCurve>,
 }
 
 /// Accuracy and robust accuracy against the pruning ratio, one curve per configured method
@@ -186,10 +257,15 @@ pub(crate) fn pruning(
         let points = sweep(model, &base, &settings.ratios, eval)
             .map_err(|e| err(&format!("pruning ({name})"), e))?;
         let high = high_ratio(&points);
-        curves.push(serde_json::json!({ "method": name, "points": points, "high_ratio": high }));
+        curves.push(PruneCurve {
+            method: name.clone(),
+            points,
+            high_ratio: high,
+        });
     }
-    Ok(serde_json::json!({
-        "attack": label,
-        "curves": curves,
-    }))
+    serde_json::to_value(PruningRecord {
+        attack: label,
+        curves,
+    })
+    .map_err(|e| err("pruning", e))
 }

@@ -253,9 +253,29 @@ pub(crate) fn gap(
     let per_adv = per_sample_loss(model, &r.points, y)?;
     let per_clean = per_sample_loss(model, x, y)?;
     let gap_se = standard_error(per_adv.iter().zip(&per_clean).map(|(a, c)| a - c));
-    Ok(serde_json::json!({
-        "attack": spec.label(), "point": "max-loss (APGD best loss, every sample)",
-        "clean_loss": clean_loss, "adversarial_loss": adv_loss,
-        "gap": adv_loss - clean_loss, "gap_se": gap_se, "adversarial_accuracy": adv_acc,
-    }))
+    let record = GapRecord {
+        attack: spec.label(),
+        point: "max-loss (APGD best loss, every sample)",
+        clean_loss,
+        adversarial_loss: adv_loss,
+        gap: adv_loss - clean_loss,
+        gap_se,
+        adversarial_accuracy: adv_acc,
+    };
+    serde_json::to_value(record).map_err(|e| err("gap", e))
+}
+
+/// The `gap` measure, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct GapRecord {
+    attack: String,
+    /// Where the adversarial loss is taken.
+    point: &'static str,
+    clean_loss: f64,
+    adversarial_loss: f64,
+    /// `adversarial_loss − clean_loss`.
+    gap: f64,
+    /// Its standard error over the test samples.
+    gap_se: f64,
+    adversarial_accuracy: f64,
 }

@@ -363,9 +363,33 @@ fn rank_truncation(
             },
         )?;
         let (acc, _) = accuracy_and_loss(&truncated, x, y);
-        points.push(serde_json::json!({"rank": r.min(d.s.len()), "accuracy": acc}));
+        points.push(RankPoint {
+            rank: r.min(d.s.len()),
+            accuracy: acc,
+        });
     }
-    Ok(serde_json::json!({"layer": name, "singular_values": d.s, "points": points}))
+    let record = RankTruncation {
+        layer: name,
+        singular_values: d.s,
+        points,
+    };
+    serde_json::to_value(record).map_err(|e| err("rank-truncation", e))
+}
+
+/// Accuracy with W¹ truncated to one rank.
+#[derive(Debug, Clone, Serialize)]
+struct RankPoint {
+    rank: usize,
+    accuracy: f64,
+}
+
+/// The `rank-truncation` measure, as recorded: W¹'s singular values and the accuracy at
+/// each rank.
+#[derive(Debug, Clone, Serialize)]
+struct RankTruncation {
+    layer: String,
+    singular_values: Vec<f64>,
+    points: Vec<RankPoint>,
 }
 
 /// The mean of `values[i]` over the samples with `mask[i]` and a finite value (`NaN` when
@@ -414,23 +438,54 @@ fn representation(
         let a = adv.clone().select(0, idx.clone()) - x.clone().select(0, idx);
         let sa = singular_alignment(a, &vectors, k.min(vectors.len()))
             .map_err(|e| err("alignment", e))?;
-        serde_json::json!({
-            "layer": name, "k": sa.k, "top_mean": sa.top_mean, "tail_mean": sa.tail_mean,
-            "ratio": sa.top_mean / sa.tail_mean, "per_vector": sa.per_vector,
+        Some(AlignmentRecord {
+            layer: name,
+            k: sa.k,
+            top_mean: sa.top_mean,
+            tail_mean: sa.tail_mean,
+            ratio: sa.top_mean / sa.tail_mean,
+            per_vector: sa.per_vector,
         })
     } else {
-        serde_json::Value::Null
+        None
     };
-    Ok(serde_json::json!({
-        "change_mean": change_mean,
-        "change_mean_se": change_mean_se,
-        "change_mean_all_samples": rc.mean,
-        "averaged_over": "clean-correct samples",
-        "samples": kept.len(),
-        "zero_reference": rc.zero_reference,
-        "change_per_sample": rc.per_sample,
-        "alignment": alignment,
-    }))
+    let record = RepresentationRecord {
+        change_mean,
+        change_mean_se,
+        change_mean_all_samples: rc.mean,
+        averaged_over: "clean-correct samples",
+        samples: kept.len(),
+        zero_reference: rc.zero_reference,
+        change_per_sample: rc.per_sample,
+        alignment,
+    };
+    serde_json::to_value(record).map_err(|e| err("representation", e))
+}
+
+/// The alignment of a perturbation with W¹'s right singular vectors, as recorded.
+#[derive(Debug, Clone, Serialize)]
+struct AlignmentRecord {
+    layer: String,
+    k: usize,
+    top_mean: f64,
+    tail_mean: f64,
+    /// `top_mean / tail_mean`.
+    ratio: f64,
+    per_vector: Vec<f64>,
+}
+
+/// The `representation` measure, as recorded (`alignment` is `null` where W¹ does not act
+/// on the input or no sample is clean-correct).
+#[derive(Debug, Clone, Serialize)]
+struct RepresentationRecord {
+    change_mean: f64,
+    change_mean_se: f64,
+    change_mean_all_samples: f64,
+    averaged_over: &'static str,
+    samples: usize,
+    zero_reference: usize,
+    change_per_sample: Vec<f64>,
+    alignment: Option<AlignmentRecord>,
 }
 
 /// The data of paper Figure 2: the representations of test samples projected on their first
@@ -475,15 +530,65 @@ fn boundary(
     let (xi, xa) = (img(&x), img(&adv));
     let perturbation: Vec<f32> = xa.iter().zip(&xi).map(|(a, b)| a - b).collect();
     let g = grid.size;
-    Ok(serde_json::json!({
-        "attack": spec.label(),
-        "points": points, "labels": sub.labels,
-        "sample": chosen, "sample_label": sub.labels[chosen], "clean": clean, "adversarial": adv_p,
-        "clean_prediction": pc_clean[chosen], "adversarial_prediction": pc_adv[chosen],
-        "grid": {"size": g, "x": (0..g).map(|t| grid.axis(0, t)).collect::<Vec<_>>(), "y": (0..g).map(|t| grid.axis(1, t)).collect::<Vec<_>>(), "class": regions},
-        "image": xi, "perturbation": perturbation, "image_shape": sub.shape,
-        "explained_variance": pca.variance.iter().take(2).map(|s| s * s / n as f64).collect::<Vec<_>>(),
-    }))
+    let record = BoundaryRecord {
+        attack: spec.label(),
+        points,
+        sample: chosen,
+        sample_label: sub.labels[chosen],
+        labels: sub.labels,
+        clean,
+        adversarial: adv_p,
+        clean_prediction: pc_clean[chosen],
+        adversarial_prediction: pc_adv[chosen],
+        grid: GridRecord {
+            size: g,
+            x: (0..g).map(|t| grid.axis(0, t)).collect(),
+            y: (0..g).map(|t| grid.axis(1, t)).collect(),
+            class: regions,
+        },
+        image: xi,
+        perturbation,
+        image_shape: sub.shape,
+        explained_variance: pca
+            .variance
+            .iter()
+            .take(2)
+            .map(|s| s * s / n as f64)
+            .collect(),
+    };
+    serde_json::to_value(record).map_err(|e| err("boundary", e))
+}
+
+/// The `boundary` measure, as recorded (paper Figure 2).
+#[derive(Debug, Clone, Serialize)]
+struct BoundaryRecord {
+    attack: String,
+    /// Each test sample's representation on the two principal components.
+    points: Vec<[f64; 2]>,
+    labels: Vec<u16>,
+    /// The sample drawn with its attack.
+    sample: usize,
+    sample_label: u16,
+    clean: [f64; 2],
+    adversarial: [f64; 2],
+    clean_prediction: i64,
+    adversarial_prediction: i64,
+    grid: GridRecord,
+    /// The sample's image and its perturbation, `image_shape`.
+    image: Vec<f32>,
+    perturbation: Vec<f32>,
+    image_shape: [usize; 3],
+    /// The variance along the two components.
+    explained_variance: Vec<f64>,
+}
+
+/// The head's class on a grid of the principal plane, row by row.
+#[derive(Debug, Clone, Serialize)]
+struct GridRecord {
+    size: usize,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    class: Vec<i64>,
 }
 
 /// The encoder's representation of `x`, row-major on the host.
