@@ -27,7 +27,7 @@ mod workloads;
 use burn::prelude::*;
 use serde::Serialize;
 
-pub use measure::{machine, measure, peak_rss, reset_peak};
+pub use measure::{current_rss, machine, measure, peak_rss, reset_peak};
 use workloads::{Suite, WORKLOADS};
 
 /// Why the suite stopped.

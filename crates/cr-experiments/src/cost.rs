@@ -88,6 +88,10 @@ pub struct StepCost {
     /// Peak resident memory of the process while training and attacking, bytes (Linux:
     /// `VmHWM` after resetting it; `None` elsewhere).
     pub peak_rss_bytes: Option<u64>,
+    /// Resident memory when the measurement began: what the process already held (from the
+    /// experiments measured before it, and its allocator's caches). The peak includes it, so
+    /// for a small model the peak is an upper bound on its own footprint.
+    pub rss_before_bytes: Option<u64>,
 }
 
 /// Training steps timed by [`measure_steps`] (after one untimed warm-up step).
@@ -192,6 +196,7 @@ pub fn measure_steps(
     let batch = data.first(attack_n);
     timed_attack(cfg, &model, &batch, 1, device)?;
     let reset = cr_bench::reset_peak();
+    let before = cr_bench::current_rss();
     let (train_s, model) = timed_training(cfg, &data, TIMED_TRAIN_STEPS, device)?;
     let attack_s = timed_attack(cfg, &model, &batch, TIMED_ATTACK_STEPS, device)?;
     Ok(StepCost {
@@ -200,6 +205,7 @@ pub fn measure_steps(
         train_step_s: train_s / TIMED_TRAIN_STEPS as f64,
         attack_step_per_sample_s: attack_s / (TIMED_ATTACK_STEPS * attack_n) as f64,
         peak_rss_bytes: if reset { cr_bench::peak_rss() } else { None },
+        rss_before_bytes: if reset { before } else { None },
     })
 }
 

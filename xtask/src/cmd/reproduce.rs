@@ -295,11 +295,12 @@ struct Measured {
 impl Measured {
     fn line(&self) -> String {
         format!(
-            "  measured: train step {:.3} s (batch {}), attack iteration {:.2} ms/sample, peak RSS {}; all {} runs ~{:.1} h here\n",
+            "  measured: train step {:.3} s (batch {}), attack iteration {:.2} ms/sample, peak RSS {} ({} held before); all {} runs ~{:.1} h here\n",
             self.cost.train_step_s,
             self.cost.batch_size,
             self.cost.attack_step_per_sample_s * 1e3,
             gib(self.cost.peak_rss_bytes),
+            gib(self.cost.rss_before_bytes),
             self.runs,
             self.seconds / 3600.0
         )
@@ -362,14 +363,14 @@ fn measured_table(m: &[Measured], device: &str) -> String {
         "\nMeasured on `{device}` at each experiment's real model size and batch, extrapolated to its full sizes.\n\
          GPU column: these seconds / {ASSUMED_GPU_OVER_CPU:.0} (ASSUMED H200 over this 2-core CPU: fp32 peak ~67 TFLOP/s,\n\
          cr's kernels assumed at ~15% = 10 TFLOP/s, vs the 47 GFLOP/s measured here over the cpu grid; no GPU measured).\n\n\
-         | experiment | model | runs | train step s (batch) | attack ms/sample/iter | peak RSS | hours here | H200 hours (assumed) |\n\
+         | experiment | model | runs | train step s (batch) | attack ms/sample/iter | peak RSS (held before) | hours here | H200 hours (assumed) |\n\
          | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     let mut total = 0.0;
     for r in m {
         total += r.seconds;
         t += &format!(
-            "| {} | {} | {} | {:.3} ({}) | {:.2} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} | {:.3} ({}) | {:.2} | {} ({}) | {:.1} | {:.2} |\n",
             r.experiment,
             r.arch,
             r.runs,
@@ -377,6 +378,7 @@ fn measured_table(m: &[Measured], device: &str) -> String {
             r.cost.batch_size,
             r.cost.attack_step_per_sample_s * 1e3,
             gib(r.cost.peak_rss_bytes),
+            gib(r.cost.rss_before_bytes),
             r.seconds / 3600.0,
             r.seconds / ASSUMED_GPU_OVER_CPU / 3600.0
         );
