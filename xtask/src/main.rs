@@ -74,10 +74,25 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `a: b: c`, each cause once: a cause whose text the message
+/// already holds (an I/O error that its wrapper prints as `path: cause`) is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+    }
+    out
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
