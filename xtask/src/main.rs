@@ -115,3 +115,22 @@ fn init_logging(quiet: bool, verbose: u8) {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// A wrapper that prints its cause (`path: cause`) does not get the cause twice; a cause
+    /// that adds something still appears, once.
+    #[test]
+    fn each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::from(cr_experiments::ExpError::Io {
+            path: "configs/x".into(),
+            source: io,
+        });
+        assert_eq!(error_chain(&e), "configs/x: no such file");
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&e), "outer: inner");
+    }
+}
