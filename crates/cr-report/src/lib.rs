@@ -32,6 +32,7 @@ pub mod csv;
 pub mod curves;
 pub mod determinism;
 pub mod error;
+pub mod files;
 pub mod findings;
 pub mod judge;
 pub mod panels;

@@ -10,6 +10,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::ReportError;
+use crate::files::write_atomic;
 
 static FONT: Once = Once::new();
 
@@ -143,12 +144,6 @@ pub fn save(
     cols: usize,
 ) -> Result<Vec<PathBuf>, ReportError> {
     register_font();
-    if let Some(d) = stem.parent() {
-        std::fs::create_dir_all(d).map_err(|source| ReportError::Io {
-            path: d.to_path_buf(),
-            source,
-        })?;
-    }
     let cols = cols.max(1);
     let rows = panels.len().div_ceil(cols).max(1);
     let size = (460 * cols as u32, 380 * rows as u32 + 40);
@@ -169,10 +164,7 @@ pub fn save(
     }
     let png_bytes = encode_png(rgb, size)?;
     for (path, bytes) in [(&png, &png_bytes[..]), (&svg, svg_text.as_bytes())] {
-        cr_io::write_atomic(path, bytes).map_err(|source| ReportError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write_atomic(path, bytes)?;
     }
     Ok(vec![png, svg])
 }

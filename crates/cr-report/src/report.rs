@@ -13,6 +13,7 @@ use crate::csv::csv;
 use crate::curves::{EXCLUSION_RULE, curve, did_not_train_below};
 use crate::determinism::determinism;
 use crate::error::{ReportError, io};
+pub use crate::files::write_atomic;
 use crate::findings::axis_label;
 pub use crate::findings::{Finding, adjust_holm, counts, judge_experiment, summary_line};
 use crate::judge::Settings;
@@ -52,15 +53,6 @@ pub struct ReportSummary {
     pub runs: (usize, usize),
     /// The summary line.
     pub summary: String,
-}
-
-/// Writes `path` atomically (`cr_io::write_atomic`: temporary name, fsync, rename), creating
-/// its directory first.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).map_err(io(d))?;
-    }
-    cr_io::write_atomic(path, bytes).map_err(io(path))
 }
 
 const METHOD: &str = "How claims are judged (fixed before the data were read). Each claim is data \
