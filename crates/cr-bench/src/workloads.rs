@@ -19,9 +19,11 @@ use crate::{BenchError, BenchRow};
 pub(crate) type Workload = fn(&mut Suite<'_>) -> Result<BenchRow, BenchError>;
 
 /// Every workload, by name, in the order they run.
-pub(crate) const WORKLOADS: [(&str, Workload); 9] = [
+pub(crate) const WORKLOADS: [(&str, Workload); 11] = [
     ("train-fcn", train_fcn),
     ("train-cnn", train_cnn),
+    ("resnet18-step", resnet18_step),
+    ("resnet18-grad", resnet18_grad),
     ("pgd-10", pgd_10),
     ("apgd-ce-100", apgd_ce_100),
     ("autoattack", autoattack),
@@ -119,14 +121,24 @@ fn train_epoch(
     data: &Dataset,
     device: &Device,
 ) -> Result<(f64, f64, Option<u64>, Model), BenchError> {
+    train_epoch_in(spec, data, device, 100)
+}
+
+/// [`train_epoch`] in batches of `batch_size`.
+fn train_epoch_in(
+    spec: &ModelSpec,
+    data: &Dataset,
+    device: &Device,
+    batch_size: usize,
+) -> Result<(f64, f64, Option<u64>, Model), BenchError> {
     let cfg = TrainConfig {
         epochs: 1,
-        batch_size: 100,
+        batch_size,
         val_fraction: 0.0,
         early_stopping: None,
         ..TrainConfig::default()
     };
-    let warm = data.balanced(200.min(data.len()));
+    let warm = data.balanced((2 * batch_size).min(data.len()));
     let mut trained = None;
     let (_, secs, peak) = measure(|warmup| {
         let model = Model::new(spec, device, 0).map_err(|e| err("model", e))?;
@@ -181,17 +193,102 @@ fn train_cnn(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
         normalize: None,
     };
     let (rate, secs, peak, _) = train_epoch(&spec, &data, s.device)?;
-    let conv = match cr_models::conv::algorithm_for(s.device) {
-        cr_models::conv::ConvAlgorithm::Im2col => "im2col",
-        cr_models::conv::ConvAlgorithm::Native => "burn's native",
-    };
+    let conv = conv_words(s.device);
     Ok(row(
         "train-cnn",
         format!(
-            "cpu-scale CNN (conv 8, 16; dense 64), 1 epoch of {} Fashion-MNIST samples, batch 100, AdamW, {conv} convolution",
+            "cpu-scale CNN (conv 8, 16; dense 64), 1 epoch of {} Fashion-MNIST samples, batch 100, AdamW, {conv}",
             data.len(),
         ),
         rate,
+        "samples/s",
+        secs,
+        peak,
+    ))
+}
+
+/// ResNet18 in its CIFAR form (3×3 stem, no max-pool; torchvision's widths).
+fn resnet18_spec() -> ModelSpec {
+    ModelSpec {
+        arch: Arch::Resnet {
+            blocks: [2, 2, 2, 2],
+            bottleneck: false,
+            width: 64,
+            width_per_group: 64,
+            layer_rank: None,
+            stem: cr_models::Stem::Cifar,
+        },
+        input: [3, 32, 32],
+        num_classes: 10,
+        pruned: Default::default(),
+        normalize: None,
+    }
+}
+
+/// The device's convolution, in words.
+fn conv_words(device: &Device) -> &'static str {
+    match cr_models::conv::algorithm_for(device) {
+        cr_models::conv::ConvAlgorithm::Flex => "cr's convolution (im2col + faer products)",
+        cr_models::conv::ConvAlgorithm::Im2col => "im2col convolution",
+        cr_models::conv::ConvAlgorithm::Native => "burn's native convolution",
+    }
+}
+
+/// `n` CIFAR-shaped images (`3×32×32` in [0, 1], 10 classes): a seeded Gaussian mixture, as
+/// CIFAR-10 itself is not embedded (the time of a step does not depend on the pixels).
+fn cifar_shaped(n: usize) -> Result<Dataset, BenchError> {
+    let params = format!("classes=10,shape=3x32x32,train={n},test=1,unit=true,seed=0");
+    let gmm = cr_data::synthetic::GaussianMixture::from_params(&params).map_err(|e| err("data", e))?;
+    Ok(gmm.generate().map_err(|e| err("data", e))?.train)
+}
+
+/// `resnet18-step`: training steps of ResNet18 (CIFAR stem) on batches of 64 CIFAR-shaped images.
+fn resnet18_step(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let data = cifar_shaped(if s.quick { 128 } else { 640 })?;
+    let (rate, secs, peak, _) = train_epoch_in(&resnet18_spec(), &data, s.device, 64)?;
+    Ok(row(
+        "resnet18-step",
+        format!(
+            "ResNet18 (CIFAR stem), {} training steps (forward, backward, AdamW) on batches of 64 CIFAR-shaped images, {}; {:.3} s a step",
+            data.len() / 64,
+            conv_words(s.device),
+            64.0 / rate,
+        ),
+        rate,
+        "samples/s",
+        secs,
+        peak,
+    ))
+}
+
+/// `resnet18-grad`: an attack's step on ResNet18: the forward pass and the input gradient of
+/// the cross-entropy (the weights constants, as in every attack) on a batch of 64
+/// CIFAR-shaped images, repeated.
+fn resnet18_grad(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    let reps = if s.quick { 1 } else { 5 };
+    let (x, y) = cifar_shaped(64)?.tensors(s.device);
+    // An evaluation copy, as attacks take: batch norm on its running statistics.
+    let model = Model::new(&resnet18_spec(), s.device, 0)
+        .map_err(|e| err("model", e))?
+        .snapshot();
+    let (_, secs, peak) = measure(|_| {
+        for _ in 0..reps {
+            let x = x.clone().autodiff().require_grad();
+            let logp = burn::tensor::activation::log_softmax(model.forward(x.clone()), 1);
+            let loss = logp.gather(1, y.clone().autodiff().reshape([-1, 1])).mean().neg();
+            let grads = loss.backward();
+            x.grad(&grads).ok_or_else(|| err("resnet18-grad", "no input gradient"))?;
+        }
+        Ok::<_, BenchError>(())
+    })?;
+    Ok(row(
+        "resnet18-grad",
+        format!(
+            "ResNet18 (CIFAR stem), forward and input gradient of the loss (evaluation mode: weights constant, batch norm on running statistics) on a batch of 64 CIFAR-shaped images, {reps} times, {}; {:.3} s each",
+            conv_words(s.device),
+            secs / reps as f64,
+        ),
+        (64 * reps) as f64 / secs,
         "samples/s",
         secs,
         peak,

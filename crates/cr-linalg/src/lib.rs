@@ -42,6 +42,7 @@ pub mod error;
 pub mod matrix;
 pub mod norm;
 pub mod norms;
+pub mod product;
 pub mod scalar;
 pub mod svd;
 

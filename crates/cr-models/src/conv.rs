@@ -1,15 +1,19 @@
-//! Convolution forward passes, by burn's native kernel or by im2col.
+//! Convolution forward passes: cr's kernel on the CPU, burn's native kernel elsewhere, im2col
+//! by tensor operations on the `ndarray` backend.
 //!
-//! burn 0.22's `ndarray` backend computes the input gradient of a convolution (needed by every
-//! attack and by every layer above the first during training) about 8× slower than an
-//! im2col formulation built from tensor ops: the k×k shifted (and strided) views of the
-//! zero-padded input are stacked into `[B, k·k·C, H'·W']` and multiplied by the weight read as
-//! `[O, k·k·C]`. Both give the same numbers (tested to 1e-5 against the native kernel, values
-//! and gradients). The algorithm follows the device of the tensor being convolved, so there is
-//! no process-wide setting: burn's native kernel everywhere (on the default CPU backend, `flex`,
-//! it trained the cpu-scale CNN about 1.1× faster than im2col, 7,480 vs 6,720 samples/s, median
-//! of six `xtask bench` runs; GPU kernels avoid materialising the stacked input), im2col on the
-//! `ndarray` backend.
+//! The algorithm follows the device of the tensor being convolved, so there is no
+//! process-wide setting:
+//!
+//! * on burn's default CPU backend, `flex`: cr's own convolution (`conv_flex`): im2col/col2im
+//!   around one matrix product per group of samples on faer's kernels, forward, input gradient
+//!   and weight gradient registered with burn's autodiff as one operation;
+//! * on burn's `ndarray` backend: [`im2col`] from tensor operations (its native input gradient
+//!   is about 8× slower): the k×k shifted (and strided) views of the zero-padded input stacked
+//!   into `[B, k·k·C, H'·W']` and multiplied by the weight read as `[O, k·k·C]`;
+//! * everywhere else (GPU backends): burn's native kernel.
+//!
+//! All give the same numbers to f32 rounding (tested against burn's kernel, values and
+//! gradients, and cr's kernel against the definition).
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -19,29 +23,50 @@ use burn::tensor::Slice;
 /// How convolutions are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvAlgorithm {
-    /// Stacked shifted views and one matrix product (fast on the `ndarray` backend).
+    /// cr's kernel on burn's `flex` CPU backend (im2col/col2im and faer's matrix products).
+    Flex,
+    /// Stacked shifted views and one matrix product by tensor operations (the `ndarray`
+    /// backend).
     Im2col,
-    /// burn's native kernel (the default: `flex` and GPU backends).
+    /// burn's native kernel (GPU backends).
     Native,
 }
 
-/// The algorithm for tensors on `device` (with or without autodiff): im2col on burn's
-/// `ndarray` backend, the native kernel on every other.
+/// The algorithm for tensors on `device` (with or without autodiff): cr's kernel on `flex`,
+/// im2col on burn's `ndarray` backend, the native kernel on every other.
 pub fn algorithm_for(device: &Device) -> ConvAlgorithm {
+    let plain = device.clone().without_autodiff();
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)] // burn 0.22 marks ndarray deprecated; kept for comparison.
-    if device.clone().without_autodiff() == Device::ndarray() {
+    if plain == Device::ndarray() {
         return ConvAlgorithm::Im2col;
     }
-    let _ = device;
+    if plain == Device::flex() {
+        return ConvAlgorithm::Flex;
+    }
     ConvAlgorithm::Native
 }
 
 /// Applies `conv` to `x` with the algorithm of `x`'s device ([`algorithm_for`]).
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     match algorithm_for(&x.device()) {
+        ConvAlgorithm::Flex => {
+            let padding = padding(conv);
+            crate::conv_flex::forward(conv, x, padding)
+        }
         ConvAlgorithm::Native => conv.forward(x),
         ConvAlgorithm::Im2col => forward_im2col(conv, x),
+    }
+}
+
+/// `conv`'s zero padding as `(top, left, bottom, right)`.
+fn padding(conv: &Conv2d) -> (usize, usize, usize, usize) {
+    let [_, _, kh, kw] = conv.weight.dims();
+    match conv.padding {
+        PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
+        PaddingConfig2d::Valid => (0, 0, 0, 0),
+        // Same padding for stride 1: split the k−1 extra pixels as PyTorch does.
+        PaddingConfig2d::Same => ((kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2),
     }
 }
 
@@ -51,17 +76,7 @@ pub fn forward_im2col(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if conv.groups != 1 || conv.dilation != [1, 1] {
         return conv.forward(x);
     }
-    let [_, _, h, w] = x.dims();
-    let [_, _, kh, kw] = conv.weight.dims();
-    let pad = match conv.padding {
-        PaddingConfig2d::Explicit(t, l, b, r) => (t, l, b, r),
-        PaddingConfig2d::Valid => (0, 0, 0, 0),
-        // Same padding for stride 1: split the k−1 extra pixels as PyTorch does.
-        PaddingConfig2d::Same => {
-            let _ = (h, w);
-            ((kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2)
-        }
-    };
+    let pad = padding(conv);
     im2col(
         x,
         conv.weight.val(),
@@ -147,7 +162,7 @@ mod tests {
         check_im2col(Device::ndarray().autodiff());
         assert_eq!(
             algorithm_for(&Device::flex().autodiff()),
-            ConvAlgorithm::Native
+            ConvAlgorithm::Flex
         );
         #[cfg(feature = "ndarray")]
         assert_eq!(

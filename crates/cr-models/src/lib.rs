@@ -36,6 +36,8 @@
 
 pub mod arch;
 pub mod conv;
+mod conv_flex;
+mod conv_kernel;
 pub mod device;
 pub mod error;
 pub mod file;

@@ -1,0 +1,141 @@
+//! Matrix products on row-major `f32` slices, on the calling thread.
+//!
+//! The kernel of cr-models' convolution on the CPU: `dst ← lhs · rhs` or `dst ← dst + lhs · rhs`
+//! where each operand is a row-major slice read as it is or transposed, through faer's matrix
+//! product (its AVX-512/AVX2 kernels on x86-64). The product always runs sequentially
+//! ([`faer::Par::Seq`], passed per call): callers parallelise over independent products, so
+//! that the bits of a result never depend on the number of threads.
+
+use faer::{Accum, MatMut, MatRef, Par};
+
+/// A row-major `f32` matrix, read as stored or transposed.
+#[derive(Debug, Clone, Copy)]
+pub struct RowMajor<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl<'a> RowMajor<'a> {
+    /// The `rows × cols` matrix whose row `r` is `data[r·cols .. (r+1)·cols]`.
+    ///
+    /// # Panics
+    /// If `data` does not hold exactly `rows · cols` values (a caller's bug, not input).
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "a {rows}×{cols} matrix");
+        Self {
+            data,
+            rows,
+            cols,
+            transposed: false,
+        }
+    }
+
+    /// The same values read as the transposed matrix (nothing is copied).
+    pub fn t(self) -> Self {
+        Self {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// Rows and columns of the matrix as read.
+    pub fn shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+
+    fn view(&self) -> MatRef<'a, f32> {
+        let m = MatRef::from_row_major_slice(self.data, self.rows, self.cols);
+        if self.transposed { m.transpose() } else { m }
+    }
+}
+
+/// `dst ← lhs · rhs` (or `dst ← dst + lhs · rhs` with `accumulate`), `dst` row-major with
+/// `lhs`'s rows and `rhs`'s columns.
+///
+/// # Panics
+/// If the shapes do not agree (a caller's bug, not input).
+pub fn product_into(dst: &mut [f32], lhs: RowMajor<'_>, rhs: RowMajor<'_>, accumulate: bool) {
+    let ((m, k), (k2, n)) = (lhs.shape(), rhs.shape());
+    assert_eq!(k, k2, "inner dimensions {k} and {k2}");
+    assert_eq!(dst.len(), m * n, "a {m}×{n} product");
+    let dst = MatMut::from_row_major_slice_mut(dst, m, n);
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    faer::linalg::matmul::matmul(dst, accum, lhs.view(), rhs.view(), 1.0f32, Par::Seq);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product by its definition, in f64.
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k)
+                    .map(|l| f64::from(a[i * k + l]) * f64::from(b[l * n + j]))
+                    .sum();
+            }
+        }
+        c
+    }
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 37 + seed * 11) % 23) as f32 / 23.0 - 0.5)
+            .collect()
+    }
+
+    fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        let mut t = vec![0.0; a.len()];
+        for r in 0..rows {
+            for c in 0..cols {
+                t[c * rows + r] = a[r * cols + c];
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn every_orientation_and_accumulation_matches_the_definition() {
+        for (m, k, n) in [(1, 1, 1), (3, 5, 2), (17, 9, 33), (64, 70, 5)] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let want = naive(&a, &b, m, k, n);
+            let (at, bt) = (transpose(&a, m, k), transpose(&b, k, n));
+            let operands = [
+                (RowMajor::new(&a, m, k), RowMajor::new(&b, k, n)),
+                (RowMajor::new(&at, k, m).t(), RowMajor::new(&b, k, n)),
+                (RowMajor::new(&a, m, k), RowMajor::new(&bt, n, k).t()),
+                (RowMajor::new(&at, k, m).t(), RowMajor::new(&bt, n, k).t()),
+            ];
+            for (lhs, rhs) in operands {
+                let mut c = vec![7.0f32; m * n];
+                product_into(&mut c, lhs, rhs, false);
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((f64::from(*x) - y).abs() < 1e-5, "{m}×{k}×{n}");
+                }
+                product_into(&mut c, lhs, rhs, true);
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((f64::from(*x) - 2.0 * y).abs() < 1e-5, "{m}×{k}×{n} accumulated");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "inner dimensions")]
+    fn disagreeing_shapes_are_a_panic_not_a_wrong_answer() {
+        let a = [1.0f32; 6];
+        product_into(&mut [0.0; 4], RowMajor::new(&a, 2, 3), RowMajor::new(&a, 2, 3), false);
+    }
+}
