@@ -80,6 +80,43 @@ def train_epoch(spec, x, y):
     return model, len(x) / secs, secs
 
 
+RESNET18 = {"arch": {"kind": "resnet", "blocks": [2, 2, 2, 2], "width": 64}, "input": [3, 32, 32], "num_classes": 10}
+
+
+def resnet18_rows():
+    """`resnet18-step` (10 AdamW steps on batches of 64, train mode) and `resnet18-grad` (5
+    forward passes with the input gradient of the loss, eval mode, weights constant) on
+    CIFAR-shaped images in [0, 1], as cr's rows (the pixels do not change the time)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(640, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (640,), generator=g)
+    model = cr_models.build(RESNET18).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+
+    def steps(n):
+        for i in range(n):
+            b = slice(64 * i, 64 * (i + 1))
+            opt.zero_grad()
+            F.cross_entropy(model(x[b]), y[b]).backward()
+            opt.step()
+
+    _, step_secs = timed(lambda: steps(10), lambda: steps(2))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+    def grads(n):
+        for _ in range(n):
+            xx = x[:64].clone().requires_grad_(True)
+            F.cross_entropy(model(xx), y[:64]).backward()
+
+    _, grad_secs = timed(lambda: grads(5), lambda: grads(1))
+    return {
+        "resnet18-step": ("torch", 640 / step_secs, "samples/s", step_secs),
+        "resnet18-grad": ("torch", 320 / grad_secs, "samples/s", grad_secs),
+    }
+
+
 def write_idx(dirpath, x, y):
     """The samples as MNIST IDX files (both splits), for `xtask attack --data mnist:DIR`."""
     os.makedirs(dirpath, exist_ok=True)
@@ -197,6 +234,7 @@ def main():
     fx, fy = load("fashion-mnist", "train")
     _, rate, secs = train_epoch(cnn_spec, fx[:2000], fy[:2000])
     rows["train-cnn"] = ("torch", rate, "samples/s", secs)
+    rows.update(resnet18_rows())
 
     tx, ty = load("mnist", "test")
     tx, ty = tx[:1000], ty[:1000]

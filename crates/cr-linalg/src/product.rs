@@ -8,12 +8,13 @@
 
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// A row-major `f32` matrix, read as stored or transposed.
+/// A row-major `f32` matrix (rows `row_stride` values apart), read as stored or transposed.
 #[derive(Debug, Clone, Copy)]
 pub struct RowMajor<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
+    row_stride: usize,
     transposed: bool,
 }
 
@@ -24,10 +25,26 @@ impl<'a> RowMajor<'a> {
     /// If `data` does not hold exactly `rows · cols` values (a caller's bug, not input).
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
         assert_eq!(data.len(), rows * cols, "a {rows}×{cols} matrix");
+        Self::strided(data, rows, cols, cols)
+    }
+
+    /// The `rows × cols` matrix whose row `r` is `data[r·row_stride ..][..cols]` (a block of
+    /// a wider matrix).
+    ///
+    /// # Panics
+    /// If `data` is too short for it or `row_stride < cols` (a caller's bug, not input).
+    pub fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        assert!(row_stride >= cols, "row stride {row_stride} below {cols} columns");
+        assert!(
+            rows == 0 || data.len() >= (rows - 1) * row_stride + cols,
+            "a {rows}×{cols} matrix with row stride {row_stride} in {} values",
+            data.len()
+        );
         Self {
             data,
             rows,
             cols,
+            row_stride,
             transposed: false,
         }
     }
@@ -50,7 +67,12 @@ impl<'a> RowMajor<'a> {
     }
 
     fn view(&self) -> MatRef<'a, f32> {
-        let m = MatRef::from_row_major_slice(self.data, self.rows, self.cols);
+        let m = if self.rows == 0 {
+            MatRef::from_row_major_slice(&[], 0, self.cols)
+        } else {
+            let len = (self.rows - 1) * self.row_stride + self.cols;
+            MatRef::from_row_major_slice_with_stride(&self.data[..len], self.rows, self.cols, self.row_stride)
+        };
         if self.transposed { m.transpose() } else { m }
     }
 }
@@ -61,10 +83,35 @@ impl<'a> RowMajor<'a> {
 /// # Panics
 /// If the shapes do not agree (a caller's bug, not input).
 pub fn product_into(dst: &mut [f32], lhs: RowMajor<'_>, rhs: RowMajor<'_>, accumulate: bool) {
+    let (m, n) = (lhs.shape().0, rhs.shape().1);
+    assert_eq!(lhs.shape().1, rhs.shape().0, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "a {m}×{n} product");
+    product_into_rows(dst, n, lhs, rhs, accumulate);
+}
+
+/// [`product_into`] where `dst`'s rows are `dst_stride` values apart (a block of a wider
+/// matrix; the values between rows are left as they are).
+///
+/// # Panics
+/// If the shapes do not agree or `dst` is too short (a caller's bug, not input).
+pub fn product_into_rows(
+    dst: &mut [f32],
+    dst_stride: usize,
+    lhs: RowMajor<'_>,
+    rhs: RowMajor<'_>,
+    accumulate: bool,
+) {
     let ((m, k), (k2, n)) = (lhs.shape(), rhs.shape());
     assert_eq!(k, k2, "inner dimensions {k} and {k2}");
-    assert_eq!(dst.len(), m * n, "a {m}×{n} product");
-    let dst = MatMut::from_row_major_slice_mut(dst, m, n);
+    assert!(dst_stride >= n, "row stride {dst_stride} below {n} columns");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let len = (m - 1) * dst_stride + n;
+    // The transpose of a column-major view: faer 0.24.4's `from_row_major_slice_with_stride_mut`
+    // builds a column-major one (row stride 1), which the strided test here caught.
+    let dst = MatMut::from_column_major_slice_with_stride_mut(&mut dst[..len], n, m, dst_stride)
+        .transpose_mut();
     let accum = if accumulate {
         Accum::Add
     } else {
@@ -127,6 +174,29 @@ mod tests {
                 product_into(&mut c, lhs, rhs, true);
                 for (x, y) in c.iter().zip(&want) {
                     assert!((f64::from(*x) - 2.0 * y).abs() < 1e-5, "{m}×{k}×{n} accumulated");
+                }
+            }
+        }
+    }
+
+    /// Blocks of wider matrices: a strided operand and a strided destination leave the
+    /// values between the rows alone.
+    #[test]
+    fn strided_blocks_match_the_definition() {
+        let (m, k, n, wide) = (5, 4, 3, 7);
+        let a = values(m * wide, 3);
+        let b = values(k * n, 4);
+        let block: Vec<f32> = (0..m).flat_map(|r| a[r * wide..][..k].to_vec()).collect();
+        let want = naive(&block, &b, m, k, n);
+        let mut dst = vec![9.0f32; m * wide];
+        product_into_rows(&mut dst, wide, RowMajor::strided(&a, m, k, wide), RowMajor::new(&b, k, n), false);
+        for r in 0..m {
+            for c in 0..wide {
+                let v = dst[r * wide + c];
+                if c < n {
+                    assert!((f64::from(v) - want[r * n + c]).abs() < 1e-5);
+                } else {
+                    assert_eq!(v, 9.0, "outside the block");
                 }
             }
         }

@@ -16,15 +16,18 @@
 //! in order. So a result has the same bits whatever the number of threads.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
-use cr_linalg::product::{RowMajor, product_into};
+use cr_linalg::product::{RowMajor, product_into, product_into_rows};
 use rayon::prelude::*;
 
 /// The weight gradient is summed in at most this many parts (then the parts in order).
 pub const WGRAD_PARTS: usize = 16;
 
 /// Columns of a group's product the grouping aims for: enough for the product's kernels to
-/// run at speed on the small late layers (a 4×4 output has 16 columns a sample).
+/// run at speed on the small late layers (a 4×4 output has 16 columns a sample). A single
+/// sample with more output positions than this is cut into tiles of whole output rows of about
+/// this many columns, so that a tile's columns are still in cache when the product reads them.
 const TARGET_COLUMNS: usize = 256;
 
 /// Values of a group's column buffer at most (16 MiB of `f32`).
@@ -148,17 +151,19 @@ fn with_scratch<R>(a: usize, b: usize, f: impl FnOnce(&mut [f32], &mut [f32]) ->
     })
 }
 
-/// Writes the columns of sample `x` (`[C, H, W]`) into `cols` (`[patch, stride]` row-major)
-/// at column offset `at`: `cols[(c,i,j)][at + oh·wo + ow] = x[c, oh·sh + i − pt, ow·sw + j − pl]`,
-/// zero outside the input.
-fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize) {
+/// Writes the columns of output rows `rows` of sample `x` (`[C, H, W]`) into `cols`
+/// (`[patch, stride]` row-major) from column offset `at`:
+/// `cols[(c,i,j)][at + (oh − rows.start)·wo + ow] = x[c, oh·sh + i − pt, ow·sw + j − pl]`, zero
+/// outside the input.
+fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, rows: Range<usize>) {
     let mut r = 0;
+    let n = rows.len() * g.wo;
     for plane in x.chunks_exact(g.h * g.w) {
         for i in 0..g.kh {
             for j in 0..g.kw {
-                let row = &mut cols[r * stride + at..][..g.positions()];
+                let row = &mut cols[r * stride + at..][..n];
                 let (lo, hi) = valid_columns(g, j);
-                for (oh, out) in row.chunks_exact_mut(g.wo).enumerate() {
+                for (oh, out) in rows.clone().zip(row.chunks_exact_mut(g.wo)) {
                     let ih = (oh * g.sh + i).wrapping_sub(g.pt);
                     if ih >= g.h || lo >= hi {
                         out.fill(0.0);
@@ -253,8 +258,14 @@ fn scatter(src: &[f32], dst: &mut [f32], o: usize, p: usize) {
 fn group_columns(g: &Geometry, x_group: &[f32], cols: &mut [f32]) {
     let s = x_group.len() / g.sample_in();
     for (k, x) in x_group.chunks_exact(g.sample_in()).enumerate() {
-        im2col(g, x, cols, s * g.positions(), k * g.positions());
+        im2col(g, x, cols, s * g.positions(), k * g.positions(), 0..g.ho);
     }
+}
+
+/// The output-row tiles of one sample: whole rows, about [`TARGET_COLUMNS`] columns each.
+fn row_tiles(g: &Geometry) -> impl Iterator<Item = Range<usize>> + '_ {
+    let rows = TARGET_COLUMNS.div_ceil(g.wo).max(1);
+    (0..g.ho).step_by(rows).map(move |r| r..(r + rows).min(g.ho))
 }
 
 /// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias:
@@ -273,17 +284,29 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
             if n == p && g.is_pointwise() {
                 return product_into(out, w, RowMajor::new(x, k, n), false);
             }
-            with_scratch(k * n, if n == p { 0 } else { g.o * n }, |cols, y| {
+            if n == p {
+                return forward_tiles(g, x, w, out);
+            }
+            with_scratch(k * n, g.o * n, |cols, y| {
                 group_columns(g, x, cols);
-                if n == p {
-                    product_into(out, w, RowMajor::new(cols, k, n), false);
-                } else {
-                    product_into(y, w, RowMajor::new(cols, k, n), false);
-                    scatter(y, out, g.o, p);
-                }
+                product_into(y, w, RowMajor::new(cols, k, n), false);
+                scatter(y, out, g.o, p);
             });
         });
     out
+}
+
+/// The forward pass of one sample, tile by tile of output rows, into `out` (`[O, P]`).
+fn forward_tiles(g: &Geometry, x: &[f32], w: RowMajor<'_>, out: &mut [f32]) {
+    let (p, k) = (g.positions(), g.patch());
+    for rows in row_tiles(g) {
+        let n = rows.len() * g.wo;
+        with_scratch(k * n, 0, |cols, _| {
+            im2col(g, x, cols, n, 0, rows.clone());
+            let dst = &mut out[rows.start * g.wo..];
+            product_into_rows(dst, p, w, RowMajor::new(cols, k, n), false);
+        });
+    }
 }
 
 /// The gradient with respect to the input, given the output's gradient `dy`
@@ -392,16 +415,15 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     product_into(acc, dy, xt, accumulate);
                     continue;
                 }
-                with_scratch(k * n, if n == p { 0 } else { g.o * n }, |cols, gathered| {
+                if n == p {
+                    weight_grad_tiles(g, xg, dyg, acc, accumulate);
+                    continue;
+                }
+                with_scratch(k * n, g.o * n, |cols, gathered| {
                     group_columns(g, xg, cols);
-                    let dy = if n == p {
-                        dyg
-                    } else {
-                        gather(dyg, gathered, g.o, p);
-                        &*gathered
-                    };
-                    let (dy, ct) = (RowMajor::new(dy, g.o, n), RowMajor::new(cols, k, n).t());
-                    product_into(acc, dy, ct, accumulate);
+                    gather(dyg, gathered, g.o, p);
+                    let dy = RowMajor::new(gathered, g.o, n);
+                    product_into(acc, dy, RowMajor::new(cols, k, n).t(), accumulate);
                 });
             }
         });
@@ -413,6 +435,20 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         }
     }
     dw
+}
+
+/// One sample's contribution to the weight gradient, tile by tile of output rows:
+/// `acc (+)= Σ_tiles dY[:, tile] · cols_tileᵀ`.
+fn weight_grad_tiles(g: &Geometry, x: &[f32], dy: &[f32], acc: &mut [f32], accumulate: bool) {
+    let (p, k) = (g.positions(), g.patch());
+    for (t, rows) in row_tiles(g).enumerate() {
+        let n = rows.len() * g.wo;
+        with_scratch(k * n, 0, |cols, _| {
+            im2col(g, x, cols, n, 0, rows.clone());
+            let dy = RowMajor::strided(&dy[rows.start * g.wo..], g.o, n, p);
+            product_into(acc, dy, RowMajor::new(cols, k, n).t(), accumulate || t > 0);
+        });
+    }
 }
 
 #[cfg(test)]
