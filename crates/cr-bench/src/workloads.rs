@@ -19,7 +19,7 @@ use crate::{BenchError, BenchRow};
 pub(crate) type Workload = fn(&mut Suite<'_>) -> Result<BenchRow, BenchError>;
 
 /// Every workload, by name, in the order they run.
-pub(crate) const WORKLOADS: [(&str, Workload); 11] = [
+pub(crate) const WORKLOADS: [(&str, Workload); 13] = [
     ("train-fcn", train_fcn),
     ("train-cnn", train_cnn),
     ("resnet18-step", resnet18_step),
@@ -27,6 +27,8 @@ pub(crate) const WORKLOADS: [(&str, Workload); 11] = [
     ("pgd-10", pgd_10),
     ("apgd-ce-100", apgd_ce_100),
     ("autoattack", autoattack),
+    ("autoattack-cnn-linf", autoattack_cnn_linf),
+    ("autoattack-cnn-l2", autoattack_cnn_l2),
     ("uap", uap),
     ("svd-512", svd_512),
     ("svd-2048", svd_2048),
@@ -52,6 +54,8 @@ pub(crate) struct Suite<'a> {
     y: Tensor<1, Int>,
     n_attack: usize,
     fcn: Option<Model>,
+    /// The small CNN the CNN attack rows run on (trained untimed when first needed).
+    cnn: Option<Model>,
 }
 
 impl<'a> Suite<'a> {
@@ -68,6 +72,7 @@ impl<'a> Suite<'a> {
             y,
             n_attack,
             fcn: None,
+            cnn: None,
         })
     }
 
@@ -78,6 +83,31 @@ impl<'a> Suite<'a> {
             self.fcn = Some(model);
         }
         self.fcn.as_ref().ok_or_else(|| err("training", "no model"))
+    }
+
+    /// The small CNN (conv 8, 16; dense 64), trained untimed for one epoch on the FCN's
+    /// training samples the first time a workload needs it.
+    fn cnn(&mut self) -> Result<&Model, BenchError> {
+        if self.cnn.is_none() {
+            let (.., model) = train_epoch(&small_cnn_spec(), &self.train, self.device)?;
+            self.cnn = Some(model);
+        }
+        self.cnn.as_ref().ok_or_else(|| err("training", "no model"))
+    }
+}
+
+/// The cpu-scale CNN of `train-cnn` and the CNN attack rows.
+fn small_cnn_spec() -> ModelSpec {
+    ModelSpec {
+        arch: Arch::Cnn {
+            channels: vec![8, 16],
+            hidden: 64,
+            layer_rank: None,
+        },
+        input: [1, 28, 28],
+        num_classes: 10,
+        pruned: Default::default(),
+        normalize: None,
     }
 }
 
@@ -181,17 +211,7 @@ fn train_fcn(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
 fn train_cnn(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
     let fashion = cr_data::load("fashion-mnist", None).map_err(|e| err("data", e))?;
     let data = fashion.train.balanced(if s.quick { 200 } else { 2000 });
-    let spec = ModelSpec {
-        arch: Arch::Cnn {
-            channels: vec![8, 16],
-            hidden: 64,
-            layer_rank: None,
-        },
-        input: [1, 28, 28],
-        num_classes: 10,
-        pruned: Default::default(),
-        normalize: None,
-    };
+    let spec = small_cnn_spec();
     let (rate, secs, peak, _) = train_epoch(&spec, &data, s.device)?;
     let conv = conv_words(s.device);
     Ok(row(
@@ -238,7 +258,8 @@ fn conv_words(device: &Device) -> &'static str {
 /// CIFAR-10 itself is not embedded (the time of a step does not depend on the pixels).
 fn cifar_shaped(n: usize) -> Result<Dataset, BenchError> {
     let params = format!("classes=10,shape=3x32x32,train={n},test=1,unit=true,seed=0");
-    let gmm = cr_data::synthetic::GaussianMixture::from_params(&params).map_err(|e| err("data", e))?;
+    let gmm =
+        cr_data::synthetic::GaussianMixture::from_params(&params).map_err(|e| err("data", e))?;
     Ok(gmm.generate().map_err(|e| err("data", e))?.train)
 }
 
@@ -275,9 +296,13 @@ fn resnet18_grad(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
         for _ in 0..reps {
             let x = x.clone().autodiff().require_grad();
             let logp = burn::tensor::activation::log_softmax(model.forward(x.clone()), 1);
-            let loss = logp.gather(1, y.clone().autodiff().reshape([-1, 1])).mean().neg();
+            let loss = logp
+                .gather(1, y.clone().autodiff().reshape([-1, 1]))
+                .mean()
+                .neg();
             let grads = loss.backward();
-            x.grad(&grads).ok_or_else(|| err("resnet18-grad", "no input gradient"))?;
+            x.grad(&grads)
+                .ok_or_else(|| err("resnet18-grad", "no input gradient"))?;
         }
         Ok::<_, BenchError>(())
     })?;
@@ -295,6 +320,13 @@ fn resnet18_grad(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
     ))
 }
 
+/// Which trained model an attack row runs on.
+#[derive(Clone, Copy)]
+enum Target {
+    Fcn,
+    Cnn,
+}
+
 /// `attack` on the suite's test samples against the FCN (warmed up on 10 of them).
 fn attack_row(
     s: &mut Suite<'_>,
@@ -302,8 +334,25 @@ fn attack_row(
     attack: Attack,
     what: &str,
 ) -> Result<BenchRow, BenchError> {
-    let (x, y, n) = (s.x.clone(), s.y.clone(), s.n_attack);
-    let model = s.fcn()?;
+    let n = s.n_attack;
+    attack_row_on(s, Target::Fcn, n, name, attack, what)
+}
+
+/// `attack` on the first `n` of the suite's test samples against `target`.
+fn attack_row_on(
+    s: &mut Suite<'_>,
+    target: Target,
+    n: usize,
+    name: &str,
+    attack: Attack,
+    what: &str,
+) -> Result<BenchRow, BenchError> {
+    let n = n.min(s.n_attack);
+    let (x, y) = (s.x.clone().narrow(0, 0, n), s.y.clone().narrow(0, 0, n));
+    let model = match target {
+        Target::Fcn => s.fcn()?,
+        Target::Cnn => s.cnn()?,
+    };
     let f = |x: Tensor<4>| model.forward(x);
     let opts = AttackOptions {
         batch_size: Some(500),
@@ -349,6 +398,30 @@ fn autoattack(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
     let attack = Attack::AutoAttack(AutoAttackConfig::new(Norm::Linf, 0.1));
     let what = "AutoAttack standard (APGD-CE, APGD-T, FAB-T, Square 5000), l-inf 0.1, batch 500";
     attack_row(s, "autoattack", attack, what)
+}
+
+/// AutoAttack standard on the small CNN, `n` MNIST test samples (200; 20 with `--quick`).
+fn autoattack_cnn(
+    s: &mut Suite<'_>,
+    name: &str,
+    norm: Norm,
+    eps: f32,
+) -> Result<BenchRow, BenchError> {
+    let attack = Attack::AutoAttack(AutoAttackConfig::new(norm, eps));
+    let n = if s.quick { 20 } else { 200 };
+    let what = format!(
+        "AutoAttack standard, {norm:?} {eps}, small CNN (conv 8, 16; dense 64; one epoch on MNIST), {}",
+        conv_words(s.device)
+    );
+    attack_row_on(s, Target::Cnn, n, name, attack, &what)
+}
+
+fn autoattack_cnn_linf(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    autoattack_cnn(s, "autoattack-cnn-linf", Norm::Linf, 0.1)
+}
+
+fn autoattack_cnn_l2(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {
+    autoattack_cnn(s, "autoattack-cnn-l2", Norm::L2, 1.5)
 }
 
 fn uap(s: &mut Suite<'_>) -> Result<BenchRow, BenchError> {

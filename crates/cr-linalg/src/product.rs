@@ -34,7 +34,10 @@ impl<'a> RowMajor<'a> {
     /// # Panics
     /// If `data` is too short for it or `row_stride < cols` (a caller's bug, not input).
     pub fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
-        assert!(row_stride >= cols, "row stride {row_stride} below {cols} columns");
+        assert!(
+            row_stride >= cols,
+            "row stride {row_stride} below {cols} columns"
+        );
         assert!(
             rows == 0 || data.len() >= (rows - 1) * row_stride + cols,
             "a {rows}×{cols} matrix with row stride {row_stride} in {} values",
@@ -71,7 +74,12 @@ impl<'a> RowMajor<'a> {
             MatRef::from_row_major_slice(&[], 0, self.cols)
         } else {
             let len = (self.rows - 1) * self.row_stride + self.cols;
-            MatRef::from_row_major_slice_with_stride(&self.data[..len], self.rows, self.cols, self.row_stride)
+            MatRef::from_row_major_slice_with_stride(
+                &self.data[..len],
+                self.rows,
+                self.cols,
+                self.row_stride,
+            )
         };
         if self.transposed { m.transpose() } else { m }
     }
@@ -173,7 +181,10 @@ mod tests {
                 }
                 product_into(&mut c, lhs, rhs, true);
                 for (x, y) in c.iter().zip(&want) {
-                    assert!((f64::from(*x) - 2.0 * y).abs() < 1e-5, "{m}×{k}×{n} accumulated");
+                    assert!(
+                        (f64::from(*x) - 2.0 * y).abs() < 1e-5,
+                        "{m}×{k}×{n} accumulated"
+                    );
                 }
             }
         }
@@ -189,7 +200,13 @@ mod tests {
         let block: Vec<f32> = (0..m).flat_map(|r| a[r * wide..][..k].to_vec()).collect();
         let want = naive(&block, &b, m, k, n);
         let mut dst = vec![9.0f32; m * wide];
-        product_into_rows(&mut dst, wide, RowMajor::strided(&a, m, k, wide), RowMajor::new(&b, k, n), false);
+        product_into_rows(
+            &mut dst,
+            wide,
+            RowMajor::strided(&a, m, k, wide),
+            RowMajor::new(&b, k, n),
+            false,
+        );
         for r in 0..m {
             for c in 0..wide {
                 let v = dst[r * wide + c];
@@ -206,6 +223,11 @@ mod tests {
     #[should_panic(expected = "inner dimensions")]
     fn disagreeing_shapes_are_a_panic_not_a_wrong_answer() {
         let a = [1.0f32; 6];
-        product_into(&mut [0.0; 4], RowMajor::new(&a, 2, 3), RowMajor::new(&a, 2, 3), false);
+        product_into(
+            &mut [0.0; 4],
+            RowMajor::new(&a, 2, 3),
+            RowMajor::new(&a, 2, 3),
+            false,
+        );
     }
 }

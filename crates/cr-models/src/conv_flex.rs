@@ -30,8 +30,13 @@ type Tracked = FloatTensor<burn::backend::Autodiff<Flex>>;
 /// `f32` flex tensors (with or without autodiff); with burn's `conv2d` otherwise.
 pub fn forward(conv: &Conv2d, x: Tensor<4>, padding: (usize, usize, usize, usize)) -> Tensor<4> {
     let [_, _, kh, kw] = conv.weight.dims();
-    let geometry = Geometry::new(x.dims(), [conv.weight.dims()[0], kh, kw], conv.stride, padding)
-        .filter(|g| conv.groups == 1 && conv.dilation == [1, 1] && conv.weight.dims()[1] == g.c);
+    let geometry = Geometry::new(
+        x.dims(),
+        [conv.weight.dims()[0], kh, kw],
+        conv.stride,
+        padding,
+    )
+    .filter(|g| conv.groups == 1 && conv.dilation == [1, 1] && conv.weight.dims()[1] == g.c);
     let Some(g) = geometry else {
         return conv.forward(x);
     };
@@ -65,7 +70,9 @@ fn on_flex(g: &Geometry, x: Tensor<4>, weight: Tensor<4>) -> Option<Tensor<4>> {
             };
             let out = match w {
                 DispatchTensorKind::Autodiff(w) if w_autodiff == enabled => match *w {
-                    DispatchTensorKind::Flex(BackendTensor::Autodiff(w)) if is_f32(w.primitive()) => {
+                    DispatchTensorKind::Flex(BackendTensor::Autodiff(w))
+                        if is_f32(w.primitive()) =>
+                    {
                         tracked(g, x, w)
                     }
                     _ => return None,
@@ -112,7 +119,11 @@ fn plain(g: &Geometry, x: &FloatTensor<Flex>, w: &FloatTensor<Flex>) -> FloatTen
 }
 
 /// The input gradient as a flex tensor.
-fn input_gradient(g: &Geometry, dy: &FloatTensor<Flex>, w: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+fn input_gradient(
+    g: &Geometry,
+    dy: &FloatTensor<Flex>,
+    w: &FloatTensor<Flex>,
+) -> FloatTensor<Flex> {
     let dx = conv_kernel::input_grad(g, values(dy), values(w));
     tensor(dx, [g.b, g.c, g.h, g.w])
 }
@@ -216,14 +227,21 @@ mod tests {
         ] {
             let c = crate::init::init_params(conv(cin, cout, k, s, p, bias, &ad), 3);
             let n = b * cin * hw * hw;
-            let data: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32) / 101.0 - 0.4).collect();
+            let data: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32) / 101.0 - 0.4)
+                .collect();
             let x = Tensor::<4>::from_data(TensorData::new(data.clone(), [b, cin, hw, hw]), &ad)
                 .require_grad();
             let run = |y: Tensor<4>| {
                 let weights = y.clone().cos(); // a loss whose gradient is not uniform
                 let grads = (y.clone() * weights).sum().backward();
                 let gb = c.bias.as_ref().map(|b| b.val().grad(&grads).unwrap());
-                (y, x.grad(&grads).unwrap(), c.weight.val().grad(&grads).unwrap(), gb)
+                (
+                    y,
+                    x.grad(&grads).unwrap(),
+                    c.weight.val().grad(&grads).unwrap(),
+                    gb,
+                )
             };
             let (y0, gx0, gw0, gb0) = run(c.forward(x.clone()));
             let (y1, gx1, gw1, gb1) = run(forward(&c, x.clone(), (p, p, p, p)));
@@ -237,9 +255,16 @@ mod tests {
                 assert!(d < 1e-4 * scale.max(1.0), "bias gradient {what}");
             }
             // Without autodiff, on a plain flex device.
-            let plain_conv = crate::init::init_params(conv(cin, cout, k, s, p, bias, &Device::flex()), 3);
-            let xp = Tensor::<4>::from_data(TensorData::new(data, [b, cin, hw, hw]), &Device::flex());
-            assert!(max_diff(forward(&plain_conv, xp.clone(), (p, p, p, p)), plain_conv.forward(xp)) < 1e-5);
+            let plain_conv =
+                crate::init::init_params(conv(cin, cout, k, s, p, bias, &Device::flex()), 3);
+            let xp =
+                Tensor::<4>::from_data(TensorData::new(data, [b, cin, hw, hw]), &Device::flex());
+            assert!(
+                max_diff(
+                    forward(&plain_conv, xp.clone(), (p, p, p, p)),
+                    plain_conv.forward(xp)
+                ) < 1e-5
+            );
         }
     }
 
@@ -249,10 +274,15 @@ mod tests {
     fn a_constant_weight_gives_the_input_gradient_of_burns_convolution() {
         let ad = Device::flex().autodiff();
         let c = crate::init::init_params(conv(3, 5, 3, 1, 1, true, &Device::flex()), 2);
-        let data: Vec<f32> = (0..2 * 3 * 36).map(|i| ((i * 13 % 29) as f32) / 29.0).collect();
+        let data: Vec<f32> = (0..2 * 3 * 36)
+            .map(|i| ((i * 13 % 29) as f32) / 29.0)
+            .collect();
         let x = Tensor::<4>::from_data(TensorData::new(data, [2, 3, 6, 6]), &ad).require_grad();
         let g = Geometry::new(x.dims(), [5, 3, 3], [1, 1], (1, 1, 1, 1)).unwrap();
-        assert!(on_flex(&g, x.clone(), c.weight.val()).is_some(), "cr's kernel takes it");
+        assert!(
+            on_flex(&g, x.clone(), c.weight.val()).is_some(),
+            "cr's kernel takes it"
+        );
         let grad = |y: Tensor<4>| x.grad(&(y.clone() * y).sum().backward()).unwrap();
         let ours = grad(forward(&c, x.clone(), (1, 1, 1, 1)));
         let burns = grad(c.forward(x.clone()));

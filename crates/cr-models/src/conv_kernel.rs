@@ -129,7 +129,11 @@ impl Geometry {
     /// Whether the column matrix of one sample is the sample itself (1×1, stride 1, no
     /// padding).
     fn is_pointwise(&self) -> bool {
-        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ho == self.h
+        self.kh == 1
+            && self.kw == 1
+            && self.sh == 1
+            && self.sw == 1
+            && self.ho == self.h
             && self.wo == self.w
     }
 }
@@ -137,51 +141,98 @@ impl Geometry {
 thread_local! {
     /// Per-thread scratch: the group's columns and its gathered/product matrix.
     static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// Per-thread zero-padded input plane of [`im2col`].
+    static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with this thread's two scratch buffers resized to `a` and `b` values (contents
-/// unspecified: every user overwrites them).
+/// Runs `f` with `a` and `b` values of this thread's two scratch buffers (contents
+/// unspecified: every user overwrites them). The buffers only grow: shrinking and growing
+/// them again would fill them anew at every call.
 fn with_scratch<R>(a: usize, b: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
     SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (x, y) = &mut *guard;
-        x.resize(a, 0.0);
-        y.resize(b, 0.0);
+        grow(x, a);
+        grow(y, b);
         f(&mut x[..a], &mut y[..b])
     })
+}
+
+/// Makes `v` at least `n` long, never shorter.
+fn grow(v: &mut Vec<f32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
 }
 
 /// Writes the columns of output rows `rows` of sample `x` (`[C, H, W]`) into `cols`
 /// (`[patch, stride]` row-major) from column offset `at`:
 /// `cols[(c,i,j)][at + (oh − rows.start)·wo + ow] = x[c, oh·sh + i − pt, ow·sw + j − pl]`, zero
-/// outside the input.
+/// outside the input. Each input plane is first copied into a zero-padded plane (this
+/// thread's), so that every row segment of the columns is one plain copy.
 fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, rows: Range<usize>) {
-    let mut r = 0;
     let n = rows.len() * g.wo;
-    for plane in x.chunks_exact(g.h * g.w) {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = &mut cols[r * stride + at..][..n];
-                let (lo, hi) = valid_columns(g, j);
-                for (oh, out) in rows.clone().zip(row.chunks_exact_mut(g.wo)) {
-                    let ih = (oh * g.sh + i).wrapping_sub(g.pt);
-                    if ih >= g.h || lo >= hi {
-                        out.fill(0.0);
-                        continue;
-                    }
-                    let src = &plane[ih * g.w..][..g.w];
-                    out[..lo].fill(0.0);
-                    out[hi..].fill(0.0);
-                    let first = lo * g.sw + j - g.pl;
-                    if g.sw == 1 {
-                        out[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
-                    } else {
-                        for (o, v) in out[lo..hi].iter_mut().zip(src[first..].iter().step_by(g.sw)) {
-                            *o = *v;
+    // The padded rows and columns the kernel reads.
+    let (hp, wp) = ((g.ho - 1) * g.sh + g.kh, (g.wo - 1) * g.sw + g.kw);
+    PLANE.with(|cell| {
+        let mut buffer = cell.borrow_mut();
+        grow(&mut buffer, hp * wp);
+        let padded = &mut buffer[..hp * wp];
+        let mut r = 0;
+        for plane in x.chunks_exact(g.h * g.w) {
+            pad_plane(g, plane, padded, wp);
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = &mut cols[r * stride + at..][..n];
+                    for (oh, out) in rows.clone().zip(row.chunks_exact_mut(g.wo)) {
+                        let src = &padded[(oh * g.sh + i) * wp + j..];
+                        if g.sw == 1 {
+                            copy_short(out, &src[..g.wo]);
+                        } else {
+                            for (o, v) in out.iter_mut().zip(src.iter().step_by(g.sw)) {
+                                *o = *v;
+                            }
                         }
                     }
+                    r += 1;
                 }
-                r += 1;
+            }
+        }
+    });
+}
+
+/// `plane` (`[H, W]`) into `padded` (`[hp, wp]`, `pt` zero rows above and `pl` zero columns
+/// left; rows and columns the kernel never reads are left out).
+fn pad_plane(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize) {
+    padded.fill(0.0);
+    let hp = padded.len() / wp;
+    let cw = g.w.min(wp.saturating_sub(g.pl));
+    for (r, src) in plane.chunks_exact(g.w).enumerate() {
+        let tr = r + g.pt;
+        if tr >= hp {
+            break;
+        }
+        padded[tr * wp + g.pl..][..cw].copy_from_slice(&src[..cw]);
+    }
+}
+
+/// `dst ← src` for the short rows of a convolution, in fixed-size chunks (inline vector
+/// moves rather than a `memcpy` call per row); the last chunk overlaps the one before.
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    fn by<const K: usize>(dst: &mut [f32], src: &[f32]) {
+        let n = dst.len();
+        for (d, s) in dst.chunks_exact_mut(K).zip(src.chunks_exact(K)) {
+            d.copy_from_slice(s);
+        }
+        dst[n - K..].copy_from_slice(&src[n - K..n]);
+    }
+    match dst.len() {
+        n if n >= 16 => by::<16>(dst, src),
+        n if n >= 8 => by::<8>(dst, src),
+        n if n >= 4 => by::<4>(dst, src),
+        _ => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
             }
         }
     }
@@ -265,7 +316,9 @@ fn group_columns(g: &Geometry, x_group: &[f32], cols: &mut [f32]) {
 /// The output-row tiles of one sample: whole rows, about [`TARGET_COLUMNS`] columns each.
 fn row_tiles(g: &Geometry) -> impl Iterator<Item = Range<usize>> + '_ {
     let rows = TARGET_COLUMNS.div_ceil(g.wo).max(1);
-    (0..g.ho).step_by(rows).map(move |r| r..(r + rows).min(g.ho))
+    (0..g.ho)
+        .step_by(rows)
+        .map(move |r| r..(r + rows).min(g.ho))
 }
 
 /// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias:
@@ -335,7 +388,12 @@ fn transposed(g: &Geometry) -> Option<Geometry> {
         [g.b, g.o, g.ho, g.wo],
         [g.c, g.kh, g.kw],
         [1, 1],
-        (pad(g.kh, g.pt)?, pad(g.kw, g.pl)?, pad(g.kh, pb)?, pad(g.kw, pr)?),
+        (
+            pad(g.kh, g.pt)?,
+            pad(g.kw, g.pl)?,
+            pad(g.kh, pb)?,
+            pad(g.kw, pr)?,
+        ),
     )?;
     (t.ho == g.h && t.wo == g.w).then_some(t)
 }
@@ -485,7 +543,8 @@ mod tests {
                                     {
                                         continue;
                                     }
-                                    let xi = ((b * g.c + c) * g.h + ih as usize) * g.w + iw as usize;
+                                    let xi =
+                                        ((b * g.c + c) * g.h + ih as usize) * g.w + iw as usize;
                                     let wi = ((o * g.c + c) * g.kh + i) * g.kw + j;
                                     d.y[yi] += f64::from(x[xi]) * f64::from(w[wi]);
                                     d.dx[xi] += f64::from(dy[yi]) * f64::from(w[wi]);
@@ -504,15 +563,22 @@ mod tests {
         assert_eq!(got.len(), want.len(), "{what} {g:?}");
         let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         for (a, b) in got.iter().zip(want) {
-            assert!((f64::from(*a) - b).abs() <= 1e-5 * scale, "{what}: {a} vs {b}, {g:?}");
+            assert!(
+                (f64::from(*a) - b).abs() <= 1e-5 * scale,
+                "{what}: {a} vs {b}, {g:?}"
+            );
         }
     }
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
             })
             .collect()
@@ -525,7 +591,12 @@ mod tests {
         let want = direct(g, &x, &w, &dy);
         close(&forward(g, &x, &w), &want.y, "forward", g);
         close(&input_grad(g, &dy, &w), &want.dx, "input gradient", g);
-        close(&input_grad_by_col2im(g, &dy, &w), &want.dx, "input gradient by col2im", g);
+        close(
+            &input_grad_by_col2im(g, &dy, &w),
+            &want.dx,
+            "input gradient by col2im",
+            g,
+        );
         close(&weight_grad(g, &x, &dy), &want.dw, "weight gradient", g);
     }
 
@@ -560,11 +631,23 @@ mod tests {
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let g = Geometry::new([37, 2, 16, 16], [4, 3, 3], [1, 1], (1, 1, 1, 1)).unwrap();
-        assert!(g.b.div_ceil(g.group()) > WGRAD_PARTS, "several groups per part");
+        assert!(
+            g.b.div_ceil(g.group()) > WGRAD_PARTS,
+            "several groups per part"
+        );
         let (x, w, dy) = (values(37 * 512, 1), values(72, 2), values(37 * 1024, 3));
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| (forward(&g, &x, &w), input_grad(&g, &dy, &w), weight_grad(&g, &x, &dy)))
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                (
+                    forward(&g, &x, &w),
+                    input_grad(&g, &dy, &w),
+                    weight_grad(&g, &x, &dy),
+                )
+            })
         };
         let bits = |(a, b, c): (Vec<f32>, Vec<f32>, Vec<f32>)| {
             [a, b, c].map(|v| v.into_iter().map(f32::to_bits).collect::<Vec<_>>())

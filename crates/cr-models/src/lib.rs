@@ -16,6 +16,9 @@
 //! * Layout ([`layout`]): the single place where burn's `[in, out]` `Linear` weight becomes
 //!   PyTorch's `[out, in]`.
 //!
+//! * Convolution ([`conv`]): on the CPU (`flex`) cr's own kernel, forward and both gradients
+//!   as im2col/col2im around one matrix product per group of samples, registered with burn's
+//!   autodiff; burn's kernel on GPU backends.
 //! * Import ([`import`]): PyTorch state dicts (torchvision's ResNet and VGG-BN,
 //!   RobustBench's WideResNet and PreActResNet, cr's FCN) saved as safetensors become models.
 //!

@@ -91,26 +91,37 @@ fn forward(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>) {
                     let top = base + 2 * i * w;
                     let r0 = &data[top..top + 2 * w2];
                     let r1 = &data[top + w..top + w + 2 * w2];
-                    let cells = r0.chunks_exact(2).zip(r1.chunks_exact(2));
-                    for (j, ((a, b), (o, g))) in cells.zip(out.iter_mut().zip(arg)).enumerate() {
-                        // Window order: a[0], a[1], b[0], b[1]; the first maximum wins, a NaN
-                        // always (so the last NaN), as burn-flex.
-                        let mut best = a[0];
-                        let mut at = 0;
-                        for (k, v) in [(1, a[1]), (w, b[0]), (w + 1, b[1])] {
-                            if v > best || v.is_nan() {
-                                best = v;
-                                at = k;
-                            }
-                        }
-                        *o = best;
-                        *g = (top + 2 * j + at) as u32;
-                    }
+                    pool_row(r0, r1, out, arg, top as u32, w as u32);
                 }
             });
     }
     let out = FloatTensor::<Flex>::from_data(TensorData::new(out, [b, c, h2, w2]));
     (out, arg)
+}
+
+/// One row of outputs from the two input rows `r0`, `r1` (each `2·out.len()` long) whose first
+/// element has flat index `top`, rows `w` apart. Written branch-free over plain indices so that
+/// the compiler vectorises it. Window order: `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the
+/// first maximum wins, a NaN always (so the last NaN), as burn-flex.
+fn pool_row(r0: &[f32], r1: &[f32], out: &mut [f32], arg: &mut [u32], top: u32, w: u32) {
+    let n = out.len();
+    let (r0, r1, arg) = (&r0[..2 * n], &r1[..2 * n], &mut arg[..n]);
+    for j in 0..n {
+        let (a0, a1, b0, b1) = (r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]);
+        let mut best = a0;
+        let mut at = 0u32;
+        let take = a1 > best || a1.is_nan();
+        best = if take { a1 } else { best };
+        at = if take { 1 } else { at };
+        let take = b0 > best || b0.is_nan();
+        best = if take { b0 } else { best };
+        at = if take { w } else { at };
+        let take = b1 > best || b1.is_nan();
+        best = if take { b1 } else { best };
+        at = if take { w + 1 } else { at };
+        out[j] = best;
+        arg[j] = top + 2 * j as u32 + at;
+    }
 }
 
 #[derive(Debug)]
