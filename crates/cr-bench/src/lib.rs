@@ -2,10 +2,11 @@
 //!
 //! One job: measure how fast cr is. [`measure`] times a piece of work after a warm-up and
 //! reads its peak resident memory; [`run`] is the fixed speed suite behind `cargo xtask
-//! bench`: training throughput of the 784-400-10 FCN and of the cpu-scale CNN, PGD-10,
-//! APGD-CE-100 and AutoAttack (standard) on 1,000 MNIST samples, a universal perturbation,
-//! and SVD / operator norms of 512² and 2048² matrices, each with its wall time and peak
-//! resident memory. `bench/side_by_side.py` runs the same workloads in PyTorch (torch,
+//! bench`: training throughput of the 784-400-10 FCN and of the cpu-scale CNN, ResNet18
+//! (CIFAR stem) training steps and forward + input gradient on batches of 64, PGD-10,
+//! APGD-CE-100 and AutoAttack (standard) on 1,000 MNIST samples against the FCN, AutoAttack
+//! (ℓ∞ and ℓ2) on 200 against the small CNN, a universal perturbation, and SVD / operator
+//! norms of 512² and 2048² matrices, each with its wall time and peak resident memory. `bench/side_by_side.py` runs the same workloads in PyTorch (torch,
 //! torchattacks, ART, numpy) and prints the ratios.
 //!
 //! It asserts nothing about speed (speed goals are judged from its numbers and criterion's,
