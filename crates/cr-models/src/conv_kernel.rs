@@ -7,7 +7,8 @@
 //! buffer the thread reuses, then
 //!
 //! * forward: `Y_g = W · cols_g`, `[O, S·H'·W']`;
-//! * input gradient: `dcols_g = Wᵀ · dY_g`, scattered back onto the input (col2im);
+//! * input gradient: with stride 1 the forward convolution of `dY` with the flipped kernel;
+//!   otherwise `dcols_g = Wᵀ · dY_g`, scattered back onto the input (col2im);
 //! * weight gradient: `dW = Σ_g dY_g · cols_gᵀ`.
 //!
 //! The group size depends only on the shapes, and each product runs on one thread
@@ -168,24 +169,29 @@ fn grow(v: &mut Vec<f32>, n: usize) {
 /// Writes the columns of output rows `rows` of sample `x` (`[C, H, W]`) into `cols`
 /// (`[patch, stride]` row-major) from column offset `at`:
 /// `cols[(c,i,j)][at + (oh − rows.start)·wo + ow] = x[c, oh·sh + i − pt, ow·sw + j − pl]`, zero
-/// outside the input. Each input plane is first copied into a zero-padded plane (this
-/// thread's), so that every row segment of the columns is one plain copy.
+/// outside the input. The padded rows those output rows read, of each input plane, are first
+/// copied into a zero-padded window (this thread's), so that every row segment of the columns
+/// is one plain copy.
 fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, rows: Range<usize>) {
     let n = rows.len() * g.wo;
-    // The padded rows and columns the kernel reads.
-    let (hp, wp) = ((g.ho - 1) * g.sh + g.kh, (g.wo - 1) * g.sw + g.kw);
+    // The padded rows (from `top`) and columns the kernel reads for these output rows.
+    let top = rows.start * g.sh;
+    let (hp, wp) = (
+        (rows.len().max(1) - 1) * g.sh + g.kh,
+        (g.wo - 1) * g.sw + g.kw,
+    );
     PLANE.with(|cell| {
         let mut buffer = cell.borrow_mut();
         grow(&mut buffer, hp * wp);
         let padded = &mut buffer[..hp * wp];
         let mut r = 0;
         for plane in x.chunks_exact(g.h * g.w) {
-            pad_plane(g, plane, padded, wp);
+            pad_window(g, plane, padded, wp, top);
             for i in 0..g.kh {
                 for j in 0..g.kw {
                     let row = &mut cols[r * stride + at..][..n];
                     for (oh, out) in rows.clone().zip(row.chunks_exact_mut(g.wo)) {
-                        let src = &padded[(oh * g.sh + i) * wp + j..];
+                        let src = &padded[(oh * g.sh + i - top) * wp + j..];
                         if g.sw == 1 {
                             copy_short(out, &src[..g.wo]);
                         } else {
@@ -201,18 +207,20 @@ fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, r
     });
 }
 
-/// `plane` (`[H, W]`) into `padded` (`[hp, wp]`, `pt` zero rows above and `pl` zero columns
-/// left; rows and columns the kernel never reads are left out).
-fn pad_plane(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize) {
+/// Rows `top..` of `plane` (`[H, W]`) zero-padded (`pt` zero rows above the input, `pl` zero
+/// columns left of it) into `padded` (`[hp, wp]`; columns the kernel never reads are left out).
+fn pad_window(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize, top: usize) {
     padded.fill(0.0);
-    let hp = padded.len() / wp;
     let cw = g.w.min(wp.saturating_sub(g.pl));
-    for (r, src) in plane.chunks_exact(g.w).enumerate() {
-        let tr = r + g.pt;
-        if tr >= hp {
-            break;
-        }
-        padded[tr * wp + g.pl..][..cw].copy_from_slice(&src[..cw]);
+    if cw == 0 {
+        return; // the kernel reads padding only (a stride larger than the kernel can do so)
+    }
+    for (pr, dst) in padded.chunks_exact_mut(wp).enumerate() {
+        // Padded row top + pr is input row top + pr − pt, where that lies inside the input.
+        let Some(r) = (top + pr).checked_sub(g.pt).filter(|&r| r < g.h) else {
+            continue;
+        };
+        dst[g.pl..][..cw].copy_from_slice(&plane[r * g.w..][..cw]);
     }
 }
 
@@ -664,7 +672,7 @@ mod tests {
         #[test]
         fn random_shapes_match_the_definition(
             b in 1usize..5, c in 1usize..4, h in 1usize..9, w in 1usize..9, o in 1usize..5,
-            kh in 1usize..4, kw in 1usize..4, sh in 1usize..3, sw in 1usize..3,
+            kh in 1usize..4, kw in 1usize..4, sh in 1usize..4, sw in 1usize..4,
             pad in (0usize..3, 0usize..3, 0usize..3, 0usize..3), seed in 0u64..1000,
         ) {
             if let Some(g) = Geometry::new([b, c, h, w], [o, kh, kw], [sh, sw], pad) {
