@@ -13,7 +13,8 @@
 //! * [`norms`]: ‖W‖_∞ (max row ℓ1), ‖W‖_1 (max column ℓ1), ‖W‖_F, nuclear norm, stable rank
 //!   ‖W‖_F²/σ₁², effective rank exp H(σ/‖σ‖₁), numerical rank, row ℓq norms.
 //! * [`product`]: `f32` matrix products on row-major slices (stored, strided or transposed),
-//!   on the calling thread: the kernel of cr-models' convolution.
+//!   on the calling thread: the kernel of cr-models' convolution (each product clears the
+//!   vector state faer's x86 kernels leave dirty).
 //! * [`compress`]: `(q, k, ε)`-compressibility both ways — `ε_q(k) = ‖θ − θ_k‖_q/‖θ‖_q`
 //!   ([`compress::eps`]) and the least k for a target ε ([`compress::min_k`]) — the spread
 //!   `β = 1 − |θ_(k)|/|θ_(1)|` and advcomp's "compressibility at level κ".
