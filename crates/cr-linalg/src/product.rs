@@ -134,22 +134,23 @@ pub fn product_into_rows(
 /// faer's x86 matrix kernels (the `private-gemm-x86` crate's assembly) return without a
 /// `vzeroupper`, leaving the registers' upper halves dirty; until AVX code clears them, the
 /// legacy-SSE code the thread runs next (cr's host loops and burn's scalar closures are built
-/// for baseline x86-64) pays for it. Measured on the 2-core AMD EPYC: AdamW's host pass after
-/// such products took 1.04 ms a step instead of 0.35, and the bench's AutoAttack-on-CNN row
-/// takes 0.895× the time with this. LLVM ends a function compiled for AVX that has used a 256- or 512-bit register
+/// for baseline x86-64) pays for it. Measured on the 2-core AMD EPYC: in a build that ran the
+/// FCN's dense layers through these products, AdamW's host pass took 1.04 ms a step instead of
+/// 0.35; with the convolution alone, the bench's AutoAttack-on-CNN row takes 0.895× the time
+/// with this. LLVM ends a function compiled for AVX that has used a 256- or 512-bit register
 /// with a `vzeroupper` (the release binary's disassembly shows it): running one such safe
 /// function through faer's SIMD layer, `pulp`, after each product clears the state. Values are
 /// not touched; on other architectures it does nothing.
 fn clear_upper_vector_state() {
-    struct Touch256;
-    impl pulp::WithSimd for Touch256 {
+    struct TouchWideRegister;
+    impl pulp::WithSimd for TouchWideRegister {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, simd: S) {
             std::hint::black_box(simd.splat_f32s(0.0));
         }
     }
-    pulp::Arch::new().dispatch(Touch256);
+    pulp::Arch::new().dispatch(TouchWideRegister);
 }
 
 #[cfg(test)]
