@@ -38,12 +38,15 @@
 //! ```
 
 pub mod arch;
+pub mod batch_norm;
+mod batch_norm_kernel;
 pub mod conv;
 mod conv_flex;
 mod conv_kernel;
 pub mod device;
 pub mod error;
 pub mod file;
+mod flex;
 pub mod flops;
 pub mod import;
 pub mod init;

@@ -32,14 +32,16 @@ pub struct PreactBlock {
 
 impl PreactBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let o = relu(self.bn1.forward(x.clone()));
+        let o = relu(crate::batch_norm::forward(&self.bn1, x.clone()));
         let sc = match self.shortcut.first() {
             Some(c) if self.out_shortcut => crate::conv::forward(c, o.clone()),
             Some(c) => crate::conv::forward(c, x),
             None => x,
         };
         let y = self.conv1.forward(o);
-        self.conv2.forward(relu(self.bn2.forward(y))) + sc
+        self.conv2
+            .forward(relu(crate::batch_norm::forward(&self.bn2, y)))
+            + sc
     }
 }
 
@@ -135,7 +137,7 @@ impl PreactResNet {
             }
         }
         if let Some(bn) = &self.bn {
-            h = relu(bn.forward(h));
+            h = relu(crate::batch_norm::forward(bn, h));
         }
         global_avg_pool(h)
     }

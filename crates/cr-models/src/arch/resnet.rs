@@ -34,7 +34,7 @@ fn downsample(c_in: usize, c_out: usize, stride: usize, device: &Device) -> Vec<
 fn apply_downsample(items: &[DownsampleItem], x: Tensor<4>) -> Tensor<4> {
     items.iter().fold(x, |h, item| match item {
         DownsampleItem::Conv(c) => crate::conv::forward(c, h),
-        DownsampleItem::Bn(b) => b.forward(h),
+        DownsampleItem::Bn(b) => crate::batch_norm::forward(b, h),
     })
 }
 
@@ -86,14 +86,20 @@ impl Block {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Block::Basic(b) => {
-                let out = relu(b.bn1.forward(b.conv1.forward(x.clone())));
-                let out = b.bn2.forward(b.conv2.forward(out));
+                let out = relu(crate::batch_norm::forward(
+                    &b.bn1,
+                    b.conv1.forward(x.clone()),
+                ));
+                let out = crate::batch_norm::forward(&b.bn2, b.conv2.forward(out));
                 relu(out + apply_downsample(&b.downsample, x))
             }
             Block::Bottleneck(b) => {
-                let out = relu(b.bn1.forward(crate::conv::forward(&b.conv1, x.clone())));
-                let out = relu(b.bn2.forward(b.conv2.forward(out)));
-                let out = b.bn3.forward(crate::conv::forward(&b.conv3, out));
+                let out = relu(crate::batch_norm::forward(
+                    &b.bn1,
+                    crate::conv::forward(&b.conv1, x.clone()),
+                ));
+                let out = relu(crate::batch_norm::forward(&b.bn2, b.conv2.forward(out)));
+                let out = crate::batch_norm::forward(&b.bn3, crate::conv::forward(&b.conv3, out));
                 relu(out + apply_downsample(&b.downsample, x))
             }
         }
@@ -219,7 +225,10 @@ impl ResNet {
 
     /// Φ(x): globally pooled features of stage 4.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = relu(self.bn1.forward(crate::conv::forward(&self.conv1, x)));
+        let mut h = relu(crate::batch_norm::forward(
+            &self.bn1,
+            crate::conv::forward(&self.conv1, x),
+        ));
         if self.max_pool {
             h = stem_max_pool(h);
         }

@@ -77,7 +77,7 @@ impl VggTv {
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = x;
         for (block, &pool) in self.blocks.iter().zip(&self.pool_after) {
-            h = relu(block.bn.forward(block.conv.forward(h)));
+            h = relu(crate::batch_norm::forward(&block.bn, block.conv.forward(h)));
             if pool {
                 h = max_pool2(h);
             }

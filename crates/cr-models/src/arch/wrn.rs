@@ -26,9 +26,11 @@ pub struct WrnBlock {
 
 impl WrnBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let o = relu(self.bn1.forward(x.clone()));
+        let o = relu(crate::batch_norm::forward(&self.bn1, x.clone()));
         let y = self.conv1.forward(o.clone());
-        let y = self.conv2.forward(relu(self.bn2.forward(y)));
+        let y = self
+            .conv2
+            .forward(relu(crate::batch_norm::forward(&self.bn2, y)));
         let sc = match self.shortcut.first() {
             Some(c) => crate::conv::forward(c, o),
             None => x,
@@ -111,6 +113,6 @@ impl Wrn {
                 h = block.forward(h);
             }
         }
-        global_avg_pool(relu(self.bn.forward(h)))
+        global_avg_pool(relu(crate::batch_norm::forward(&self.bn, h)))
     }
 }
