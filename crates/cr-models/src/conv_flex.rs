@@ -9,22 +9,17 @@
 //! operations after the product, so its gradient is burn's. Any other backend, dtype, grouped or
 //! dilated convolution, or a gradient-checkpointing device runs burn's `conv2d`.
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{
-    BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind, Flex,
-    GradientCheckpointingStrategy,
-};
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
 
 use crate::conv_kernel::{self, Geometry};
-
-type Tracked = FloatTensor<burn::backend::Autodiff<Flex>>;
+use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, tensor, unpack, values};
 
 /// Applies `conv` (groups 1, dilation 1) to `x` with cr's kernel where `x` and the weight are
 /// `f32` flex tensors (with or without autodiff); with burn's `conv2d` otherwise.
@@ -53,46 +48,12 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>, padding: (usize, usize, usize, usize
 /// (plain, or autodiff without checkpointing; an autodiff input with a plain weight is an
 /// attack's case: the weight is a constant).
 fn on_flex(g: &Geometry, x: Tensor<4>, weight: Tensor<4>) -> Option<Tensor<4>> {
-    let enabled = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
-    let (x, w) = (x.into_dispatch(), weight.into_dispatch());
-    let (autodiff, w_autodiff) = (x.autodiff, w.autodiff);
-    let kind = match (x.kind, w.kind) {
-        (
-            DispatchTensorKind::Flex(BackendTensor::Float(x)),
-            DispatchTensorKind::Flex(BackendTensor::Float(w)),
-        ) if is_f32(&x) && is_f32(&w) && w_autodiff == autodiff => {
-            DispatchTensorKind::Flex(BackendTensor::Float(plain(g, &x, &w)))
-        }
-        (DispatchTensorKind::Autodiff(x), w) if autodiff == enabled => {
-            let x = match *x {
-                DispatchTensorKind::Flex(BackendTensor::Autodiff(x)) if is_f32(x.primitive()) => x,
-                _ => return None,
-            };
-            let out = match w {
-                DispatchTensorKind::Autodiff(w) if w_autodiff == enabled => match *w {
-                    DispatchTensorKind::Flex(BackendTensor::Autodiff(w))
-                        if is_f32(w.primitive()) =>
-                    {
-                        tracked(g, x, w)
-                    }
-                    _ => return None,
-                },
-                DispatchTensorKind::Flex(BackendTensor::Float(w)) if is_f32(&w) => {
-                    tracked_input(g, x, w)
-                }
-                _ => return None,
-            };
-            DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
-                BackendTensor::Autodiff(out),
-            )))
-        }
-        _ => return None,
-    };
-    Some(Tensor::from_dispatch(DispatchTensor { kind, autodiff }))
-}
-
-fn is_f32(t: &FloatTensor<Flex>) -> bool {
-    t.dtype() == DType::F32 && t.layout().shape().num_dims() == 4
+    match (unpack(x)?, unpack(weight)?) {
+        (FlexF32::Plain(x), FlexF32::Plain(w)) => Some(pack_plain(plain(g, &x, &w))),
+        (FlexF32::Tracked(x), FlexF32::Tracked(w)) => Some(pack_tracked(tracked(g, x, w))),
+        (FlexF32::Tracked(x), FlexF32::Plain(w)) => Some(pack_tracked(tracked_input(g, x, w))),
+        (FlexF32::Plain(_), FlexF32::Tracked(_)) => None,
+    }
 }
 
 /// The values of a flex tensor in row-major order (a contiguous copy only where needed).
@@ -100,21 +61,12 @@ fn contiguous(t: &FloatTensor<Flex>) -> FloatTensor<Flex> {
     t.to_contiguous()
 }
 
-fn values(t: &FloatTensor<Flex>) -> &[f32] {
-    let n = t.layout().num_elements();
-    &t.storage::<f32>()[t.layout().start_offset()..][..n]
-}
-
-fn tensor(data: Vec<f32>, dims: [usize; 4]) -> FloatTensor<Flex> {
-    FloatTensor::<Flex>::from_data(TensorData::new(data, dims))
-}
-
 /// The forward pass on plain flex tensors.
 fn plain(g: &Geometry, x: &FloatTensor<Flex>, w: &FloatTensor<Flex>) -> FloatTensor<Flex> {
     let (x, w) = (contiguous(x), contiguous(w));
     tensor(
         conv_kernel::forward(g, values(&x), values(&w)),
-        [g.b, g.o, g.ho, g.wo],
+        &[g.b, g.o, g.ho, g.wo],
     )
 }
 
@@ -125,7 +77,7 @@ fn input_gradient(
     w: &FloatTensor<Flex>,
 ) -> FloatTensor<Flex> {
     let dx = conv_kernel::input_grad(g, values(dy), values(w));
-    tensor(dx, [g.b, g.c, g.h, g.w])
+    tensor(dx, &[g.b, g.c, g.h, g.w])
 }
 
 /// The backward pass when input and weight are both tracked (training).
@@ -145,7 +97,7 @@ impl Backward<Flex, 2> for Conv2dBackward {
         }
         if let Some(weight) = weight {
             let dw = conv_kernel::weight_grad(&g, values(&x), values(&grad));
-            grads.register::<Flex>(weight.id, tensor(dw, [g.o, g.c, g.kh, g.kw]));
+            grads.register::<Flex>(weight.id, tensor(dw, &[g.o, g.c, g.kh, g.kw]));
         }
     }
 }

@@ -30,7 +30,9 @@ fn tracking() -> DispatchAutodiffContext {
 pub(crate) fn unpack<const D: usize>(t: Tensor<D>) -> Option<FlexF32> {
     let DispatchTensor { kind, autodiff } = t.into_dispatch();
     match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(f)) if f.dtype() == DType::F32 => {
+        DispatchTensorKind::Flex(BackendTensor::Float(f))
+            if f.dtype() == DType::F32 && autodiff == DispatchAutodiffContext::Disabled =>
+        {
             Some(FlexF32::Plain(f))
         }
         DispatchTensorKind::Autodiff(inner) if autodiff == tracking() => match *inner {

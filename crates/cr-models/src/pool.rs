@@ -13,46 +13,23 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{
-    BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind, Flex,
-    GradientCheckpointingStrategy,
-};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 
+use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, unpack};
+
 /// 2×2 max-pool with stride 2 (floor mode, as PyTorch's default).
 pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
-    let DispatchTensor { kind, autodiff } = x.into_dispatch();
-    let enabled = DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled);
-    match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(f)) if direct(&f) => {
-            let (out, _) = forward(&f);
-            Tensor::from_dispatch(DispatchTensor {
-                kind: DispatchTensorKind::Flex(BackendTensor::Float(out)),
-                autodiff,
-            })
-        }
-        DispatchTensorKind::Autodiff(inner) if autodiff == enabled => match *inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) if direct(t.primitive()) => {
-                let out = tracked(t);
-                Tensor::from_dispatch(DispatchTensor {
-                    kind: DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
-                        BackendTensor::Autodiff(out),
-                    ))),
-                    autodiff,
-                })
-            }
-            inner => burn_pool(Tensor::from_dispatch(DispatchTensor {
-                kind: DispatchTensorKind::Autodiff(Box::new(inner)),
-                autodiff,
-            })),
-        },
-        kind => burn_pool(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
+    match unpack(x.clone()) {
+        Some(FlexF32::Plain(f)) if direct(&f) => pack_plain(forward(&f).0),
+        Some(FlexF32::Tracked(t)) if direct(t.primitive()) => pack_tracked(tracked(t)),
+        _ => burn_pool(x),
     }
 }
 
@@ -148,9 +125,7 @@ impl Backward<Flex, 1> for MaxPool2Backward {
     }
 }
 
-fn tracked(
-    t: FloatTensor<burn::backend::Autodiff<Flex>>,
-) -> FloatTensor<burn::backend::Autodiff<Flex>> {
+fn tracked(t: Tracked) -> Tracked {
     match MaxPool2Backward
         .prepare::<NoCheckpointing>([t.node()])
         .compute_bound()
