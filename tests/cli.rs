@@ -352,3 +352,44 @@ fn log_lines_to_a_pipe_carry_no_colour_escapes() {
         "ANSI escape in piped log output: {err:?}"
     );
 }
+
+/// The allocator is told to keep freed memory, unless the caller tuned glibc's allocator
+/// through its own variables (then their choice stands).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_allocator_keeps_freed_memory_unless_the_caller_tuned_it() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |tuned: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.current_dir(repo()).env("CR_LOG", "debug");
+        for v in [
+            "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TRIM_THRESHOLD_",
+            "GLIBC_TUNABLES",
+        ] {
+            cmd.env_remove(v);
+        }
+        match tuned {
+            true => cmd.env("MALLOC_TOP_PAD_", "0"),
+            false => cmd.env_remove("MALLOC_TOP_PAD_"),
+        };
+        let dir = out.path().join(if tuned { "tuned" } else { "plain" });
+        let o = cmd
+            .args([
+                "reproduce",
+                "--scale",
+                "smoke",
+                "--dry-run",
+                "--json",
+                "--out",
+            ])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let (plain, tuned) = (run(false), run(true));
+    assert!(plain.contains("kept=true"), "{plain}");
+    assert!(tuned.contains("kept=false"), "{tuned}");
+}

@@ -7,6 +7,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod allocator;
 mod cmd;
 
 /// cr: how compressibility (neuron sparsity, low rank) shapes adversarial robustness.
@@ -48,8 +49,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    let kept = allocator::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
+    tracing::debug!(kept, "allocator told to keep freed memory");
     // Numbers must not depend on the core count; parallelism comes from running several
     // experiments at once (`reproduce --jobs`).
     cr_linalg::sequential();

@@ -19,6 +19,9 @@
 //! * Convolution ([`conv`]): on the CPU (`flex`) cr's own kernel, forward and both gradients
 //!   as im2col/col2im around one matrix product per group of samples, registered with burn's
 //!   autodiff; burn's kernel on GPU backends.
+//! * Batch norm ([`batch_norm`]): on the CPU (`flex`) cr's own kernel, the batch's statistics,
+//!   the per-channel map and their gradients in a few passes, one autodiff operation; burn's
+//!   layer on GPU backends.
 //! * Import ([`import`]): PyTorch state dicts (torchvision's ResNet and VGG-BN,
 //!   RobustBench's WideResNet and PreActResNet, cr's FCN) saved as safetensors become models.
 //!
