@@ -8,26 +8,23 @@
 //! step 10–15% faster (`bench/RESULTS.md`); the peak resident memory stays what the largest step
 //! needs, but it is not returned until the process exits.
 //!
-//! A caller who sets glibc's own malloc variables (`MALLOC_MMAP_THRESHOLD_`,
-//! `MALLOC_TRIM_THRESHOLD_`, `MALLOC_TOP_PAD_`, `GLIBC_TUNABLES`) keeps their choice. Values
-//! never depend on it; only where memory comes from.
+//! A caller who sets any of glibc's malloc variables (a name starting `MALLOC_`, or
+//! `GLIBC_TUNABLES`) keeps their choice. Values never depend on it; only where memory comes
+//! from.
 
-/// Environment variables through which glibc's allocator is tuned by the caller.
-const CALLER_SETTINGS: [&str; 4] = [
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TRIM_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
-    "GLIBC_TUNABLES",
-];
+/// Whether the caller tuned glibc's allocator through its environment.
+fn caller_tuned() -> bool {
+    std::env::vars_os().any(|(name, _)| {
+        let name = name.to_string_lossy();
+        name.starts_with("MALLOC_") || name == "GLIBC_TUNABLES"
+    })
+}
 
 /// Tells glibc's allocator to keep freed memory: blocks up to 1 GiB come from the heap, and
 /// the heap is trimmed only past 2 GiB of free top. Call first thing in `main`. Returns whether
 /// it changed anything (not where the caller tuned the allocator, and not off glibc).
 pub fn keep_freed_memory() -> bool {
-    if CALLER_SETTINGS
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
-    {
+    if caller_tuned() {
         return false;
     }
     set_glibc_thresholds()
