@@ -34,8 +34,20 @@ impl Planes {
     }
 }
 
-/// Per-channel `(a, s)` of the map `y = a·x + s`.
-pub(crate) type Affine = Vec<(f32, f32)>;
+/// One channel's map `y = (x − centre)·scale + shift`. The centre is subtracted first (exactly,
+/// for inputs near it) so that a large mean does not cancel digits away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ChannelMap {
+    /// Subtracted first: the mean.
+    pub centre: f32,
+    /// `γ / σ`.
+    pub scale: f32,
+    /// `β`.
+    pub shift: f32,
+}
+
+/// The map of every channel.
+pub(crate) type Affine = Vec<ChannelMap>;
 
 /// The sum of `f(a[i], b[i])` over the two slices (of equal length), in 16 `f32` lanes added in
 /// a fixed order into an `f64`.
@@ -80,17 +92,18 @@ pub(crate) fn inverse_std(var: &[f64], epsilon: f64) -> Vec<f64> {
     var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect()
 }
 
-/// The layer's map `y = γ (x − μ) / σ + β` as `a·x + s` per channel.
+/// The layer's map `y = γ (x − μ) / σ + β` per channel.
 pub(crate) fn affine(gamma: &[f64], beta: &[f64], mean: &[f64], inv_std: &[f64]) -> Affine {
     (0..gamma.len())
-        .map(|ch| {
-            let a = gamma[ch] * inv_std[ch];
-            (a as f32, (beta[ch] - mean[ch] * a) as f32)
+        .map(|ch| ChannelMap {
+            centre: mean[ch] as f32,
+            scale: (gamma[ch] * inv_std[ch]) as f32,
+            shift: beta[ch] as f32,
         })
         .collect()
 }
 
-/// `a·x + s` per channel, planes in parallel.
+/// `(x − centre)·scale + shift` per channel, planes in parallel.
 pub(crate) fn apply(p: Planes, x: &[f32], map: &Affine) -> Vec<f32> {
     let mut y = vec![0f32; x.len()];
     if p.hw == 0 {
@@ -100,17 +113,28 @@ pub(crate) fn apply(p: Planes, x: &[f32], map: &Affine) -> Vec<f32> {
         .zip(x.par_chunks(p.hw))
         .enumerate()
         .for_each(|(plane, (y, x))| {
-            let (a, s) = map[plane % p.c];
+            let ChannelMap {
+                centre,
+                scale,
+                shift,
+            } = map[plane % p.c];
             for (y, &x) in y.iter_mut().zip(x) {
-                *y = a * x + s;
+                *y = (x - centre) * scale + shift;
             }
         });
     y
 }
 
-/// `a·dy` per channel: the input's gradient of a fixed map (evaluation mode).
+/// `scale·dy` per channel: the input's gradient of a fixed map (evaluation mode).
 pub(crate) fn scale(p: Planes, dy: &[f32], map: &Affine) -> Vec<f32> {
-    let scales: Affine = map.iter().map(|&(a, _)| (a, 0.0)).collect();
+    let scales: Affine = map
+        .iter()
+        .map(|m| ChannelMap {
+            centre: 0.0,
+            scale: m.scale,
+            shift: 0.0,
+        })
+        .collect();
     apply(p, dy, &scales)
 }
 
@@ -140,7 +164,8 @@ pub(crate) struct TrainState {
 
 /// The gradients for the output's gradient `dy` at input `x`:
 /// `dx = γ σ⁻¹ (dy − mean(dy) − x̂ · mean(dy · x̂))` with `x̂ = (x − μ) σ⁻¹`, written as
-/// `A·dy + B·x + C` per channel; `dγ = Σ dy · x̂`, `dβ = Σ dy`.
+/// `a·dy + b·(x − μ) + c` per channel (the mean subtracted first, as in the forward pass);
+/// `dγ = Σ dy · x̂`, `dβ = Σ dy`.
 pub(crate) fn train_gradients(s: &TrainState, x: &[f32], dy: &[f32]) -> TrainGradients {
     let p = s.planes;
     let n = p.per_channel();
@@ -157,14 +182,13 @@ pub(crate) fn train_gradients(s: &TrainState, x: &[f32], dy: &[f32]) -> TrainGra
             })
         })
         .collect();
-    let coefficients: Vec<[f32; 3]> = (0..p.c)
+    let coefficients: Vec<[f32; 4]> = (0..p.c)
         .map(|ch| {
-            let (g, is, mu) = (s.gamma[ch], s.inv_std[ch], s.mean[ch]);
+            let (g, is) = (s.gamma[ch], s.inv_std[ch]);
             let (mean_dy, mean_dy_xhat) = (sums[ch].0 / n, sums[ch].1 * is / n);
             let a = g * is;
             let b = -a * is * mean_dy_xhat;
-            let c = -a * mean_dy - b * mu;
-            [a as f32, b as f32, c as f32]
+            [a as f32, b as f32, (-a * mean_dy) as f32, s.mean[ch] as f32]
         })
         .collect();
     let mut dx = vec![0f32; x.len()];
@@ -173,9 +197,9 @@ pub(crate) fn train_gradients(s: &TrainState, x: &[f32], dy: &[f32]) -> TrainGra
             .zip(x.par_chunks(p.hw).zip(dy.par_chunks(p.hw)))
             .enumerate()
             .for_each(|(plane, (dx, (x, dy)))| {
-                let [a, b, c] = coefficients[plane % p.c];
+                let [a, b, c, m] = coefficients[plane % p.c];
                 for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                    *dx = a * dy + b * x + c;
+                    *dx = a * dy + b * (x - m) + c;
                 }
             });
     }
@@ -249,6 +273,22 @@ mod tests {
         ];
         for (y, e) in y.iter().zip(expect) {
             assert!((f64::from(*y) - e).abs() < 1e-6, "{y} vs {e}");
+        }
+    }
+
+    /// A large mean beside a small spread loses no digits: the output against the definition
+    /// in f64.
+    #[test]
+    fn a_large_mean_does_not_cancel_digits() {
+        let p = Planes { b: 2, c: 1, hw: 64 };
+        let x: Vec<f32> = (0..128).map(|i| 4096.0 + (i % 9) as f32 * 0.125).collect();
+        let (mean, var) = statistics(p, &x);
+        let inv_std = inverse_std(&var, 1e-5);
+        let y = apply(p, &x, &affine(&[1.0], &[0.0], &mean, &inv_std));
+        let (m0, v0) = reference(p, &x);
+        for (y, x) in y.iter().zip(&x) {
+            let want = (f64::from(*x) - m0[0]) / (v0[0] + 1e-5).sqrt();
+            assert!((f64::from(*y) - want).abs() < 1e-4, "{y} vs {want}");
         }
     }
 
