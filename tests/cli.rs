@@ -33,6 +33,16 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `reproduce` planning the smoke grid as JSON, without running it; the output folder follows.
+const SMOKE_DRY_RUN: [&str; 6] = [
+    "reproduce",
+    "--scale",
+    "smoke",
+    "--dry-run",
+    "--json",
+    "--out",
+];
+
 fn close(a: f64, b: f64) -> bool {
     // The weights are f32 read exactly into f64 on both sides; the rest is f64 arithmetic.
     (a - b).abs() <= 1e-9 * (1.0 + b.abs())
@@ -281,15 +291,9 @@ fn prune_covers_every_architecture() {
 #[test]
 fn dry_run_json_lists_every_run() {
     let out = tempfile::tempdir().unwrap();
-    let v = json(&xtask(&[
-        "reproduce",
-        "--scale",
-        "smoke",
-        "--dry-run",
-        "--json",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]));
+    let mut args = SMOKE_DRY_RUN.to_vec();
+    args.push(out.path().to_str().unwrap());
+    let v = json(&xtask(&args));
     let mut want = 0usize;
     for e in std::fs::read_dir(repo().join("configs/smoke"))
         .unwrap()
@@ -372,18 +376,7 @@ fn the_allocator_keeps_freed_memory_unless_the_caller_tuned_it() {
             cmd.env("MALLOC_ARENA_MAX", "4");
         }
         let dir = out.path().join(if tuned { "tuned" } else { "plain" });
-        let o = cmd
-            .args([
-                "reproduce",
-                "--scale",
-                "smoke",
-                "--dry-run",
-                "--json",
-                "--out",
-            ])
-            .arg(dir)
-            .output()
-            .unwrap();
+        let o = cmd.args(SMOKE_DRY_RUN).arg(dir).output().unwrap();
         assert!(o.status.success());
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
