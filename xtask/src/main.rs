@@ -52,7 +52,10 @@ fn main() -> std::process::ExitCode {
     let kept = allocator::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
-    tracing::debug!(kept, "allocator told to keep freed memory");
+    tracing::debug!(
+        kept,
+        "glibc allocator keeps freed memory (false: the caller tuned it, or not glibc)"
+    );
     // Numbers must not depend on the core count; parallelism comes from running several
     // experiments at once (`reproduce --jobs`).
     cr_linalg::sequential();
