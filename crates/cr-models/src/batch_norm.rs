@@ -1,4 +1,4 @@
-//! Batch norm on the CPU: cr's own kernel on burn's `flex` backend ([`crate::batch_norm_kernel`]),
+//! Batch norm on the CPU: cr's own kernel on burn's `flex` backend (`batch_norm_kernel`),
 //! registered with burn's autodiff as one operation; burn's `BatchNorm::forward` elsewhere.
 //!
 //! burn's training pass is built from tensor operations: transposed copies to reduce over the

@@ -1,6 +1,6 @@
 //! Batch norm's numerics on row-major `[B, C, H·W]` values: the per-channel statistics of a
 //! batch, the per-channel affine map the layer applies, and its training gradients. No burn
-//! types; [`crate::norm`] routes flex tensors here.
+//! types; [`crate::batch_norm`] routes flex tensors here.
 //!
 //! Every per-channel sum runs over the planes `(b, c)` in order of `b`, each plane in 16 `f32`
 //! lanes summed in a fixed order into an `f64` total, so the result does not depend on the
