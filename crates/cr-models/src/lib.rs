@@ -10,7 +10,7 @@
 //! * Introspection ([`introspect`]): the compressible layers in forward order with their
 //!   role (hidden, first conv, head), read as `[out, in·kh·kw]` matrices, as host copies or
 //!   differentiable tensors, and written back.
-//! * Files ([`file`]): safetensors with PyTorch key names and layouts; the spec as JSON in the
+//! * Files ([`file`](mod@file)): safetensors with PyTorch key names and layouts; the spec as JSON in the
 //!   metadata under `cr.model`. The Python twin of every architecture is in
 //!   `python/cr_models.py`.
 //! * Layout ([`layout`]): the single place where burn's `[in, out]` `Linear` weight becomes
