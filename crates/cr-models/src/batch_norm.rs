@@ -5,9 +5,9 @@
 //! channel, then subtract, divide, multiply and add, each over the whole activation, and about
 //! as many again in its backward pass. In the ResNet18 training step that was about a sixth of
 //! the profile (its copies alone 8%). Here the statistics are two reading passes, the output one
-//! writing pass, and the backward pass one reading pass and one writing pass. The running
-//! statistics are updated as burn updates them (momentum, the biased variance), so a model
-//! trained here evaluates the same under burn's layer.
+//! writing pass, and the backward pass one reading pass for its two sums and one that writes the
+//! input's gradient. The running statistics are updated as burn updates them (momentum, the
+//! biased variance), so a model trained here evaluates the same under burn's layer.
 //!
 //! The evaluation map `γ (x − μ) / σ + β` with the running statistics is one pass, and its
 //! input gradient one more, for a plain input or a tracked one (an attack); where γ or β want a
@@ -94,7 +94,8 @@ fn update_running_statistics(bn: &BatchNorm, mean: &[f64], var: &[f64], device: 
     let m = bn.momentum;
     let blend = |running: Tensor<1>, batch: &[f64]| {
         let batch: Vec<f32> = batch.iter().map(|&v| v as f32).collect();
-        let batch = Tensor::<1>::from_data(TensorData::new(batch, [mean.len()]), device);
+        let c = batch.len();
+        let batch = Tensor::<1>::from_data(TensorData::new(batch, [c]), device);
         running
             .to_device(device)
             .mul_scalar(1.0 - m)
