@@ -171,8 +171,49 @@ fn grow(v: &mut Vec<f32>, n: usize) {
 /// `cols[(c,i,j)][at + (oh − rows.start)·wo + ow] = x[c, oh·sh + i − pt, ow·sw + j − pl]`, zero
 /// outside the input. The padded rows those output rows read, of each input plane, are first
 /// copied into a zero-padded window (this thread's), so that every row segment of the columns
-/// is one plain copy.
+/// is a copy of fixed length and stride. The models' widths and strides get a copy whose
+/// length is known at compile time (inline vector moves); any other shape the general loop.
 fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, rows: Range<usize>) {
+    let step = g.sh * ((g.wo - 1) * g.sw + g.kw);
+    macro_rules! fixed {
+        ($(($w:literal, $s:literal)),*) => {
+            match (g.wo, g.sw) {
+                $(($w, $s) => im2col_by(g, x, cols, stride, at, rows, |out, src| {
+                    fixed_rows::<$w, $s>(out, src, step)
+                }),)*
+                _ => im2col_by(g, x, cols, stride, at, rows, |out, src| {
+                    any_rows(out, src, g.wo, g.sw, step)
+                }),
+            }
+        };
+    }
+    fixed!(
+        (32, 1),
+        (16, 1),
+        (8, 1),
+        (4, 1),
+        (28, 1),
+        (14, 1),
+        (7, 1),
+        (16, 2),
+        (8, 2),
+        (4, 2),
+        (14, 2),
+        (7, 2)
+    )
+}
+
+/// [`im2col`] with `copy(row, window)` writing one row of the columns from the padded window,
+/// `window` starting at the kernel offset's first value.
+fn im2col_by(
+    g: &Geometry,
+    x: &[f32],
+    cols: &mut [f32],
+    stride: usize,
+    at: usize,
+    rows: Range<usize>,
+    copy: impl Fn(&mut [f32], &[f32]),
+) {
     let n = rows.len() * g.wo;
     // The padded rows (from `top`) and columns the kernel reads for these output rows.
     let top = rows.start * g.sh;
@@ -184,22 +225,13 @@ fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, r
         let mut buffer = cell.borrow_mut();
         grow(&mut buffer, hp * wp);
         let padded = &mut buffer[..hp * wp];
+        padded.fill(0.0);
         let mut r = 0;
         for plane in x.chunks_exact(g.h * g.w) {
             pad_window(g, plane, padded, wp, top);
             for i in 0..g.kh {
                 for j in 0..g.kw {
-                    let row = &mut cols[r * stride + at..][..n];
-                    for (oh, out) in rows.clone().zip(row.chunks_exact_mut(g.wo)) {
-                        let src = &padded[(oh * g.sh + i - top) * wp + j..];
-                        if g.sw == 1 {
-                            copy_short(out, &src[..g.wo]);
-                        } else {
-                            for (o, v) in out.iter_mut().zip(src.iter().step_by(g.sw)) {
-                                *o = *v;
-                            }
-                        }
-                    }
+                    copy(&mut cols[r * stride + at..][..n], &padded[i * wp + j..]);
                     r += 1;
                 }
             }
@@ -207,20 +239,47 @@ fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], stride: usize, at: usize, r
     });
 }
 
-/// Rows `top..` of `plane` (`[H, W]`) zero-padded (`pt` zero rows above the input, `pl` zero
-/// columns left of it) into `padded` (`[hp, wp]`; columns the kernel never reads are left out).
+/// One row of the columns from the padded window: output row `k` of `out` (`WO` wide) takes
+/// `src[k·row_step + ow·S]` for `ow < WO`.
+fn fixed_rows<const WO: usize, const S: usize>(out: &mut [f32], src: &[f32], row_step: usize) {
+    let span = (WO - 1) * S + 1;
+    let (rows, _) = out.as_chunks_mut::<WO>();
+    for (k, o) in rows.iter_mut().enumerate() {
+        let s = &src[k * row_step..][..span];
+        for (q, v) in o.iter_mut().enumerate() {
+            *v = s[q * S];
+        }
+    }
+}
+
+/// [`fixed_rows`] for any width and stride.
+fn any_rows(out: &mut [f32], src: &[f32], wo: usize, sw: usize, row_step: usize) {
+    for (k, o) in out.chunks_exact_mut(wo).enumerate() {
+        let s = &src[k * row_step..];
+        if sw == 1 {
+            copy_short(o, &s[..wo]);
+        } else {
+            for (v, x) in o.iter_mut().zip(s.iter().step_by(sw)) {
+                *v = *x;
+            }
+        }
+    }
+}
+
+/// Copies rows `top..` of `plane` (`[H, W]`) into the zero-padded window `padded` (`[hp, wp]`:
+/// `pt` zero rows above the input, `pl` zero columns left of it; columns the kernel never
+/// reads are left out). Only the values inside the input are written: the caller zeroes the
+/// window once, and the padding is the same for every plane of a call.
 fn pad_window(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize, top: usize) {
-    padded.fill(0.0);
     let cw = g.w.min(wp.saturating_sub(g.pl));
     if cw == 0 {
         return; // the kernel reads padding only (a stride larger than the kernel can do so)
     }
     for (pr, dst) in padded.chunks_exact_mut(wp).enumerate() {
         // Padded row top + pr is input row top + pr − pt, where that lies inside the input.
-        let Some(r) = (top + pr).checked_sub(g.pt).filter(|&r| r < g.h) else {
-            continue;
-        };
-        dst[g.pl..][..cw].copy_from_slice(&plane[r * g.w..][..cw]);
+        if let Some(r) = (top + pr).checked_sub(g.pt).filter(|&r| r < g.h) {
+            copy_short(&mut dst[g.pl..][..cw], &plane[r * g.w..][..cw]);
+        }
     }
 }
 
@@ -229,10 +288,17 @@ fn pad_window(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize, top: u
 fn copy_short(dst: &mut [f32], src: &[f32]) {
     fn by<const K: usize>(dst: &mut [f32], src: &[f32]) {
         let n = dst.len();
-        for (d, s) in dst.chunks_exact_mut(K).zip(src.chunks_exact(K)) {
-            d.copy_from_slice(s);
+        let (d, _) = dst.as_chunks_mut::<K>();
+        let (s, _) = src[..n].as_chunks::<K>();
+        for (d, s) in d.iter_mut().zip(s) {
+            *d = *s;
         }
-        dst[n - K..].copy_from_slice(&src[n - K..n]);
+        if !n.is_multiple_of(K) {
+            let (d, s) = (&mut dst[n - K..], &src[n - K..n]);
+            for (d, s) in d.iter_mut().zip(s) {
+                *d = *s;
+            }
+        }
     }
     match dst.len() {
         n if n >= 16 => by::<16>(dst, src),
