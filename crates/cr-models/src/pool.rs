@@ -6,7 +6,8 @@
 //! backward, registered with burn's autodiff as one operation. It computes what burn-flex
 //! computes, bit for bit: the first largest element of each window in row-major order (NaN
 //! wins, the last NaN of the window), and in the backward pass `0 + g` at that element (burn
-//! accumulates into zeros). Any other backend, dtype or a gradient-checkpointing device runs
+//! accumulates into zeros). Where no gradient will be asked for (a plain tensor, or an
+//! untracked one: an attack's queries) the indices of the maxima are not written. Any other backend, dtype or a gradient-checkpointing device runs
 //! burn's `max_pool2d`. The tests compare both, values and gradients.
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, unpack};
 /// 2×2 max-pool with stride 2 (floor mode, as PyTorch's default).
 pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
     match unpack(x.clone()) {
-        Some(FlexF32::Plain(f)) if direct(&f) => pack_plain(forward(&f).0),
+        Some(FlexF32::Plain(f)) if direct(&f) => pack_plain(forward_values(&f)),
         Some(FlexF32::Tracked(t)) if direct(t.primitive()) => pack_tracked(tracked(t)),
         _ => burn_pool(x),
     }
@@ -47,42 +48,81 @@ fn burn_pool(x: Tensor<4>) -> Tensor<4> {
 }
 
 /// The pooled tensor and, per output element, the flat index of its maximum in the input.
-/// Planes (`b·c`) run in parallel on rayon's pool; each output element is computed alone, so
-/// the result does not depend on the thread count.
 fn forward(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>) {
+    pool::<true>(x)
+}
+
+/// The pooled tensor alone (no gradient will be asked for: an attack's queries, evaluation).
+fn forward_values(x: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+    pool::<false>(x).0
+}
+
+/// The pooled tensor and, with `ARG`, the flat index of each output's maximum in the input
+/// (else no indices). Planes (`b·c`) run in parallel on rayon's pool; each output element is
+/// computed alone, so the result does not depend on the thread count.
+fn pool<const ARG: bool>(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>) {
     let x = x.to_contiguous();
     let shape = x.layout().shape();
     let [b, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
     let (h2, w2) = (h / 2, w / 2);
     let data: &[f32] = &x.storage::<f32>()[x.layout().start_offset()..][..b * c * h * w];
     let mut out = vec![0f32; b * c * h2 * w2];
-    let mut arg = vec![0u32; b * c * h2 * w2];
-    if h2 * w2 > 0 {
-        out.par_chunks_mut(h2 * w2)
-            .zip(arg.par_chunks_mut(h2 * w2))
+    let mut arg = vec![0u32; if ARG { out.len() } else { 0 }];
+    let plane = h2 * w2;
+    if plane > 0 && ARG {
+        out.par_chunks_mut(plane)
+            .zip(arg.par_chunks_mut(plane))
             .enumerate()
-            .for_each(|(plane, (out, arg))| {
-                let base = plane * h * w;
-                let rows = out.chunks_exact_mut(w2).zip(arg.chunks_exact_mut(w2));
-                for (i, (out, arg)) in rows.enumerate() {
-                    let top = base + 2 * i * w;
-                    let r0 = &data[top..top + 2 * w2];
-                    let r1 = &data[top + w..top + w + 2 * w2];
-                    pool_row(r0, r1, out, arg, top as u32, w as u32);
-                }
-            });
+            .for_each(|(p, (out, arg))| pool_plane::<true>(data, p * h * w, w, out, arg));
+    } else if plane > 0 {
+        out.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(p, out)| pool_plane::<false>(data, p * h * w, w, out, &mut []));
     }
     let out = FloatTensor::<Flex>::from_data(TensorData::new(out, [b, c, h2, w2]));
     (out, arg)
 }
 
+/// One plane of outputs (`out`, and with `ARG` `arg`: `[h/2, w/2]`) from the plane of `data`
+/// that starts at flat index `base`, rows `w` wide.
+fn pool_plane<const ARG: bool>(
+    data: &[f32],
+    base: usize,
+    w: usize,
+    out: &mut [f32],
+    arg: &mut [u32],
+) {
+    let w2 = w / 2;
+    for (i, out) in out.chunks_exact_mut(w2).enumerate() {
+        let top = base + 2 * i * w;
+        let r0 = &data[top..top + 2 * w2];
+        let r1 = &data[top + w..top + w + 2 * w2];
+        let arg = if ARG {
+            &mut arg[i * w2..][..w2]
+        } else {
+            &mut [][..]
+        };
+        pool_row::<ARG>(r0, r1, out, arg, top as u32, w as u32);
+    }
+}
+
 /// One row of outputs from the two input rows `r0`, `r1` (each `2·out.len()` long) whose first
-/// element has flat index `top`, rows `w` apart. Written branch-free over plain indices so that
-/// the compiler vectorises it. Window order: `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the
-/// first maximum wins, a NaN always (so the last NaN), as burn-flex.
-fn pool_row(r0: &[f32], r1: &[f32], out: &mut [f32], arg: &mut [u32], top: u32, w: u32) {
+/// element has flat index `top`, rows `w` apart, and with `ARG` each output's flat index in
+/// `arg`. Written branch-free over plain indices so that the compiler vectorises it. Window
+/// order: `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the first maximum wins, a NaN always (so
+/// the last NaN), as burn-flex. The value depends on that order too (`-0.0` before `0.0`
+/// stays), so without `ARG` the same comparisons run and only the indices are left out.
+fn pool_row<const ARG: bool>(
+    r0: &[f32],
+    r1: &[f32],
+    out: &mut [f32],
+    arg: &mut [u32],
+    top: u32,
+    w: u32,
+) {
     let n = out.len();
-    let (r0, r1, arg) = (&r0[..2 * n], &r1[..2 * n], &mut arg[..n]);
+    let (r0, r1) = (&r0[..2 * n], &r1[..2 * n]);
+    let arg = if ARG { &mut arg[..n] } else { arg };
     for j in 0..n {
         let (a0, a1, b0, b1) = (r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]);
         let mut best = a0;
@@ -97,7 +137,9 @@ fn pool_row(r0: &[f32], r1: &[f32], out: &mut [f32], arg: &mut [u32], top: u32, 
         best = if take { b1 } else { best };
         at = if take { w + 1 } else { at };
         out[j] = best;
-        arg[j] = top + 2 * j as u32 + at;
+        if ARG {
+            arg[j] = top + 2 * j as u32 + at;
+        }
     }
 }
 
@@ -137,7 +179,7 @@ fn tracked(t: Tracked) -> Tracked {
             let (out, arg) = forward(t.primitive());
             prep.finish((Arc::new(arg), dims), out)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(t.primitive()).0),
+        OpsKind::UnTracked(prep) => prep.finish(forward_values(t.primitive())),
     }
 }
 
