@@ -13,9 +13,10 @@
 //!
 //! The group size depends only on the shapes (the weight gradient's is larger where the
 //! gradient does not fit a core's cache, [`Geometry::weight_grad_group`]), and each product
-//! runs on one thread ([`cr_linalg::product`]); groups run in parallel on rayon's pool. The weight gradient sums
-//! the groups in [`WGRAD_PARTS`] fixed contiguous parts, each on one thread, and then the parts
-//! in order. So a result has the same bits whatever the number of threads.
+//! runs on one thread ([`cr_linalg::product`]); groups run in parallel on rayon's pool. The
+//! weight gradient sums the groups in [`WGRAD_PARTS`] fixed contiguous parts, each on one
+//! thread, and then the parts in order. So a result has the same bits whatever the number of
+//! threads.
 
 use std::cell::RefCell;
 use std::ops::Range;
