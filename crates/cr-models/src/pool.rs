@@ -22,9 +22,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
 
-use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, unpack};
+use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, tensor, unpack, values};
 
 /// 2×2 max-pool with stride 2 (floor mode, as PyTorch's default).
 pub fn max_pool2(x: Tensor<4>) -> Tensor<4> {
@@ -66,7 +66,7 @@ fn pool<const ARG: bool>(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>)
     let shape = x.layout().shape();
     let [b, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
     let (h2, w2) = (h / 2, w / 2);
-    let data: &[f32] = &x.storage::<f32>()[x.layout().start_offset()..][..b * c * h * w];
+    let data = values(&x);
     let mut out = vec![0f32; b * c * h2 * w2];
     let mut arg = vec![0u32; if ARG { out.len() } else { 0 }];
     let plane = h2 * w2;
@@ -80,7 +80,7 @@ fn pool<const ARG: bool>(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>)
             .enumerate()
             .for_each(|(p, out)| pool_plane::<false>(data, p * h * w, w, out, &mut []));
     }
-    let out = FloatTensor::<Flex>::from_data(TensorData::new(out, [b, c, h2, w2]));
+    let out = tensor(out, &[b, c, h2, w2]);
     (out, arg)
 }
 
@@ -157,15 +157,12 @@ impl Backward<Flex, 1> for MaxPool2Backward {
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
         let Some(parent) = parent else { return };
         let (arg, dims) = ops.state;
-        let g: &[f32] = &grad.storage::<f32>()[grad.layout().start_offset()..];
+        let g = values(&grad);
         let mut input = vec![0f32; dims.iter().product()];
         for (&at, &g) in arg.iter().zip(g) {
             input[at as usize] = 0.0 + g;
         }
-        grads.register::<Flex>(
-            parent.id,
-            FloatTensor::<Flex>::from_data(TensorData::new(input, dims)),
-        );
+        grads.register::<Flex>(parent.id, tensor(input, &dims));
     }
 }
 
