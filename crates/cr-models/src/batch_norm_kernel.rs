@@ -105,7 +105,7 @@ pub(crate) fn affine(gamma: &[f64], beta: &[f64], mean: &[f64], inv_std: &[f64])
 
 /// `(x − centre)·scale + shift` per channel, planes in parallel.
 pub(crate) fn apply(p: Planes, x: &[f32], map: &Affine) -> Vec<f32> {
-    let mut y = vec![0f32; x.len()];
+    let mut y = crate::buffers::zeros(x.len());
     if p.hw == 0 {
         return y;
     }
@@ -191,7 +191,7 @@ pub(crate) fn train_gradients(s: &TrainState, x: &[f32], dy: &[f32]) -> TrainGra
             [a as f32, b as f32, (-a * mean_dy) as f32, s.mean[ch] as f32]
         })
         .collect();
-    let mut dx = vec![0f32; x.len()];
+    let mut dx = crate::buffers::zeros(x.len());
     if p.hw > 0 {
         dx.par_chunks_mut(p.hw)
             .zip(x.par_chunks(p.hw).zip(dy.par_chunks(p.hw)))

@@ -59,6 +59,26 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
+/// `relu(conv(x))` with the algorithm of `x`'s device: on `flex`, with a constant weight and
+/// bias, one operation of cr's kernel that adds the bias and applies the ReLU as it writes the
+/// output (the same bits); otherwise `relu(forward(conv, x))`.
+pub fn forward_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match algorithm_for(&x.device()) {
+        ConvAlgorithm::Flex => crate::conv_flex::forward_relu(conv, x, padding(conv)),
+        _ => burn::tensor::activation::relu(forward(conv, x)),
+    }
+}
+
+/// `max_pool2(relu(conv(x)))` with the algorithm of `x`'s device: on `flex`, for a plain input
+/// and a constant weight and bias, one pass of cr's kernel per sample that writes only the
+/// pooled output (the same bits); otherwise the three operations.
+pub fn forward_relu_pool(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match algorithm_for(&x.device()) {
+        ConvAlgorithm::Flex => crate::conv_flex::forward_relu_pool(conv, x, padding(conv)),
+        _ => crate::pool::max_pool2(forward_relu(conv, x)),
+    }
+}
+
 /// `conv`'s zero padding as `(top, left, bottom, right)`.
 fn padding(conv: &Conv2d) -> (usize, usize, usize, usize) {
     let [_, _, kh, kw] = conv.weight.dims();

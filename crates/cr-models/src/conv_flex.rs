@@ -18,21 +18,20 @@ use burn::backend::tensor::FloatTensor;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::buffers::zeros;
+use crate::conv_direct;
 use crate::conv_kernel::{self, Geometry};
 use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, tensor, unpack, values};
 
 /// Applies `conv` (groups 1, dilation 1) to `x` with cr's kernel where `x` and the weight are
 /// `f32` flex tensors (with or without autodiff); with burn's `conv2d` otherwise.
 pub fn forward(conv: &Conv2d, x: Tensor<4>, padding: (usize, usize, usize, usize)) -> Tensor<4> {
-    let [_, _, kh, kw] = conv.weight.dims();
-    let geometry = Geometry::new(
-        x.dims(),
-        [conv.weight.dims()[0], kh, kw],
-        conv.stride,
-        padding,
-    )
-    .filter(|g| conv.groups == 1 && conv.dilation == [1, 1] && conv.weight.dims()[1] == g.c);
-    let Some(g) = geometry else {
+    let Some(g) = geometry(conv, x.dims(), padding) else {
         return conv.forward(x);
     };
     let Some(y) = on_flex(&g, x.clone(), conv.weight.val()) else {
@@ -41,6 +40,189 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>, padding: (usize, usize, usize, usize
     match &conv.bias {
         Some(bias) => y + bias.val().reshape([1, g.o, 1, 1]),
         None => y,
+    }
+}
+
+/// `relu(conv(x) + bias)`, for `conv` (groups 1, dilation 1) with a constant weight and bias
+/// (an attack's model, or evaluation): cr's kernel adds the bias and applies the ReLU as it
+/// finishes each sample, and a tracked input gets one autodiff operation whose backward pass
+/// masks the gradient with the output and runs the input gradient. The values and gradients
+/// are those of burn's `relu` over the bias addition over the convolution, bit for bit. A
+/// tracked weight or bias (training), or any tensor [`forward`] does not take, runs
+/// `relu(forward(..))`.
+pub fn forward_relu(
+    conv: &Conv2d,
+    x: Tensor<4>,
+    padding: (usize, usize, usize, usize),
+) -> Tensor<4> {
+    let fused = geometry(conv, x.dims(), padding).and_then(|g| {
+        let (w, bias) = constants(conv)?;
+        let fused = match unpack(x.clone())? {
+            FlexF32::Plain(x) => pack_plain(plain_relu(&g, &x, &w, bias.as_ref())),
+            FlexF32::Tracked(x) => pack_tracked(tracked_relu(&g, x, w, bias)),
+        };
+        Some(fused)
+    });
+    fused.unwrap_or_else(|| burn::tensor::activation::relu(forward(conv, x, padding)))
+}
+
+/// `max_pool2(relu(conv(x) + bias))` ([`crate::pool::max_pool2`] over [`forward_relu`]) for a
+/// constant weight and bias (an attack's model, evaluation), where cr's direct kernel takes the
+/// convolution: each sample is convolved, finished and pooled while it is in cache, and only
+/// the pooled output (and, for a tracked input, the index of each maximum) is written. A
+/// tracked input's backward pass puts each output's gradient at its maximum where the ReLU
+/// passed it, then runs the input gradient. The same bits, values and gradients, as the three
+/// operations; anything else runs them.
+pub fn forward_relu_pool(
+    conv: &Conv2d,
+    x: Tensor<4>,
+    padding: (usize, usize, usize, usize),
+) -> Tensor<4> {
+    let direct = geometry(conv, x.dims(), padding)
+        .filter(|g| conv_direct::takes(g) && g.ho >= 2 && g.wo >= 2);
+    let fused = direct.and_then(|g| {
+        let (w, bias) = constants(conv)?;
+        let fused = match unpack(x.clone())? {
+            FlexF32::Plain(x) => pack_plain(relu_pool::<false>(&g, &x, &w, bias.as_ref()).0),
+            FlexF32::Tracked(x) => pack_tracked(tracked_relu_pool(&g, x, w, bias)),
+        };
+        Some(fused)
+    });
+    fused.unwrap_or_else(|| crate::pool::max_pool2(forward_relu(conv, x, padding)))
+}
+
+thread_local! {
+    /// Per-thread output of one sample of [`relu_pool`], before pooling.
+    static SAMPLE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`forward_relu_pool`]'s kernel, sample by sample on rayon's pool: the pooled output and,
+/// with `ARG`, the flat index of each output's maximum within its sample's convolution output
+/// (`[O, H', W']`).
+fn relu_pool<const ARG: bool>(
+    g: &Geometry,
+    x: &FloatTensor<Flex>,
+    w: &FloatTensor<Flex>,
+    bias: Option<&FloatTensor<Flex>>,
+) -> (FloatTensor<Flex>, Vec<u32>) {
+    let x = contiguous(x);
+    let plan = conv_direct::Plan::new(g, values(w)).with_bias_relu(bias.map(values));
+    let pooled = g.o * (g.ho / 2) * (g.wo / 2);
+    let (sample_in, sample_out) = (g.c * g.h * g.w, g.o * g.positions());
+    let mut out = zeros(g.b * pooled);
+    let mut arg = zeros(if ARG { out.len() } else { 0 });
+    let sample = |out: &mut [f32], x: &[f32], arg: &mut [u32]| {
+        SAMPLE.with(|cell| {
+            let mut y = cell.borrow_mut();
+            if y.len() < sample_out {
+                y.resize(sample_out, 0.0);
+            }
+            let y = &mut y[..sample_out];
+            plan.sample(x, y);
+            crate::pool::pool_planes::<ARG>(y, g.ho, g.wo, out, arg);
+        });
+    };
+    let outs = out
+        .par_chunks_mut(pooled)
+        .zip(values(&x).par_chunks(sample_in));
+    if ARG {
+        outs.zip(arg.par_chunks_mut(pooled))
+            .for_each(|((out, x), arg)| sample(out, x, arg));
+    } else {
+        outs.for_each(|(out, x)| sample(out, x, &mut []));
+    }
+    (tensor(out, &[g.b, g.o, g.ho / 2, g.wo / 2]), arg)
+}
+
+/// The backward pass of [`forward_relu_pool`] for a tracked input: each pooled output's
+/// gradient `0 + g` at its maximum where the output is positive (or NaN: the ReLU passed it),
+/// `+0` everywhere else (burn's max-pool backward, then its `relu_backward`), then the input
+/// gradient.
+#[derive(Debug)]
+struct ConvReluPoolInputBackward;
+
+impl Backward<Flex, 1> for ConvReluPoolInputBackward {
+    /// The weight (contiguous), the shapes, the pooled output and each output's maximum.
+    type State = (
+        FloatTensor<Flex>,
+        Geometry,
+        FloatTensor<Flex>,
+        Arc<Vec<u32>>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input] = ops.parents;
+        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
+        let (w, g, out, arg) = ops.state;
+        let Some(input) = input else { return };
+        let (sample_out, pooled) = (g.o * g.positions(), g.o * (g.ho / 2) * (g.wo / 2));
+        let mut dz = zeros(g.b * sample_out);
+        dz.par_chunks_mut(sample_out)
+            .zip(arg.par_chunks(pooled))
+            .zip(
+                values(&out)
+                    .par_chunks(pooled)
+                    .zip(values(&grad).par_chunks(pooled)),
+            )
+            .for_each(|((dz, arg), (out, grad))| {
+                for ((&at, &y), &d) in arg.iter().zip(out).zip(grad) {
+                    dz[at as usize] = if y.is_nan() || y > 0.0 { 0.0 + d } else { 0.0 };
+                }
+            });
+        let dz = tensor(dz, &[g.b, g.o, g.ho, g.wo]);
+        grads.register::<Flex>(input.id, input_gradient(&g, &dz, &w));
+    }
+}
+
+fn tracked_relu_pool(
+    g: &Geometry,
+    x: Tracked,
+    w: FloatTensor<Flex>,
+    bias: Option<FloatTensor<Flex>>,
+) -> Tracked {
+    match ConvReluPoolInputBackward
+        .prepare::<NoCheckpointing>([x.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (out, arg) = relu_pool::<true>(g, x.primitive(), &w, bias.as_ref());
+            prep.finish((w, *g, out.clone(), Arc::new(arg)), out)
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(relu_pool::<false>(g, x.primitive(), &w, bias.as_ref()).0)
+        }
+    }
+}
+
+/// The shapes of `conv` on an input of shape `dims` where cr's kernel takes it (groups 1,
+/// dilation 1, the input's channels the weight's).
+fn geometry(
+    conv: &Conv2d,
+    dims: [usize; 4],
+    padding: (usize, usize, usize, usize),
+) -> Option<Geometry> {
+    let [o, c, kh, kw] = conv.weight.dims();
+    Geometry::new(dims, [o, kh, kw], conv.stride, padding)
+        .filter(|g| conv.groups == 1 && conv.dilation == [1, 1] && c == g.c)
+}
+
+/// `conv`'s weight and bias as contiguous plain flex tensors, or `None` where either is
+/// tracked (training) or not an `f32` flex tensor.
+fn constants(conv: &Conv2d) -> Option<(FloatTensor<Flex>, Option<FloatTensor<Flex>>)> {
+    let bias = match &conv.bias {
+        Some(b) => Some(constant(b.val())?),
+        None => None,
+    };
+    Some((constant(conv.weight.val())?, bias))
+}
+
+/// `t` as a contiguous plain flex tensor, or `None` where it is tracked or not an `f32` flex
+/// tensor.
+fn constant<const D: usize>(t: Tensor<D>) -> Option<FloatTensor<Flex>> {
+    match unpack(t)? {
+        FlexF32::Plain(t) => Some(contiguous(&t)),
+        FlexF32::Tracked(_) => None,
     }
 }
 
@@ -68,6 +250,18 @@ fn plain(g: &Geometry, x: &FloatTensor<Flex>, w: &FloatTensor<Flex>) -> FloatTen
         conv_kernel::forward(g, values(&x), values(&w)),
         &[g.b, g.o, g.ho, g.wo],
     )
+}
+
+/// [`plain`] with the bias added and the ReLU applied.
+fn plain_relu(
+    g: &Geometry,
+    x: &FloatTensor<Flex>,
+    w: &FloatTensor<Flex>,
+    bias: Option<&FloatTensor<Flex>>,
+) -> FloatTensor<Flex> {
+    let x = contiguous(x);
+    let y = conv_kernel::forward_bias_relu(g, values(&x), values(w), bias.map(values));
+    tensor(y, &[g.b, g.o, g.ho, g.wo])
 }
 
 /// The input gradient as a flex tensor.
@@ -148,6 +342,46 @@ fn tracked_input(g: &Geometry, x: Tracked, w: FloatTensor<Flex>) -> Tracked {
             prep.finish((wc, *g), out)
         }
         OpsKind::UnTracked(prep) => prep.finish(plain(g, x.primitive(), &w)),
+    }
+}
+
+/// The backward pass of [`forward_relu`] for a tracked input: the gradient where the output is
+/// positive (or NaN), as burn's `relu_backward`, then the input gradient.
+#[derive(Debug)]
+struct ConvReluInputBackward;
+
+impl Backward<Flex, 1> for ConvReluInputBackward {
+    /// The weight (contiguous), the shapes and the output.
+    type State = (FloatTensor<Flex>, Geometry, FloatTensor<Flex>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [input] = ops.parents;
+        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
+        let (w, g, y) = ops.state;
+        if let Some(input) = input {
+            let masked = conv_kernel::relu_mask(values(&y), values(&grad));
+            let masked = tensor(masked, &[g.b, g.o, g.ho, g.wo]);
+            grads.register::<Flex>(input.id, input_gradient(&g, &masked, &w));
+        }
+    }
+}
+
+fn tracked_relu(
+    g: &Geometry,
+    x: Tracked,
+    w: FloatTensor<Flex>,
+    bias: Option<FloatTensor<Flex>>,
+) -> Tracked {
+    match ConvReluInputBackward
+        .prepare::<NoCheckpointing>([x.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let out = plain_relu(g, x.primitive(), &w, bias.as_ref());
+            prep.finish((w, *g, out.clone()), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(plain_relu(g, x.primitive(), &w, bias.as_ref())),
     }
 }
 
@@ -256,5 +490,74 @@ mod tests {
         let grads = forward(&fixed, x.clone(), (1, 1, 1, 1)).sum().backward();
         assert!(x.grad(&grads).is_some());
         assert!(fixed.weight.val().grad(&grads).is_none());
+    }
+
+    fn bits(t: Tensor<4>) -> Vec<u32> {
+        let v: Vec<f32> = t.into_data().try_to_vec().unwrap();
+        v.into_iter().map(f32::to_bits).collect()
+    }
+
+    /// The fused ReLU and ReLU-pool operations (a constant weight and bias, as attacks run)
+    /// give the bits of the operations they replace, values and input gradients, plain and
+    /// tracked: on shapes the direct kernel takes and on ones it leaves to the others (7×7
+    /// stride 2; a patch over its limit), with ReLU ties (zeros of both signs) and a NaN.
+    #[test]
+    fn fused_relu_and_pool_give_the_bits_of_the_separate_operations() {
+        let ad = Device::flex().autodiff();
+        let plain = Device::flex();
+        for (cin, cout, k, s, p, bias, hw, b) in [
+            (1, 16, 3, 1, 1, true, 28, 2),
+            (16, 32, 3, 1, 1, true, 14, 2),
+            (3, 5, 3, 1, 1, false, 9, 3),
+            (3, 4, 7, 2, 3, true, 20, 2),
+            (40, 3, 3, 1, 1, true, 6, 2),
+        ] {
+            let c = crate::init::init_params(conv(cin, cout, k, s, p, bias, &plain), 4);
+            let n = b * cin * hw * hw;
+            let mut data: Vec<f32> = (0..n)
+                .map(|i| match i % 7 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    _ => ((i * 37 % 101) as f32) / 101.0 - 0.5,
+                })
+                .collect();
+            data[n / 2] = f32::NAN;
+            let pad = (p, p, p, p);
+            let what = format!("{cin}->{cout} k{k} s{s}");
+            let relu = |y| burn::tensor::activation::relu(y);
+            // Plain input.
+            let x = Tensor::<4>::from_data(TensorData::new(data.clone(), [b, cin, hw, hw]), &plain);
+            let separate = relu(forward(&c, x.clone(), pad));
+            assert_eq!(
+                bits(forward_relu(&c, x.clone(), pad)),
+                bits(separate.clone()),
+                "{what}"
+            );
+            let pooled = crate::pool::max_pool2(separate);
+            assert_eq!(
+                bits(forward_relu_pool(&c, x, pad)),
+                bits(pooled),
+                "pool {what}"
+            );
+            // Tracked input, constant weight: values and input gradients.
+            let x = Tensor::<4>::from_data(TensorData::new(data.clone(), [b, cin, hw, hw]), &ad)
+                .require_grad();
+            let run = |y: Tensor<4>| {
+                let weights = y.clone().sin(); // a loss whose gradient is not uniform
+                let grads = (y.clone() * weights).sum().backward();
+                (bits(y.inner()), bits(x.grad(&grads).unwrap()))
+            };
+            let separate = || relu(forward(&c, x.clone(), pad));
+            assert_eq!(
+                run(forward_relu(&c, x.clone(), pad)),
+                run(separate()),
+                "{what}"
+            );
+            assert_eq!(
+                run(forward_relu_pool(&c, x.clone(), pad)),
+                run(crate::pool::max_pool2(separate())),
+                "pool {what}"
+            );
+        }
     }
 }

@@ -24,6 +24,9 @@ use std::ops::Range;
 use cr_linalg::product::{RowMajor, product_into, product_into_rows};
 use rayon::prelude::*;
 
+use crate::buffers::zeros;
+use crate::conv_direct;
+
 /// The weight gradient is summed in at most this many parts (then the parts in order).
 pub const WGRAD_PARTS: usize = 16;
 
@@ -313,7 +316,7 @@ fn pad_window(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize, top: u
 
 /// `dst ← src` for the short rows of a convolution, in fixed-size chunks (inline vector
 /// moves rather than a `memcpy` call per row); the last chunk overlaps the one before.
-fn copy_short(dst: &mut [f32], src: &[f32]) {
+pub(crate) fn copy_short(dst: &mut [f32], src: &[f32]) {
     fn by<const K: usize>(dst: &mut [f32], src: &[f32]) {
         let n = dst.len();
         let (d, _) = dst.as_chunks_mut::<K>();
@@ -426,7 +429,64 @@ fn row_tiles(g: &Geometry) -> impl Iterator<Item = Range<usize>> + '_ {
 /// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias:
 /// `[B, O, H', W']`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; g.b * g.sample_out()];
+    if conv_direct::takes(g) {
+        let mut out = zeros(g.b * g.sample_out());
+        conv_direct::forward(g, x, weight, &mut out);
+        return out;
+    }
+    forward_by_columns(g, x, weight)
+}
+
+/// `relu(conv(x) + bias)` (`bias` per output channel, if any), each sample finished while
+/// its output is in cache: the bias added to each value, then burn-flex's ReLU (`v` where
+/// `v > 0` or `v` is NaN, else `+0`). The same bits as [`forward`] followed by those two
+/// element-wise operations.
+pub fn forward_bias_relu(
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    if conv_direct::takes(g) {
+        let mut out = zeros(g.b * g.sample_out());
+        conv_direct::Plan::new(g, weight)
+            .with_bias_relu(bias)
+            .forward(x, &mut out);
+        return out;
+    }
+    let mut out = forward(g, x, weight);
+    let p = g.positions();
+    if !out.is_empty() && p > 0 {
+        out.par_chunks_mut(g.sample_out())
+            .for_each(|sample| bias_relu(sample, bias, p));
+    }
+    out
+}
+
+/// [`forward_bias_relu`]'s finish of one sample (`[O, P]`).
+pub(crate) fn bias_relu(sample: &mut [f32], bias: Option<&[f32]>, p: usize) {
+    let relu = |v: f32| if v.is_nan() || v > 0.0 { v } else { 0.0 };
+    for (o, plane) in sample.chunks_exact_mut(p).enumerate() {
+        match bias {
+            Some(b) => plane.iter_mut().for_each(|v| *v = relu(*v + b[o])),
+            None => plane.iter_mut().for_each(|v| *v = relu(*v)),
+        }
+    }
+}
+
+/// The gradient of a ReLU's input from its output `y` and the output's gradient `dy`: `dy`
+/// where `y > 0` or `y` is NaN, else `+0`, as burn-flex's `relu_backward`.
+pub fn relu_mask(y: &[f32], dy: &[f32]) -> Vec<f32> {
+    y.par_iter()
+        .zip(dy)
+        .with_min_len(1 << 14)
+        .map(|(&y, &d)| if y.is_nan() || y > 0.0 { d } else { 0.0 })
+        .collect()
+}
+
+/// [`forward`] by im2col and one product per group of samples.
+pub(crate) fn forward_by_columns(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+    let mut out = zeros(g.b * g.sample_out());
     let (s, p, k) = (g.group(), g.positions(), g.patch());
     if out.is_empty() {
         return out;
@@ -518,7 +578,7 @@ fn flipped(g: &Geometry, weight: &[f32]) -> Vec<f32> {
 
 /// [`input_grad`] by `Wᵀ · dY` and col2im (any stride).
 fn input_grad_by_col2im(g: &Geometry, dy: &[f32], weight: &[f32]) -> Vec<f32> {
-    let mut dx = vec![0.0f32; g.b * g.sample_in()];
+    let mut dx = zeros(g.b * g.sample_in());
     let (s, p, k) = (g.group(), g.positions(), g.patch());
     if dx.is_empty() || dy.is_empty() {
         return dx;

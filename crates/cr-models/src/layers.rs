@@ -143,6 +143,28 @@ impl ConvLayer {
             ConvLayer::LowRank(l) => crate::conv::forward(&l.up, crate::conv::forward(&l.down, x)),
         }
     }
+
+    /// `max_pool2(relu(self.forward(x)))`, fused with the last convolution where cr's kernel
+    /// can ([`crate::conv::forward_relu_pool`]).
+    pub fn forward_relu_pool(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            ConvLayer::Full(c) => crate::conv::forward_relu_pool(c, x),
+            ConvLayer::LowRank(l) => {
+                crate::conv::forward_relu_pool(&l.up, crate::conv::forward(&l.down, x))
+            }
+        }
+    }
+
+    /// `relu(self.forward(x))`, fused with the last convolution where cr's kernel can
+    /// ([`crate::conv::forward_relu`]).
+    pub fn forward_relu(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            ConvLayer::Full(c) => crate::conv::forward_relu(c, x),
+            ConvLayer::LowRank(l) => {
+                crate::conv::forward_relu(&l.up, crate::conv::forward(&l.down, x))
+            }
+        }
+    }
 }
 
 /// `[B, C, H, W] → [B, C·H·W]`.

@@ -17,8 +17,10 @@
 //!   PyTorch's `[out, in]`.
 //!
 //! * Convolution ([`conv`]): on the CPU (`flex`) cr's own kernel, forward and both gradients
-//!   as im2col/col2im around one matrix product per group of samples, registered with burn's
-//!   autodiff; burn's kernel on GPU backends.
+//!   as im2col/col2im around one matrix product per group of samples (a direct SIMD kernel,
+//!   the same bits, for stride 1 and short patches), registered with burn's autodiff; with a
+//!   constant weight (attacks, evaluation) the bias, ReLU and 2×2 max-pool that follow fused
+//!   into it; burn's kernel on GPU backends.
 //! * Batch norm ([`batch_norm`]): on the CPU (`flex`) cr's own kernel, the batch's statistics,
 //!   the per-channel map and their gradients in a few passes, one autodiff operation; burn's
 //!   layer on GPU backends.
@@ -43,7 +45,9 @@
 pub mod arch;
 pub mod batch_norm;
 mod batch_norm_kernel;
+mod buffers;
 pub mod conv;
+mod conv_direct;
 mod conv_flex;
 mod conv_kernel;
 pub mod device;

@@ -24,6 +24,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::prelude::*;
 use burn::tensor::DType;
 
+use crate::buffers::zeros;
 use crate::flex::{FlexF32, Tracked, pack_plain, pack_tracked, tensor, unpack, values};
 
 /// 2×2 max-pool with stride 2 (floor mode, as PyTorch's default).
@@ -67,8 +68,8 @@ fn pool<const ARG: bool>(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>)
     let [b, c, h, w] = [shape[0], shape[1], shape[2], shape[3]];
     let (h2, w2) = (h / 2, w / 2);
     let data = values(&x);
-    let mut out = vec![0f32; b * c * h2 * w2];
-    let mut arg = vec![0u32; if ARG { out.len() } else { 0 }];
+    let mut out = zeros(b * c * h2 * w2);
+    let mut arg = zeros(if ARG { out.len() } else { 0 });
     let plane = h2 * w2;
     if plane > 0 && ARG {
         out.par_chunks_mut(plane)
@@ -82,6 +83,30 @@ fn pool<const ARG: bool>(x: &FloatTensor<Flex>) -> (FloatTensor<Flex>, Vec<u32>)
     }
     let out = tensor(out, &[b, c, h2, w2]);
     (out, arg)
+}
+
+/// The 2×2 max-pool of `planes` (`[N, h, w]`, row-major) into `out` (`[N, h/2, w/2]`), on
+/// the calling thread, and with `ARG` each output's flat index in `planes` into `arg`: what
+/// [`max_pool2`] computes, for a fused kernel's sample.
+pub(crate) fn pool_planes<const ARG: bool>(
+    planes: &[f32],
+    h: usize,
+    w: usize,
+    out: &mut [f32],
+    arg: &mut [u32],
+) {
+    let plane = (h / 2) * (w / 2);
+    if plane == 0 {
+        return;
+    }
+    for (p, out) in out.chunks_exact_mut(plane).enumerate() {
+        let arg = if ARG {
+            &mut arg[p * plane..][..plane]
+        } else {
+            &mut [][..]
+        };
+        pool_plane::<ARG>(planes, p * h * w, w, out, arg);
+    }
 }
 
 /// One plane of outputs (`out`, and with `ARG` `arg`: `[h/2, w/2]`) from the plane of `data`
@@ -158,9 +183,19 @@ impl Backward<Flex, 1> for MaxPool2Backward {
         let Some(parent) = parent else { return };
         let (arg, dims) = ops.state;
         let g = values(&grad);
-        let mut input = vec![0f32; dims.iter().product()];
-        for (&at, &g) in arg.iter().zip(g) {
-            input[at as usize] = 0.0 + g;
+        let mut input = zeros(dims.iter().product());
+        let (plane_in, plane_out) = (dims[2] * dims[3], (dims[2] / 2) * (dims[3] / 2));
+        if plane_out > 0 {
+            // Windows do not overlap: each input takes at most one output's gradient.
+            input
+                .par_chunks_mut(plane_in)
+                .zip(arg.par_chunks(plane_out).zip(g.par_chunks(plane_out)))
+                .enumerate()
+                .for_each(|(p, (input, (arg, g)))| {
+                    for (&at, &g) in arg.iter().zip(g) {
+                        input[at as usize - p * plane_in] = 0.0 + g;
+                    }
+                });
         }
         grads.register::<Flex>(parent.id, tensor(input, &dims));
     }

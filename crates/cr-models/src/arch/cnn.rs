@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::layers::{ConvLayer, DenseLayer, Widths, flatten, linear, max_pool2};
+use crate::layers::{ConvLayer, DenseLayer, Widths, flatten, linear};
 
 /// `convs.i` (3×3, padding 1, bias, each followed by ReLU and 2×2 max-pool), then optionally
 /// `fc.0` (dense + ReLU), then `head`.
@@ -61,7 +61,7 @@ impl Cnn {
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = x;
         for conv in &self.convs {
-            h = max_pool2(relu(conv.forward(h)));
+            h = conv.forward_relu_pool(h);
         }
         let mut z = flatten(h);
         for fc in &self.fc {

@@ -1,0 +1,487 @@
+//! A direct convolution for stride 1 and short patches, on host slices: no column matrix.
+//!
+//! im2col writes `C·kh·kw` copies of every input value before its product reads them. Where
+//! the patch `C·kh·kw` is short (the CPU-scale CNN's layers: 9 and 144; their input
+//! gradients: 144 and 288) those copies cost about what the product costs, and a product with
+//! so short an inner dimension, or with one output row (the input gradient of a one-channel
+//! first layer), runs far below the kernels' rate. Here a sample's planes are zero-padded once,
+//! rows `wp = W + pl + pr` wide; output row `oh` at columns `ow .. ow + lanes` reads, for tap
+//! `(i, j)`, the contiguous run of padded row `oh + i` from column `ow + j`. So every tap is one
+//! SIMD load, multiplied against the broadcast weights of a block of output channels, and each
+//! output row is written straight into the output (the last vector of a row masked).
+//!
+//! Each output is the fused multiply-add chain `acc ← w[o,c,i,j]·x + acc` from `+0`, over
+//! `(c, i, j)` in the order of a weight row: the chain faer's kernel runs over the column matrix
+//! for inner lengths from [`MIN_PATCH`] to [`MAX_PATCH`]. So the results are the same bits as the im2col path's
+//! (tested bit for bit, over the shapes this path takes), and taking this path changes no
+//! result.
+
+use std::cell::RefCell;
+
+use pulp::{Simd, WithSimd};
+use rayon::prelude::*;
+
+use crate::conv_kernel::Geometry;
+
+/// The longest patch (`C·kh·kw`) this path takes. Up to here the product of the im2col path
+/// was checked to run one sequential fused multiply-add chain per output from `+0` (see the
+/// tests); beyond it the products are long enough to run near the kernels' rate anyway.
+pub const MAX_PATCH: usize = 288;
+
+/// The shortest patch this path takes. faer's kernels for shorter products (1 to 4 terms) do
+/// not start the chain from `+0`: there an output whose products are all zero can be `-0`
+/// where this path gives `+0` (found by the tests' random shapes).
+pub const MIN_PATCH: usize = 5;
+
+/// Whether [`forward`] takes this convolution: stride 1 and a patch of [`MIN_PATCH`] to
+/// [`MAX_PATCH`].
+pub fn takes(g: &Geometry) -> bool {
+    g.sh == 1 && g.sw == 1 && (MIN_PATCH..=MAX_PATCH).contains(&g.patch())
+}
+
+thread_local! {
+    /// Per-thread zero-padded planes of one sample, and the layout they were last zeroed for
+    /// ([`Plan::layout`]): the padding stays zero from one sample to the next of that layout.
+    static PADDED: RefCell<(Vec<f32>, [usize; 7])> = const { RefCell::new((Vec::new(), [0; 7])) };
+}
+
+/// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias, into
+/// `out` (`[B, O, H', W']`), samples in parallel on rayon's pool. The geometry must be one
+/// [`takes`] accepts.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], out: &mut [f32]) {
+    debug_assert!(takes(g));
+    Plan::new(g, weight).forward(x, out);
+}
+
+impl Plan<'_> {
+    /// The whole batch: `x` (`[B, C, H, W]`) into `out` (`[B, O, H', W']`), samples in
+    /// parallel on rayon's pool.
+    pub(crate) fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let g = self.g;
+        if out.is_empty() {
+            return;
+        }
+        out.par_chunks_mut(g.o * g.positions())
+            .zip(x.par_chunks(g.c * g.h * g.w))
+            .for_each(|(out, x)| self.sample(x, out));
+    }
+}
+
+/// What every sample of a call shares: the shapes, the packed weight, the taps' offsets and
+/// the output vectors.
+pub(crate) struct Plan<'a> {
+    g: &'a Geometry,
+    /// Padded rows and columns.
+    hp: usize,
+    wp: usize,
+    /// The weight in blocks of output channels ([`pack`]).
+    packed: Vec<f32>,
+    /// Offset of tap `(i, j)` in a padded plane, `i·wp + j`, in weight-row order.
+    taps: Vec<usize>,
+    /// The output vectors: (offset of its first input in a padded plane, offset of its first
+    /// output in an output plane, outputs).
+    vectors: Vec<(usize, usize, usize)>,
+    /// Values after the last padded plane that a vector may read.
+    slack: usize,
+    /// Whether each output is finished as `relu(v + bias)` before it is stored
+    /// ([`Plan::with_bias_relu`]).
+    relu: bool,
+    /// The bias of each output channel, if any (only with `relu`).
+    bias: Option<&'a [f32]>,
+}
+
+impl<'a> Plan<'a> {
+    /// The plan of convolution `g` (one [`takes`] accepts) with `weight` (`[O, C, kh, kw]`).
+    pub(crate) fn new(g: &'a Geometry, weight: &[f32]) -> Self {
+        let (hp, wp) = (g.ho + g.kh - 1, g.wo + g.kw - 1);
+        let lanes = lanes();
+        let mut vectors = Vec::with_capacity(g.ho * g.wo.div_ceil(lanes));
+        for oh in 0..g.ho {
+            for ow in (0..g.wo).step_by(lanes) {
+                vectors.push((oh * wp + ow, oh * g.wo + ow, lanes.min(g.wo - ow)));
+            }
+        }
+        Self {
+            g,
+            hp,
+            wp,
+            packed: pack(g, weight),
+            taps: (0..g.kh)
+                .flat_map(|i| (0..g.kw).map(move |j| i * wp + j))
+                .collect(),
+            vectors,
+            slack: lanes,
+            relu: false,
+            bias: None,
+        }
+    }
+
+    /// The plan that finishes each output as burn-flex's `relu(v + bias[o])` (without a bias,
+    /// `relu(v)`: `v` where `v > 0` or NaN, else `+0`) in the registers, before the store: the
+    /// bits of the bias addition and the ReLU after the convolution.
+    pub(crate) fn with_bias_relu(self, bias: Option<&'a [f32]>) -> Self {
+        Self {
+            relu: true,
+            bias,
+            ..self
+        }
+    }
+
+    /// What decides where the padded planes hold input values: channels, input size, padding
+    /// above and left, padded size.
+    fn layout(&self) -> [usize; 7] {
+        let g = self.g;
+        [g.c, g.h, g.w, g.pt, g.pl, self.hp, self.wp]
+    }
+
+    /// One sample: `x` `[C, H, W]` into `out` `[O, H', W']`, on the calling thread.
+    pub(crate) fn sample(&self, x: &[f32], out: &mut [f32]) {
+        let g = self.g;
+        let layout = self.layout();
+        let len = g.c * self.hp * self.wp + self.slack;
+        PADDED.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (padded, laid_out) = &mut *guard;
+            if padded.len() < len {
+                padded.resize(len, 0.0);
+            }
+            let padded = &mut padded[..len];
+            if *laid_out != layout {
+                padded.fill(0.0);
+                *laid_out = layout;
+            }
+            pulp::Arch::new().dispatch(Kernel {
+                plan: self,
+                x,
+                padded,
+                out,
+            });
+        });
+    }
+}
+
+/// The weight in blocks of output channels as [`Kernel::channels`] reads it: for each block of
+/// `OB` channels ([`block_channels`]), its `OB` values of each weight column in turn.
+fn pack(g: &Geometry, weight: &[f32]) -> Vec<f32> {
+    let patch = g.patch();
+    let mut packed = vec![0.0f32; weight.len()];
+    let mut o0 = 0;
+    while o0 < g.o {
+        let ob = block_channels(g.o - o0);
+        let rows = &weight[o0 * patch..][..ob * patch];
+        let dst = &mut packed[o0 * patch..][..ob * patch];
+        for (r, w) in rows.chunks_exact(patch).enumerate() {
+            for (k, v) in w.iter().enumerate() {
+                dst[k * ob + r] = *v;
+            }
+        }
+        o0 += ob;
+    }
+    packed
+}
+
+/// Output channels of the block that starts with `left` channels left: 8, 4, 2 or 1. With
+/// 3, 4, 6 and 8 vectors of outputs per block (the kernel's `8 × 3`, `4 × 4`, `2 × 6` and
+/// `1 × 8` accumulators), the fused multiply-adds' latency stays hidden and the accumulators
+/// fit the 32 vector registers of AVX-512.
+fn block_channels(left: usize) -> usize {
+    match left {
+        n if n >= 8 => 8,
+        n if n >= 4 => 4,
+        n if n >= 2 => 2,
+        _ => 1,
+    }
+}
+
+/// `f32` lanes of a SIMD vector on this machine.
+fn lanes() -> usize {
+    struct Lanes;
+    impl WithSimd for Lanes {
+        type Output = usize;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> usize {
+            S::F32_LANES
+        }
+    }
+    pulp::Arch::new().dispatch(Lanes)
+}
+
+/// One sample's convolution: its padding, then block by block of output channels.
+struct Kernel<'a> {
+    plan: &'a Plan<'a>,
+    x: &'a [f32],
+    /// This thread's padded planes (zero outside the input).
+    padded: &'a mut [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for Kernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Kernel {
+            plan,
+            x,
+            padded,
+            out,
+        } = self;
+        pad(simd, plan, x, padded);
+        let padded = &*padded;
+        let mut o0 = 0;
+        while o0 < plan.g.o {
+            let ob = block_channels(plan.g.o - o0);
+            match ob {
+                8 => channels::<S, 8, 3>(simd, plan, padded, o0, out),
+                4 => channels::<S, 4, 4>(simd, plan, padded, o0, out),
+                2 => channels::<S, 2, 6>(simd, plan, padded, o0, out),
+                _ => channels::<S, 1, 8>(simd, plan, padded, o0, out),
+            }
+            o0 += ob;
+        }
+    }
+}
+
+/// Copies the sample's planes into the padded planes: input row `r` at padded row `pt + r`,
+/// column `pl` (the padding around is zero already).
+#[inline(always)]
+fn pad<S: Simd>(simd: S, plan: &Plan<'_>, x: &[f32], padded: &mut [f32]) {
+    let (g, wp, lanes) = (plan.g, plan.wp, S::F32_LANES);
+    for (c, src) in x.chunks_exact(g.h * g.w).enumerate() {
+        let dst = &mut padded[c * plan.hp * wp..];
+        for r in 0..g.h {
+            let at = (g.pt + r) * wp + g.pl;
+            for ow in (0..g.w).step_by(lanes) {
+                let n = lanes.min(g.w - ow);
+                let v = load_first(simd, &src[r * g.w + ow..], n);
+                store_first(simd, &mut dst[at + ow..], n, v);
+            }
+        }
+    }
+}
+
+/// `relu(v + bias)` lane by lane as burn-flex computes it: the sum rounded once, then `+0`
+/// where it is `≤ 0` (so `-0` becomes `+0` and NaN stays).
+#[inline(always)]
+fn bias_relu<S: Simd>(simd: S, v: S::f32s, bias: Option<S::f32s>) -> S::f32s {
+    let v = match bias {
+        Some(b) => simd.add_f32s(v, b),
+        None => v,
+    };
+    let zero = simd.splat_f32s(0.0);
+    simd.select_f32s(simd.less_than_or_equal_f32s(v, zero), zero, v)
+}
+
+/// `0, 1, 2, …`: the lane numbers of a vector.
+const LANE: [u32; 64] = {
+    let mut lane = [0u32; 64];
+    let mut i = 0;
+    while i < 64 {
+        lane[i] = i as u32;
+        i += 1;
+    }
+    lane
+};
+
+/// A vector whose first `n` lanes are `src[..n]` (the others unspecified).
+#[inline(always)]
+fn load_first<S: Simd>(simd: S, src: &[f32], n: usize) -> S::f32s {
+    if src.len() >= S::F32_LANES {
+        S::as_simd_f32s(&src[..S::F32_LANES]).0[0]
+    } else {
+        simd.partial_load_f32s(&src[..n])
+    }
+}
+
+/// Writes the first `n` lanes of `v` into `dst[..n]`, leaving the values after them as they
+/// are: a full store of the vector blended with what `dst` holds, or, at the end of `dst`, a
+/// partial store.
+#[inline(always)]
+fn store_first<S: Simd>(simd: S, dst: &mut [f32], n: usize, v: S::f32s) {
+    let lanes = S::F32_LANES;
+    if dst.len() < lanes {
+        simd.partial_store_f32s(&mut dst[..n], v);
+        return;
+    }
+    let d = &mut S::as_mut_simd_f32s(&mut dst[..lanes]).0[0];
+    *d = if n == lanes {
+        v
+    } else {
+        let lane = S::as_simd_u32s(&LANE[..lanes]).0[0];
+        let first = simd.less_than_u32s(lane, simd.splat_u32s(n as u32));
+        simd.select_f32s(first, v, *d)
+    };
+}
+
+/// Output channels `o0 .. o0 + OB`, `QV` output vectors at a time and the vectors left over
+/// in one shorter group, each stored straight into `out`.
+#[inline(always)]
+fn channels<S: Simd, const OB: usize, const QV: usize>(
+    simd: S,
+    plan: &Plan<'_>,
+    padded: &[f32],
+    o0: usize,
+    out: &mut [f32],
+) {
+    let mut groups = plan.vectors.chunks_exact(QV);
+    for at in &mut groups {
+        group::<S, OB, QV>(simd, plan, padded, o0, at, out);
+    }
+    let at = groups.remainder();
+    match at.len() {
+        0 => {}
+        1 => group::<S, OB, 1>(simd, plan, padded, o0, at, out),
+        2 => group::<S, OB, 2>(simd, plan, padded, o0, at, out),
+        3 => group::<S, OB, 3>(simd, plan, padded, o0, at, out),
+        4 => group::<S, OB, 4>(simd, plan, padded, o0, at, out),
+        5 => group::<S, OB, 5>(simd, plan, padded, o0, at, out),
+        6 => group::<S, OB, 6>(simd, plan, padded, o0, at, out),
+        _ => group::<S, OB, 7>(simd, plan, padded, o0, at, out),
+    }
+}
+
+/// Output channels `o0 .. o0 + OB` at the `QV` output vectors `at` (`QV` of them).
+#[inline(always)]
+fn group<S: Simd, const OB: usize, const QV: usize>(
+    simd: S,
+    plan: &Plan<'_>,
+    padded: &[f32],
+    o0: usize,
+    at: &[(usize, usize, usize)],
+    out: &mut [f32],
+) {
+    let patch = plan.g.patch();
+    let packed = &plan.packed[o0 * patch..][..OB * patch];
+    let p = plan.g.positions();
+    let at: [(usize, usize, usize); QV] = std::array::from_fn(|v| at[v]);
+    let acc = block::<S, OB, QV>(simd, plan, padded, packed, &at);
+    for (ob, acc) in acc.iter().enumerate() {
+        let plane = &mut out[(o0 + ob) * p..][..p];
+        let bias = plan.bias.map(|b| simd.splat_f32s(b[o0 + ob]));
+        for (&(_, dst, n), a) in at.iter().zip(acc) {
+            let v = if plan.relu {
+                bias_relu(simd, *a, bias)
+            } else {
+                *a
+            };
+            store_first(simd, &mut plane[dst..], n, v);
+        }
+    }
+}
+
+/// The accumulators of `OB` channels at the `QV` output vectors `at`: the chain over input
+/// channels, then taps, from `+0`.
+#[inline(always)]
+fn block<S: Simd, const OB: usize, const QV: usize>(
+    simd: S,
+    plan: &Plan<'_>,
+    padded: &[f32],
+    packed: &[f32],
+    at: &[(usize, usize, usize); QV],
+) -> [[S::f32s; QV]; OB] {
+    let mut acc = [[simd.splat_f32s(0.0); QV]; OB];
+    let plane_len = plan.hp * plan.wp;
+    let mut k = 0;
+    for c in 0..plan.g.c {
+        // A vector may read past its row (into the next, or the slack): those lanes are not
+        // stored.
+        let plane = &padded[c * plane_len..];
+        for &off in &plan.taps {
+            let xs: [S::f32s; QV] = std::array::from_fn(|v| {
+                let (x, _) = S::as_simd_f32s(&plane[at[v].0 + off..][..S::F32_LANES]);
+                x[0]
+            });
+            let w = &packed[k * OB..][..OB];
+            k += 1;
+            for (acc, w) in acc.iter_mut().zip(w) {
+                let w = simd.splat_f32s(*w);
+                for (a, x) in acc.iter_mut().zip(&xs) {
+                    *a = simd.mul_add_f32s(w, *x, *a);
+                }
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::conv_kernel::forward_by_columns;
+    use proptest::prelude::*;
+
+    /// Values with zeros of both signs (MNIST's background is zero), small and large ones.
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| match (i * 7 + seed) % 5 {
+                0 => 0.0,
+                1 => -0.0,
+                _ => (((i * 37 + seed * 11) % 101) as f32) / 101.0 - 0.45,
+            })
+            .collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// This path's output, bit for bit the im2col path's.
+    fn same_bits_as_columns(g: &Geometry, seed: usize) {
+        assert!(takes(g), "{g:?}");
+        let x = values(g.b * g.c * g.h * g.w, seed);
+        let w = values(g.o * g.patch(), seed + 1);
+        let mut out = vec![f32::NAN; g.b * g.o * g.positions()];
+        forward(g, &x, &w, &mut out);
+        assert_eq!(bits(&out), bits(&forward_by_columns(g, &x, &w)), "{g:?}");
+    }
+
+    /// The CNN's layers and their input gradients (as the transposed convolutions they run),
+    /// and the shapes where each block size and a masked last vector come in.
+    #[test]
+    fn the_models_shapes_give_the_bits_of_the_column_path() {
+        for (b, c, o, hw, k, p) in [
+            (3, 1, 16, 28, 3, 1),
+            (3, 16, 32, 14, 3, 1),
+            (2, 16, 1, 28, 3, 1),
+            (2, 32, 16, 14, 3, 1),
+            (2, 3, 13, 11, 3, 1),
+            (2, 5, 7, 5, 3, 0),
+            (1, 1, 3, 4, 3, 2),
+            (2, 8, 9, 33, 1, 0),
+            (1, 2, 6, 40, 5, 2),
+        ] {
+            let g = Geometry::new([b, c, hw, hw], [o, k, k], [1, 1], (p, p, p, p)).unwrap();
+            same_bits_as_columns(&g, b + c + o);
+        }
+    }
+
+    /// The padded planes are reused from one call to the next on a thread: a convolution whose
+    /// padded planes have the same size but hold the input elsewhere (here one row more of
+    /// input where the other has its bottom padding) must not read the other's values.
+    #[test]
+    fn reused_padded_planes_never_hold_another_layouts_values() {
+        let a = Geometry::new([1, 2, 6, 6], [3, 3, 3], [1, 1], (1, 1, 1, 1)).unwrap();
+        let b = Geometry::new([1, 2, 7, 7], [3, 3, 3], [1, 1], (1, 1, 0, 0)).unwrap();
+        for (i, g) in [a, b, a, b].iter().enumerate() {
+            same_bits_as_columns(g, i);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random shapes this path takes: its output has the im2col path's bits.
+        #[test]
+        fn random_shapes_give_the_bits_of_the_column_path(
+            b in 1usize..3, c in 1usize..9, o in 1usize..65, h in 1usize..19, w in 1usize..23,
+            k in prop::sample::select(vec![1usize, 2, 3, 5]), pad in 0usize..3, seed in 0usize..50,
+        ) {
+            let g = Geometry::new([b, c, h, w], [o, k, k], [1, 1], (pad, pad, pad, pad));
+            if let Some(g) = g.filter(takes) {
+                same_bits_as_columns(&g, seed);
+            }
+        }
+    }
+}
