@@ -25,6 +25,7 @@
 //! the box `[0, 1]^d` (its projections include the box), so it needs inputs in `[0, 1]`.
 
 use burn::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::apgd_t::ranked_classes;
@@ -274,10 +275,11 @@ fn fab_run<C: Classifier + ?Sized>(
             Some(t) => linearise_towards(model, xt, y, t)?,
             None => linearise_nearest(model, xt, y, y_host, d, cfg.norm)?,
         };
-        for (i, &df_i) in df.iter().enumerate() {
-            let (lo, hi) = (i * d, (i + 1) * d);
-            step_to_boundary(&mut x1[lo..hi], &x0[lo..hi], &dg[lo..hi], df_i, cfg);
-        }
+        // Each sample's step is its own: in parallel on rayon's pool, the same bits.
+        x1.par_chunks_mut(d)
+            .zip(x0.par_chunks(d).zip(dg.par_chunks(d)))
+            .zip(df.par_iter())
+            .for_each(|((x1, (x0, g)), &df)| step_to_boundary(x1, x0, g, df, cfg));
         let pred = read_i64(
             forward(model, upload(&x1)).argmax(1).reshape([b]),
             "FAB predictions",
