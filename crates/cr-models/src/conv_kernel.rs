@@ -316,7 +316,7 @@ fn pad_window(g: &Geometry, plane: &[f32], padded: &mut [f32], wp: usize, top: u
 
 /// `dst ← src` for the short rows of a convolution, in fixed-size chunks (inline vector
 /// moves rather than a `memcpy` call per row); the last chunk overlaps the one before.
-pub(crate) fn copy_short(dst: &mut [f32], src: &[f32]) {
+fn copy_short(dst: &mut [f32], src: &[f32]) {
     fn by<const K: usize>(dst: &mut [f32], src: &[f32]) {
         let n = dst.len();
         let (d, _) = dst.as_chunks_mut::<K>();
