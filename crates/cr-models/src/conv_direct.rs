@@ -53,20 +53,6 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], out: &mut [f32]) {
     Plan::new(g, weight).forward(x, out);
 }
 
-impl Plan<'_> {
-    /// The whole batch: `x` (`[B, C, H, W]`) into `out` (`[B, O, H', W']`), samples in
-    /// parallel on rayon's pool.
-    pub(crate) fn forward(&self, x: &[f32], out: &mut [f32]) {
-        let g = self.g;
-        if out.is_empty() {
-            return;
-        }
-        out.par_chunks_mut(g.o * g.positions())
-            .zip(x.par_chunks(g.c * g.h * g.w))
-            .for_each(|(out, x)| self.sample(x, out));
-    }
-}
-
 /// What every sample of a call shares: the shapes, the packed weight, the taps' offsets and
 /// the output vectors.
 pub(crate) struct Plan<'a> {
@@ -127,6 +113,18 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The whole batch: `x` (`[B, C, H, W]`) into `out` (`[B, O, H', W']`), samples in
+    /// parallel on rayon's pool.
+    pub(crate) fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let g = self.g;
+        if out.is_empty() {
+            return;
+        }
+        out.par_chunks_mut(g.o * g.positions())
+            .zip(x.par_chunks(g.c * g.h * g.w))
+            .for_each(|(out, x)| self.sample(x, out));
+    }
+
     /// What decides where the padded planes hold input values: channels, input size, padding
     /// above and left, padded size.
     fn layout(&self) -> [usize; 7] {
@@ -160,7 +158,7 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The weight in blocks of output channels as [`Kernel::channels`] reads it: for each block of
+/// The weight in blocks of output channels as [`channels`] reads it: for each block of
 /// `OB` channels ([`block_channels`]), its `OB` values of each weight column in turn.
 fn pack(g: &Geometry, weight: &[f32]) -> Vec<f32> {
     let patch = g.patch();

@@ -166,7 +166,11 @@ impl Backward<Flex, 1> for ConvReluPoolInputBackward {
             )
             .for_each(|((dz, arg), (out, grad))| {
                 for ((&at, &y), &d) in arg.iter().zip(out).zip(grad) {
-                    dz[at as usize] = if y.is_nan() || y > 0.0 { 0.0 + d } else { 0.0 };
+                    dz[at as usize] = if conv_kernel::relu_passes(y) {
+                        0.0 + d
+                    } else {
+                        0.0
+                    };
                 }
             });
         let dz = tensor(dz, &[g.b, g.o, g.ho, g.wo]);

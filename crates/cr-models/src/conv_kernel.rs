@@ -463,9 +463,15 @@ pub fn forward_bias_relu(
     out
 }
 
+/// Whether burn-flex's ReLU passes `v` (its value forward, its gradient backward): `v > 0` or
+/// NaN. Everything else becomes `+0`.
+pub(crate) fn relu_passes(v: f32) -> bool {
+    v.is_nan() || v > 0.0
+}
+
 /// [`forward_bias_relu`]'s finish of one sample (`[O, P]`).
-pub(crate) fn bias_relu(sample: &mut [f32], bias: Option<&[f32]>, p: usize) {
-    let relu = |v: f32| if v.is_nan() || v > 0.0 { v } else { 0.0 };
+fn bias_relu(sample: &mut [f32], bias: Option<&[f32]>, p: usize) {
+    let relu = |v: f32| if relu_passes(v) { v } else { 0.0 };
     for (o, plane) in sample.chunks_exact_mut(p).enumerate() {
         match bias {
             Some(b) => plane.iter_mut().for_each(|v| *v = relu(*v + b[o])),
@@ -480,7 +486,7 @@ pub fn relu_mask(y: &[f32], dy: &[f32]) -> Vec<f32> {
     y.par_iter()
         .zip(dy)
         .with_min_len(1 << 14)
-        .map(|(&y, &d)| if y.is_nan() || y > 0.0 { d } else { 0.0 })
+        .map(|(&y, &d)| if relu_passes(y) { d } else { 0.0 })
         .collect()
 }
 

@@ -154,17 +154,6 @@ impl ConvLayer {
             }
         }
     }
-
-    /// `relu(self.forward(x))`, fused with the last convolution where cr's kernel can
-    /// ([`crate::conv::forward_relu`]).
-    pub fn forward_relu(&self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            ConvLayer::Full(c) => crate::conv::forward_relu(c, x),
-            ConvLayer::LowRank(l) => {
-                crate::conv::forward_relu(&l.up, crate::conv::forward(&l.down, x))
-            }
-        }
-    }
 }
 
 /// `[B, C, H, W] → [B, C·H·W]`.
