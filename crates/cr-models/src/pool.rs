@@ -118,6 +118,32 @@ fn pool_plane<const ARG: bool>(
     out: &mut [f32],
     arg: &mut [u32],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        return simd.vectorize(
+            #[inline(always)]
+            || {
+                pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, top| {
+                    v4::pool_row::<ARG>(simd, r0, r1, out, arg, top, w as u32)
+                })
+            },
+        );
+    }
+    pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, top| {
+        pool_row::<ARG>(r0, r1, out, arg, top, w as u32)
+    });
+}
+
+/// Each output row of one plane (as [`pool_plane`]) through `row(r0, r1, out, arg, top)`.
+#[inline(always)]
+fn pool_rows<const ARG: bool>(
+    data: &[f32],
+    base: usize,
+    w: usize,
+    out: &mut [f32],
+    arg: &mut [u32],
+    mut row: impl FnMut(&[f32], &[f32], &mut [f32], &mut [u32], u32),
+) {
     let w2 = w / 2;
     for (i, out) in out.chunks_exact_mut(w2).enumerate() {
         let top = base + 2 * i * w;
@@ -128,14 +154,14 @@ fn pool_plane<const ARG: bool>(
         } else {
             &mut [][..]
         };
-        pool_row::<ARG>(r0, r1, out, arg, top as u32, w as u32);
+        row(r0, r1, out, arg, top as u32);
     }
 }
 
 /// One row of outputs from the two input rows `r0`, `r1` (each `2·out.len()` long) whose first
 /// element has flat index `top`, rows `w` apart, and with `ARG` each output's flat index in
-/// `arg`. Written branch-free over plain indices (rows of 14 or 7 outputs leave a vector loop
-/// little to do: measured, a version vectorised for AVX-512 was no faster). Window order:
+/// `arg`, written branch-free over plain indices (machines without AVX-512; with it,
+/// [`v4::pool_row`] computes the same lane by lane). Window order:
 /// `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the first maximum wins, a NaN always (so the
 /// last NaN), as burn-flex. The value depends on that order too (`-0.0` before `0.0` stays),
 /// so without `ARG` the same comparisons run and only the indices are left out.
@@ -166,6 +192,84 @@ fn pool_row<const ARG: bool>(
         out[j] = best;
         if ARG {
             arg[j] = top + 2 * j as u32 + at;
+        }
+    }
+}
+
+/// [`pool_row`] on AVX-512, 16 outputs at a time: each input row's 32 values are split into
+/// their even and odd columns by two permutes, and the window's four candidates are compared
+/// lane by lane in [`pool_row`]'s order, with its comparisons (ordered `>`, or NaN), so every
+/// value and index is the same.
+#[cfg(target_arch = "x86_64")]
+mod v4 {
+    use std::arch::x86_64::{__m512, __m512i, _CMP_GT_OQ, _CMP_UNORD_Q};
+
+    use pulp::x86::V4;
+    use pulp::{Simd, cast, f32x16};
+
+    /// Lanes of a vector.
+    const LANES: usize = 16;
+
+    /// Permute indices of the even (`0, 2, …, 30`) and odd (`1, 3, …, 31`) values of two vectors.
+    const EVEN: [u32; LANES] = lanes(0, 2);
+    const ODD: [u32; LANES] = lanes(1, 2);
+
+    const fn lanes(first: u32, step: u32) -> [u32; LANES] {
+        let mut l = [0u32; LANES];
+        let mut i = 0;
+        while i < LANES {
+            l[i] = first + step * i as u32;
+            i += 1;
+        }
+        l
+    }
+
+    /// The even and odd values of `row` (at most 32 of them; values past its end are zero).
+    #[inline(always)]
+    fn split(simd: V4, row: &[f32]) -> (__m512, __m512) {
+        let (lo, hi) = row.split_at(row.len().min(LANES));
+        let lo: __m512 = cast(simd.partial_load_f32s(lo));
+        let hi: __m512 = cast(simd.partial_load_f32s(hi));
+        let (even, odd): (__m512i, __m512i) = (cast(EVEN), cast(ODD));
+        let f = simd.avx512f;
+        (
+            f._mm512_permutex2var_ps(lo, even, hi),
+            f._mm512_permutex2var_ps(lo, odd, hi),
+        )
+    }
+
+    /// See [`super::pool_row`]: the same arguments, the same results.
+    #[inline(always)]
+    pub(super) fn pool_row<const ARG: bool>(
+        simd: V4,
+        r0: &[f32],
+        r1: &[f32],
+        out: &mut [f32],
+        arg: &mut [u32],
+        top: u32,
+        w: u32,
+    ) {
+        let f = simd.avx512f;
+        let mut j0 = 0;
+        while j0 < out.len() {
+            let m = LANES.min(out.len() - j0);
+            let (a0, a1) = split(simd, &r0[2 * j0..2 * (j0 + m)]);
+            let (b0, b1) = split(simd, &r1[2 * j0..2 * (j0 + m)]);
+            let mut best = a0;
+            let mut at: __m512i = cast(simd.splat_u32s(0));
+            for (v, offset) in [(a1, 1), (b0, w), (b1, w + 1)] {
+                let take = f._mm512_cmp_ps_mask::<{ _CMP_GT_OQ }>(v, best)
+                    | f._mm512_cmp_ps_mask::<{ _CMP_UNORD_Q }>(v, v);
+                best = f._mm512_mask_mov_ps(best, take, v);
+                at = f._mm512_mask_mov_epi32(at, take, cast(simd.splat_u32s(offset)));
+            }
+            simd.partial_store_f32s(&mut out[j0..j0 + m], cast::<__m512, f32x16>(best));
+            if ARG {
+                let first = simd.splat_u32s(top + 2 * j0 as u32);
+                let index = simd.add_u32s(simd.add_u32s(first, cast(lanes(0, 2))), cast(at));
+                simd.partial_store_u32s(&mut arg[j0..j0 + m], index);
+            }
+            j0 += m;
         }
     }
 }
@@ -264,6 +368,44 @@ mod tests {
             // Off autodiff too.
             let x = Tensor::<4>::from_data(TensorData::new(v.clone(), dims), &Device::flex());
             assert_eq!(bits(max_pool2(x.clone())), bits(burn_pool(x)));
+        }
+    }
+
+    /// The AVX-512 row gives the scalar row's values and indices, bit for bit: rows of 1 to 40
+    /// outputs (one to three vectors, partial ones), with ties, zeros of both signs and NaNs
+    /// of distinct payloads.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vector_row_is_the_scalar_row() {
+        let Some(simd) = pulp::x86::V4::try_new() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let value = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..8) {
+            0 => 0.0f32,
+            1 => -0.0,
+            2 => 0.5,
+            3 => f32::from_bits(0x7fc0_0000 + rng.random_range(0..1000u32)),
+            _ => rng.random_range(-1.0..1.0),
+        };
+        for n in 1..=40usize {
+            for w in [2 * n, 2 * n + 1] {
+                let r0: Vec<f32> = (0..2 * n).map(|_| value(&mut rng)).collect();
+                let r1: Vec<f32> = (0..2 * n).map(|_| value(&mut rng)).collect();
+                let (mut out, mut arg) = (vec![0.0; n], vec![0; n]);
+                pool_row::<true>(&r0, &r1, &mut out, &mut arg, 7, w as u32);
+                let (mut vout, mut varg) = (vec![0.0; n], vec![0; n]);
+                simd.vectorize(|| {
+                    v4::pool_row::<true>(simd, &r0, &r1, &mut vout, &mut varg, 7, w as u32)
+                });
+                let b = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!((b(&out), &arg), (b(&vout), &varg), "n {n}, w {w}");
+                let mut plain = vec![0.0; n];
+                simd.vectorize(|| {
+                    v4::pool_row::<false>(simd, &r0, &r1, &mut plain, &mut [], 7, w as u32)
+                });
+                assert_eq!(b(&out), b(&plain), "n {n}, w {w}, no indices");
+            }
         }
     }
 
