@@ -123,18 +123,20 @@ fn pool_plane<const ARG: bool>(
         return simd.vectorize(
             #[inline(always)]
             || {
-                pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, top| {
-                    v4::pool_row::<ARG>(simd, r0, r1, out, arg, top, w as u32)
+                pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, n, top| {
+                    v4::pool_row::<ARG>(simd, r0, r1, out, arg, n, top, w as u32)
                 })
             },
         );
     }
-    pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, top| {
-        pool_row::<ARG>(r0, r1, out, arg, top, w as u32)
+    pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, n, top| {
+        pool_row::<ARG>(r0, r1, out, arg, n, top, w as u32)
     });
 }
 
-/// Each output row of one plane (as [`pool_plane`]) through `row(r0, r1, out, arg, top)`.
+/// Each output row of one plane (as [`pool_plane`]) through `row(r0, r1, out, arg, n, top)`:
+/// the slices start at the row's first input or output and run on to the end of `data`, `out`
+/// and `arg`, so a vector may read and write (keeping the values) past the row.
 #[inline(always)]
 fn pool_rows<const ARG: bool>(
     data: &[f32],
@@ -142,38 +144,44 @@ fn pool_rows<const ARG: bool>(
     w: usize,
     out: &mut [f32],
     arg: &mut [u32],
-    mut row: impl FnMut(&[f32], &[f32], &mut [f32], &mut [u32], u32),
+    mut row: impl FnMut(&[f32], &[f32], &mut [f32], &mut [u32], usize, u32),
 ) {
     let w2 = w / 2;
-    for (i, out) in out.chunks_exact_mut(w2).enumerate() {
+    if w2 == 0 {
+        return;
+    }
+    for i in 0..out.len() / w2 {
         let top = base + 2 * i * w;
-        let r0 = &data[top..top + 2 * w2];
-        let r1 = &data[top + w..top + w + 2 * w2];
-        let arg = if ARG {
-            &mut arg[i * w2..][..w2]
-        } else {
-            &mut [][..]
-        };
-        row(r0, r1, out, arg, top as u32);
+        let arg = if ARG { &mut arg[i * w2..] } else { &mut [][..] };
+        row(
+            &data[top..],
+            &data[top + w..],
+            &mut out[i * w2..],
+            arg,
+            w2,
+            top as u32,
+        );
     }
 }
 
-/// One row of outputs from the two input rows `r0`, `r1` (each `2·out.len()` long) whose first
-/// element has flat index `top`, rows `w` apart, and with `ARG` each output's flat index in
-/// `arg`, written branch-free over plain indices (machines without AVX-512; with it,
+/// One row of `n` outputs (`out[..n]`) from the two input rows `r0`, `r1` (each at least
+/// `2·n` long) whose first element has flat index `top`, rows `w` apart, and with `ARG` each
+/// output's flat index in `arg[..n]`, written branch-free over plain indices (machines without AVX-512; with it,
 /// [`v4::pool_row`] computes the same lane by lane). Window order:
 /// `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the first maximum wins, a NaN always (so the
 /// last NaN), as burn-flex. The value depends on that order too (`-0.0` before `0.0` stays),
 /// so without `ARG` the same comparisons run and only the indices are left out.
+#[allow(clippy::too_many_arguments)]
 fn pool_row<const ARG: bool>(
     r0: &[f32],
     r1: &[f32],
     out: &mut [f32],
     arg: &mut [u32],
+    n: usize,
     top: u32,
     w: u32,
 ) {
-    let n = out.len();
+    let out = &mut out[..n];
     let (r0, r1) = (&r0[..2 * n], &r1[..2 * n]);
     let arg = if ARG { &mut arg[..n] } else { arg };
     for j in 0..n {
@@ -205,7 +213,7 @@ mod v4 {
     use std::arch::x86_64::{__m512, __m512i, _CMP_GT_OQ, _CMP_UNORD_Q};
 
     use pulp::x86::V4;
-    use pulp::{Simd, cast, f32x16};
+    use pulp::{Simd, cast};
 
     /// Lanes of a vector.
     const LANES: usize = 16;
@@ -224,12 +232,40 @@ mod v4 {
         l
     }
 
-    /// The even and odd values of `row` (at most 32 of them; values past its end are zero).
+    /// A vector whose first `n` lanes are `src[..n]`: a full load where `src` is long enough,
+    /// else a partial one (the other lanes are unspecified).
     #[inline(always)]
-    fn split(simd: V4, row: &[f32]) -> (__m512, __m512) {
-        let (lo, hi) = row.split_at(row.len().min(LANES));
-        let lo: __m512 = cast(simd.partial_load_f32s(lo));
-        let hi: __m512 = cast(simd.partial_load_f32s(hi));
+    fn load(simd: V4, src: &[f32], n: usize) -> __m512 {
+        if src.len() >= LANES {
+            cast(V4::as_simd_f32s(&src[..LANES]).0[0])
+        } else {
+            cast(simd.partial_load_f32s(&src[..n]))
+        }
+    }
+
+    /// Writes the first `n` lanes of `v` into `dst[..n]` and leaves the values after them: a
+    /// blend and a full store where `dst` is long enough, else a partial store.
+    #[inline(always)]
+    fn store<T: pulp::bytemuck::Pod>(simd: V4, dst: &mut [T], n: usize, v: __m512i) {
+        let dst: &mut [u32] = pulp::bytemuck::cast_slice_mut(dst);
+        if dst.len() >= LANES {
+            let d = &mut V4::as_mut_simd_u32s(&mut dst[..LANES]).0[0];
+            let keep = ((1u32 << n) - 1) as u16;
+            *d = cast(simd.avx512f._mm512_mask_mov_epi32(cast(*d), keep, v));
+        } else {
+            simd.partial_store_u32s(&mut dst[..n], cast(v));
+        }
+    }
+
+    /// The even and odd values of `row[..2·m]` (`m ≤ 16`; the lanes past `m` are unspecified).
+    #[inline(always)]
+    fn split(simd: V4, row: &[f32], m: usize) -> (__m512, __m512) {
+        let lo = load(simd, row, (2 * m).min(LANES));
+        let hi = if 2 * m > LANES {
+            load(simd, &row[LANES..], 2 * m - LANES)
+        } else {
+            lo
+        };
         let (even, odd): (__m512i, __m512i) = (cast(EVEN), cast(ODD));
         let f = simd.avx512f;
         (
@@ -238,23 +274,27 @@ mod v4 {
         )
     }
 
-    /// See [`super::pool_row`]: the same arguments, the same results.
+    /// See [`super::pool_row`]: the same arguments, the same results (and the values of
+    /// `out` and `arg` past `n` kept).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn pool_row<const ARG: bool>(
         simd: V4,
         r0: &[f32],
         r1: &[f32],
         out: &mut [f32],
         arg: &mut [u32],
+        n: usize,
         top: u32,
         w: u32,
     ) {
         let f = simd.avx512f;
+        assert!(r0.len() >= 2 * n && r1.len() >= 2 * n && out.len() >= n);
         let mut j0 = 0;
-        while j0 < out.len() {
-            let m = LANES.min(out.len() - j0);
-            let (a0, a1) = split(simd, &r0[2 * j0..2 * (j0 + m)]);
-            let (b0, b1) = split(simd, &r1[2 * j0..2 * (j0 + m)]);
+        while j0 < n {
+            let m = LANES.min(n - j0);
+            let (a0, a1) = split(simd, &r0[2 * j0..], m);
+            let (b0, b1) = split(simd, &r1[2 * j0..], m);
             let mut best = a0;
             let mut at: __m512i = cast(simd.splat_u32s(0));
             for (v, offset) in [(a1, 1), (b0, w), (b1, w + 1)] {
@@ -263,11 +303,11 @@ mod v4 {
                 best = f._mm512_mask_mov_ps(best, take, v);
                 at = f._mm512_mask_mov_epi32(at, take, cast(simd.splat_u32s(offset)));
             }
-            simd.partial_store_f32s(&mut out[j0..j0 + m], cast::<__m512, f32x16>(best));
+            store(simd, &mut out[j0..], m, cast(best));
             if ARG {
                 let first = simd.splat_u32s(top + 2 * j0 as u32);
                 let index = simd.add_u32s(simd.add_u32s(first, cast(lanes(0, 2))), cast(at));
-                simd.partial_store_u32s(&mut arg[j0..j0 + m], index);
+                store(simd, &mut arg[j0..], m, cast(index));
             }
             j0 += m;
         }
@@ -373,7 +413,8 @@ mod tests {
 
     /// The AVX-512 row gives the scalar row's values and indices, bit for bit: rows of 1 to 40
     /// outputs (one to three vectors, partial ones), with ties, zeros of both signs and NaNs
-    /// of distinct payloads.
+    /// of distinct payloads; with slices that end at the row (partial loads and stores) and
+    /// slices that run on (full ones), whose values past the row stay as they were.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_vector_row_is_the_scalar_row() {
@@ -388,23 +429,24 @@ mod tests {
             3 => f32::from_bits(0x7fc0_0000 + rng.random_range(0..1000u32)),
             _ => rng.random_range(-1.0..1.0),
         };
+        let b = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for n in 1..=40usize {
-            for w in [2 * n, 2 * n + 1] {
-                let r0: Vec<f32> = (0..2 * n).map(|_| value(&mut rng)).collect();
-                let r1: Vec<f32> = (0..2 * n).map(|_| value(&mut rng)).collect();
-                let (mut out, mut arg) = (vec![0.0; n], vec![0; n]);
-                pool_row::<true>(&r0, &r1, &mut out, &mut arg, 7, w as u32);
-                let (mut vout, mut varg) = (vec![0.0; n], vec![0; n]);
+            for (w, more) in [(2 * n, 0), (2 * n + 1, 0), (2 * n, 17), (2 * n + 1, 40)] {
+                let r0: Vec<f32> = (0..2 * n + more).map(|_| value(&mut rng)).collect();
+                let r1: Vec<f32> = (0..2 * n + more).map(|_| value(&mut rng)).collect();
+                let (mut out, mut arg) = (vec![-7.0; n + more], vec![9; n + more]);
+                pool_row::<true>(&r0, &r1, &mut out, &mut arg, n, 7, w as u32);
+                let (mut vout, mut varg) = (vec![-7.0; n + more], vec![9; n + more]);
                 simd.vectorize(|| {
-                    v4::pool_row::<true>(simd, &r0, &r1, &mut vout, &mut varg, 7, w as u32)
+                    v4::pool_row::<true>(simd, &r0, &r1, &mut vout, &mut varg, n, 7, w as u32)
                 });
-                let b = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!((b(&out), &arg), (b(&vout), &varg), "n {n}, w {w}");
-                let mut plain = vec![0.0; n];
+                assert_eq!((b(&out), &arg), (b(&vout), &varg), "n {n}, w {w}, {more}");
+                assert!(out[n..].iter().all(|&v| v == -7.0) && arg[n..].iter().all(|&a| a == 9));
+                let mut plain = vec![-7.0; n + more];
                 simd.vectorize(|| {
-                    v4::pool_row::<false>(simd, &r0, &r1, &mut plain, &mut [], 7, w as u32)
+                    v4::pool_row::<false>(simd, &r0, &r1, &mut plain, &mut [], n, 7, w as u32)
                 });
-                assert_eq!(b(&out), b(&plain), "n {n}, w {w}, no indices");
+                assert_eq!(b(&out), b(&plain), "n {n}, w {w}, {more}, no indices");
             }
         }
     }
