@@ -195,23 +195,32 @@ impl Moves {
         d
     }
 
+    /// The live coordinates with their keys, in increasing key order (`total_cmp`), ties in
+    /// increasing index: the order of a stable sort of `live` by key, found by sorting the
+    /// (key, index) pairs themselves, so the comparisons read no other memory.
+    fn sorted_by(&self, key: impl Fn(usize) -> f64) -> Vec<(f64, usize)> {
+        let mut order: Vec<(f64, usize)> = self.live.iter().map(|&i| (key(i), i)).collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        order
+    }
+
     /// ℓ∞: `d_i = dir_i·min(λ, room_i)` with the smallest λ such that
     /// `g(λ) = Σ|w_i|·min(λ, room_i) = need` (breakpoints sorted by room).
-    fn linf_step(mut self, w: &[f64], need: f64) -> Vec<f64> {
+    fn linf_step(self, w: &[f64], need: f64) -> Vec<f64> {
         let room = &self.room;
-        self.live.sort_by(|&a, &b| room[a].total_cmp(&room[b]));
-        let mut slope: f64 = self.live.iter().map(|&i| w[i].abs()).sum();
+        let order = self.sorted_by(|i| room[i]);
+        let mut slope: f64 = order.iter().map(|&(_, i)| w[i].abs()).sum();
         let mut acc = 0.0;
         let mut lambda = 0.0;
-        for &i in &self.live {
+        for &(room_i, i) in &order {
             let cand = (need - acc) / slope;
-            if cand <= room[i] {
+            if cand <= room_i {
                 lambda = cand;
                 break;
             }
-            acc += w[i].abs() * room[i];
+            acc += w[i].abs() * room_i;
             slope -= w[i].abs();
-            lambda = room[i];
+            lambda = room_i;
         }
         let mut d = vec![0.0f64; self.dir.len()];
         for &i in &self.live {
@@ -222,22 +231,21 @@ impl Moves {
 
     /// ℓ2: `d_i = dir_i·min(α|w_i|, room_i)` with α such that
     /// `h(α) = Σ min(α w_i², |w_i| room_i) = need` (breakpoints `room_i/|w_i|` sorted).
-    fn l2_step(mut self, w: &[f64], need: f64) -> Vec<f64> {
+    fn l2_step(self, w: &[f64], need: f64) -> Vec<f64> {
         let room = &self.room;
-        let brk = |i: usize| room[i] / w[i].abs();
-        self.live.sort_by(|&a, &b| brk(a).total_cmp(&brk(b)));
-        let mut slope: f64 = self.live.iter().map(|&i| w[i] * w[i]).sum();
+        let order = self.sorted_by(|i| room[i] / w[i].abs());
+        let mut slope: f64 = order.iter().map(|&(_, i)| w[i] * w[i]).sum();
         let mut acc = 0.0;
         let mut alpha = 0.0;
-        for &i in &self.live {
+        for &(brk, i) in &order {
             let cand = (need - acc) / slope;
-            if cand <= brk(i) {
+            if cand <= brk {
                 alpha = cand;
                 break;
             }
             acc += w[i].abs() * room[i];
             slope -= w[i] * w[i];
-            alpha = brk(i);
+            alpha = brk;
         }
         let mut d = vec![0.0f64; self.dir.len()];
         for &i in &self.live {
