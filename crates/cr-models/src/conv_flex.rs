@@ -156,25 +156,54 @@ impl Backward<Flex, 1> for ConvReluPoolInputBackward {
         let (w, g, out, arg) = ops.state;
         let Some(input) = input else { return };
         let (sample_out, pooled) = (g.o * g.positions(), g.o * (g.ho / 2) * (g.wo / 2));
-        let mut dz = zeros(g.b * sample_out);
-        dz.par_chunks_mut(sample_out)
-            .zip(arg.par_chunks(pooled))
-            .zip(
-                values(&out)
-                    .par_chunks(pooled)
-                    .zip(values(&grad).par_chunks(pooled)),
-            )
-            .for_each(|((dz, arg), (out, grad))| {
-                for ((&at, &y), &d) in arg.iter().zip(out).zip(grad) {
-                    dz[at as usize] = if conv_kernel::relu_passes(y) {
-                        0.0 + d
-                    } else {
-                        0.0
-                    };
-                }
-            });
-        let dz = tensor(dz, &[g.b, g.o, g.ho, g.wo]);
-        grads.register::<Flex>(input.id, input_gradient(&g, &dz, &w));
+        let pooled_grads = arg.par_chunks(pooled).zip(
+            values(&out)
+                .par_chunks(pooled)
+                .zip(values(&grad).par_chunks(pooled)),
+        );
+        let dx = match conv_kernel::direct_input_grad(&g, values(&w)) {
+            // Sample by sample: each sample's gradient before the pool stays in cache for
+            // its input gradient, and no batch of them is written.
+            Some((t, flipped)) => {
+                let plan = conv_direct::Plan::new(&t, &flipped);
+                let mut dx = zeros(g.b * g.c * g.h * g.w);
+                dx.par_chunks_mut(g.c * g.h * g.w)
+                    .zip(pooled_grads)
+                    .for_each(|(dx, (arg, (out, grad)))| {
+                        SAMPLE.with(|cell| {
+                            let mut dz = cell.borrow_mut();
+                            dz.clear();
+                            dz.resize(sample_out, 0.0);
+                            unpool(&mut dz, arg, out, grad);
+                            plan.sample(&dz, dx);
+                        });
+                    });
+                tensor(dx, &[g.b, g.c, g.h, g.w])
+            }
+            None => {
+                let mut dz = zeros(g.b * sample_out);
+                dz.par_chunks_mut(sample_out)
+                    .zip(pooled_grads)
+                    .for_each(|(dz, (arg, (out, grad)))| unpool(dz, arg, out, grad));
+                let dz = tensor(dz, &[g.b, g.o, g.ho, g.wo]);
+                input_gradient(&g, &dz, &w)
+            }
+        };
+        grads.register::<Flex>(input.id, dx);
+    }
+}
+
+/// One sample's gradient before the ReLU and pool (`dz`, zero on entry) from its pooled
+/// outputs `out`, their gradients `grad` and the index of each one's maximum `arg`: `0 + g`
+/// at the maximum where the ReLU passed it (burn's max-pool backward, then its
+/// `relu_backward`).
+fn unpool(dz: &mut [f32], arg: &[u32], out: &[f32], grad: &[f32]) {
+    for ((&at, &y), &d) in arg.iter().zip(out).zip(grad) {
+        dz[at as usize] = if conv_kernel::relu_passes(y) {
+            0.0 + d
+        } else {
+            0.0
+        };
     }
 }
 
@@ -504,7 +533,8 @@ mod tests {
     /// The fused ReLU and ReLU-pool operations (a constant weight and bias, as attacks run)
     /// give the bits of the operations they replace, values and input gradients, plain and
     /// tracked: on shapes the direct kernel takes and on ones it leaves to the others (7×7
-    /// stride 2; a patch over its limit), with ReLU ties (zeros of both signs) and a NaN.
+    /// stride 2; a patch over its limit; a forward pass it takes whose input gradient, with 40
+    /// output channels, it does not), with ReLU ties (zeros of both signs) and a NaN.
     #[test]
     fn fused_relu_and_pool_give_the_bits_of_the_separate_operations() {
         let ad = Device::flex().autodiff();
@@ -515,6 +545,7 @@ mod tests {
             (3, 5, 3, 1, 1, false, 9, 3),
             (3, 4, 7, 2, 3, true, 20, 2),
             (40, 3, 3, 1, 1, true, 6, 2),
+            (4, 40, 3, 1, 1, true, 8, 2),
         ] {
             let c = crate::init::init_params(conv(cin, cout, k, s, p, bias, &plain), 4);
             let n = b * cin * hw * hw;

@@ -541,6 +541,14 @@ pub fn input_grad(g: &Geometry, dy: &[f32], weight: &[f32]) -> Vec<f32> {
     }
 }
 
+/// Where [`input_grad`] runs [`conv_direct`]: the geometry of the convolution it runs and the
+/// flipped weight, so that a caller can run it sample by sample (`dx = conv(dy, flipped W)`,
+/// the same bits).
+pub(crate) fn direct_input_grad(g: &Geometry, weight: &[f32]) -> Option<(Geometry, Vec<f32>)> {
+    let t = transposed(g).filter(conv_direct::takes)?;
+    Some((t, flipped(g, weight)))
+}
+
 /// For stride 1 and padding below the kernel size: the geometry of the convolution whose
 /// output is the input gradient (input `[B, O, H', W']`, kernel `[C, kh, kw]`, padding
 /// `k − 1 − p` on each side), so that `dx = conv(dy, flipped W)`.
