@@ -422,6 +422,9 @@ fn channels<S: Simd, const OB: usize, const QV: usize, const FLAT: bool>(
     out: &mut [f32],
 ) {
     let n = plan.vectors.len();
+    if n == 0 {
+        return;
+    }
     let groups = n.div_ceil(QV);
     let (small, larger) = (n / groups, n % groups);
     let mut first = 0;

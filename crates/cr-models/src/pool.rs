@@ -123,20 +123,31 @@ fn pool_plane<const ARG: bool>(
         return simd.vectorize(
             #[inline(always)]
             || {
-                pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, n, top| {
-                    v4::pool_row::<ARG>(simd, r0, r1, out, arg, n, top, w as u32)
+                pool_rows::<ARG>(data, base, w, out, arg, |row| {
+                    v4::pool_row::<ARG>(simd, row)
                 })
             },
         );
     }
-    pool_rows::<ARG>(data, base, w, out, arg, |r0, r1, out, arg, n, top| {
-        pool_row::<ARG>(r0, r1, out, arg, n, top, w as u32)
-    });
+    pool_rows::<ARG>(data, base, w, out, arg, pool_row::<ARG>);
 }
 
-/// Each output row of one plane (as [`pool_plane`]) through `row(r0, r1, out, arg, n, top)`:
-/// the slices start at the row's first input or output and run on to the end of `data`, `out`
-/// and `arg`, so a vector may read and write (keeping the values) past the row.
+/// One row of a plane's outputs: the two input rows `r0`, `r1` and the outputs `out` (with
+/// `ARG`, each output's flat index in `arg`), each slice from the row's first value on and
+/// possibly running past the row (a vector may read there, and write there keeping the
+/// values); `n` outputs, the flat index `top` of `r0[0]`, rows `w` apart.
+struct Row<'a> {
+    r0: &'a [f32],
+    r1: &'a [f32],
+    out: &'a mut [f32],
+    arg: &'a mut [u32],
+    n: usize,
+    top: u32,
+    w: u32,
+}
+
+/// Each output row of one plane (as [`pool_plane`]) through `row`, its slices running on to
+/// the end of `data`, `out` and `arg`.
 #[inline(always)]
 fn pool_rows<const ARG: bool>(
     data: &[f32],
@@ -144,7 +155,7 @@ fn pool_rows<const ARG: bool>(
     w: usize,
     out: &mut [f32],
     arg: &mut [u32],
-    mut row: impl FnMut(&[f32], &[f32], &mut [f32], &mut [u32], usize, u32),
+    mut row: impl FnMut(Row<'_>),
 ) {
     let w2 = w / 2;
     if w2 == 0 {
@@ -153,34 +164,34 @@ fn pool_rows<const ARG: bool>(
     for i in 0..out.len() / w2 {
         let top = base + 2 * i * w;
         let arg = if ARG { &mut arg[i * w2..] } else { &mut [][..] };
-        row(
-            &data[top..],
-            &data[top + w..],
-            &mut out[i * w2..],
+        row(Row {
+            r0: &data[top..],
+            r1: &data[top + w..],
+            out: &mut out[i * w2..],
             arg,
-            w2,
-            top as u32,
-        );
+            n: w2,
+            top: top as u32,
+            w: w as u32,
+        });
     }
 }
 
 /// One row of `n` outputs (`out[..n]`) from the two input rows `r0`, `r1` (each at least
-/// `2·n` long) whose first element has flat index `top`, rows `w` apart, and with `ARG` each
-/// output's flat index in `arg[..n]`, written branch-free over plain indices (machines without AVX-512; with it,
+/// `2·n` long), and with `ARG` each output's flat index in `arg[..n]` ([`Row`]), written branch-free over plain indices (machines without AVX-512; with it,
 /// [`v4::pool_row`] computes the same lane by lane). Window order:
 /// `r0[2j]`, `r0[2j+1]`, `r1[2j]`, `r1[2j+1]`; the first maximum wins, a NaN always (so the
 /// last NaN), as burn-flex. The value depends on that order too (`-0.0` before `0.0` stays),
 /// so without `ARG` the same comparisons run and only the indices are left out.
-#[allow(clippy::too_many_arguments)]
-fn pool_row<const ARG: bool>(
-    r0: &[f32],
-    r1: &[f32],
-    out: &mut [f32],
-    arg: &mut [u32],
-    n: usize,
-    top: u32,
-    w: u32,
-) {
+fn pool_row<const ARG: bool>(row: Row<'_>) {
+    let Row {
+        r0,
+        r1,
+        out,
+        arg,
+        n,
+        top,
+        w,
+    } = row;
     let out = &mut out[..n];
     let (r0, r1) = (&r0[..2 * n], &r1[..2 * n]);
     let arg = if ARG { &mut arg[..n] } else { arg };
@@ -214,6 +225,8 @@ mod v4 {
 
     use pulp::x86::V4;
     use pulp::{Simd, cast};
+
+    use super::Row;
 
     /// Lanes of a vector.
     const LANES: usize = 16;
@@ -274,20 +287,19 @@ mod v4 {
         )
     }
 
-    /// See [`super::pool_row`]: the same arguments, the same results (and the values of
-    /// `out` and `arg` past `n` kept).
+    /// See [`super::pool_row`]: the same row, the same results (and the values of `out` and
+    /// `arg` past `n` kept).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn pool_row<const ARG: bool>(
-        simd: V4,
-        r0: &[f32],
-        r1: &[f32],
-        out: &mut [f32],
-        arg: &mut [u32],
-        n: usize,
-        top: u32,
-        w: u32,
-    ) {
+    pub(super) fn pool_row<const ARG: bool>(simd: V4, row: Row<'_>) {
+        let Row {
+            r0,
+            r1,
+            out,
+            arg,
+            n,
+            top,
+            w,
+        } = row;
         let f = simd.avx512f;
         assert!(r0.len() >= 2 * n && r1.len() >= 2 * n && out.len() >= n);
         let mut j0 = 0;
@@ -415,6 +427,27 @@ mod tests {
     /// outputs (one to three vectors, partial ones), with ties, zeros of both signs and NaNs
     /// of distinct payloads; with slices that end at the row (partial loads and stores) and
     /// slices that run on (full ones), whose values past the row stay as they were.
+    /// Row `r0`, `r1` of `n` outputs, rows `w` apart, its first input at flat index 7.
+    fn row<'a>(
+        r0: &'a [f32],
+        r1: &'a [f32],
+        out: &'a mut [f32],
+        arg: &'a mut [u32],
+        n: usize,
+        w: usize,
+    ) -> Row<'a> {
+        let (top, w) = (7, w as u32);
+        Row {
+            r0,
+            r1,
+            out,
+            arg,
+            n,
+            top,
+            w,
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_vector_row_is_the_scalar_row() {
@@ -435,16 +468,16 @@ mod tests {
                 let r0: Vec<f32> = (0..2 * n + more).map(|_| value(&mut rng)).collect();
                 let r1: Vec<f32> = (0..2 * n + more).map(|_| value(&mut rng)).collect();
                 let (mut out, mut arg) = (vec![-7.0; n + more], vec![9; n + more]);
-                pool_row::<true>(&r0, &r1, &mut out, &mut arg, n, 7, w as u32);
+                pool_row::<true>(row(&r0, &r1, &mut out, &mut arg, n, w));
                 let (mut vout, mut varg) = (vec![-7.0; n + more], vec![9; n + more]);
                 simd.vectorize(|| {
-                    v4::pool_row::<true>(simd, &r0, &r1, &mut vout, &mut varg, n, 7, w as u32)
+                    v4::pool_row::<true>(simd, row(&r0, &r1, &mut vout, &mut varg, n, w))
                 });
                 assert_eq!((b(&out), &arg), (b(&vout), &varg), "n {n}, w {w}, {more}");
                 assert!(out[n..].iter().all(|&v| v == -7.0) && arg[n..].iter().all(|&a| a == 9));
                 let mut plain = vec![-7.0; n + more];
                 simd.vectorize(|| {
-                    v4::pool_row::<false>(simd, &r0, &r1, &mut plain, &mut [], n, 7, w as u32)
+                    v4::pool_row::<false>(simd, row(&r0, &r1, &mut plain, &mut [], n, w))
                 });
                 assert_eq!(b(&out), b(&plain), "n {n}, w {w}, {more}, no indices");
             }
