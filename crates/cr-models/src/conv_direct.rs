@@ -31,6 +31,7 @@ use std::cell::RefCell;
 use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
+use crate::buffers::{load_first, store_first, zeros};
 use crate::conv_kernel::Geometry;
 
 /// The longest patch (`C·kh·kw`) this path takes. Up to here the product of the im2col path
@@ -55,12 +56,12 @@ thread_local! {
     static PADDED: RefCell<(Vec<f32>, [usize; 8])> = const { RefCell::new((Vec::new(), [0; 8])) };
 }
 
-/// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias, into
-/// `out` (`[B, O, H', W']`), samples in parallel on rayon's pool. The geometry must be one
-/// [`takes`] accepts.
-pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], out: &mut [f32]) {
+/// The convolution of `x` (`[B, C, H, W]`) with `weight` (`[O, C, kh, kw]`), no bias
+/// (`[B, O, H', W']`), samples in parallel on rayon's pool. The geometry must be one [`takes`]
+/// accepts.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     debug_assert!(takes(g));
-    Plan::new(g, weight).forward(x, out);
+    Plan::new(g, weight).forward(x)
 }
 
 /// What every sample of a call shares: the shapes, the packed weight, the taps' offsets and
@@ -138,16 +139,18 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The whole batch: `x` (`[B, C, H, W]`) into `out` (`[B, O, H', W']`), samples in
-    /// parallel on rayon's pool.
-    pub(crate) fn forward(&self, x: &[f32], out: &mut [f32]) {
+    /// The whole batch: `x` (`[B, C, H, W]`) to `[B, O, H', W']`, samples in parallel on
+    /// rayon's pool.
+    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
         let g = self.g;
-        if out.is_empty() {
-            return;
+        let sample_out = g.o * g.positions();
+        let mut out = zeros(g.b * sample_out);
+        if !out.is_empty() {
+            out.par_chunks_mut(sample_out)
+                .zip(x.par_chunks(g.c * g.h * g.w))
+                .for_each(|(out, x)| self.sample(x, out));
         }
-        out.par_chunks_mut(g.o * g.positions())
-            .zip(x.par_chunks(g.c * g.h * g.w))
-            .for_each(|(out, x)| self.sample(x, out));
+        out
     }
 
     /// What decides where the padded planes hold input values: channels, input size, padding
@@ -368,47 +371,6 @@ fn bias_relu<S: Simd>(simd: S, v: S::f32s, bias: Option<S::f32s>) -> S::f32s {
     simd.select_f32s(simd.less_than_or_equal_f32s(v, zero), zero, v)
 }
 
-/// `0, 1, 2, …`: the lane numbers of a vector.
-const LANE: [u32; 64] = {
-    let mut lane = [0u32; 64];
-    let mut i = 0;
-    while i < 64 {
-        lane[i] = i as u32;
-        i += 1;
-    }
-    lane
-};
-
-/// A vector whose first `n` lanes are `src[..n]` (the others unspecified).
-#[inline(always)]
-fn load_first<S: Simd>(simd: S, src: &[f32], n: usize) -> S::f32s {
-    if src.len() >= S::F32_LANES {
-        S::as_simd_f32s(&src[..S::F32_LANES]).0[0]
-    } else {
-        simd.partial_load_f32s(&src[..n])
-    }
-}
-
-/// Writes the first `n` lanes of `v` into `dst[..n]`, leaving the values after them as they
-/// are: a full store of the vector blended with what `dst` holds, or, at the end of `dst`, a
-/// partial store.
-#[inline(always)]
-fn store_first<S: Simd>(simd: S, dst: &mut [f32], n: usize, v: S::f32s) {
-    let lanes = S::F32_LANES;
-    if dst.len() < lanes {
-        simd.partial_store_f32s(&mut dst[..n], v);
-        return;
-    }
-    let d = &mut S::as_mut_simd_f32s(&mut dst[..lanes]).0[0];
-    *d = if n == lanes {
-        v
-    } else {
-        let lane = S::as_simd_u32s(&LANE[..lanes]).0[0];
-        let first = simd.less_than_u32s(lane, simd.splat_u32s(n as u32));
-        simd.select_f32s(first, v, *d)
-    };
-}
-
 /// Output channels `o0 .. o0 + OB` at every output vector, stored straight into `out`: in
 /// groups of at most `QV` vectors, as even as they can be (49 vectors in groups of at most 8
 /// are 7 groups of 7, not 6 of 8 and one alone, whose single chain of fused multiply-adds would
@@ -545,13 +507,22 @@ mod tests {
     }
 
     /// This path's output, bit for bit the im2col path's.
+    /// Also sample by sample into NaNs, so an output the kernel does not write shows.
     fn same_bits_as_columns(g: &Geometry, seed: usize) {
         assert!(takes(g), "{g:?}");
         let x = values(g.b * g.c * g.h * g.w, seed);
         let w = values(g.o * g.patch(), seed + 1);
+        let want = bits(&forward_by_columns(g, &x, &w));
+        assert_eq!(bits(&forward(g, &x, &w)), want, "{g:?}");
+        let plan = Plan::new(g, &w);
         let mut out = vec![f32::NAN; g.b * g.o * g.positions()];
-        forward(g, &x, &w, &mut out);
-        assert_eq!(bits(&out), bits(&forward_by_columns(g, &x, &w)), "{g:?}");
+        for (out, x) in out
+            .chunks_mut(g.o * g.positions())
+            .zip(x.chunks(g.c * g.h * g.w))
+        {
+            plan.sample(x, out);
+        }
+        assert_eq!(bits(&out), want, "{g:?}, sample by sample");
     }
 
     /// The CNN's layers and their input gradients (as the transposed convolutions they run),

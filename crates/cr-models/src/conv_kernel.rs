@@ -430,9 +430,7 @@ fn row_tiles(g: &Geometry) -> impl Iterator<Item = Range<usize>> + '_ {
 /// `[B, O, H', W']`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     if conv_direct::takes(g) {
-        let mut out = zeros(g.b * g.sample_out());
-        conv_direct::forward(g, x, weight, &mut out);
-        return out;
+        return conv_direct::forward(g, x, weight);
     }
     forward_by_columns(g, x, weight)
 }
@@ -448,11 +446,9 @@ pub fn forward_bias_relu(
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
     if conv_direct::takes(g) {
-        let mut out = zeros(g.b * g.sample_out());
-        conv_direct::Plan::new(g, weight)
+        return conv_direct::Plan::new(g, weight)
             .with_bias_relu(bias)
-            .forward(x, &mut out);
-        return out;
+            .forward(x);
     }
     let mut out = forward(g, x, weight);
     let p = g.positions();

@@ -228,6 +228,7 @@ mod v4 {
     use pulp::{Simd, cast};
 
     use super::Row;
+    use crate::buffers::{load_first, store_first};
 
     /// Lanes of a vector.
     const LANES: usize = 16;
@@ -246,37 +247,12 @@ mod v4 {
         l
     }
 
-    /// A vector whose first `n` lanes are `src[..n]`: a full load where `src` is long enough,
-    /// else a partial one (the other lanes are unspecified).
-    #[inline(always)]
-    fn load(simd: V4, src: &[f32], n: usize) -> __m512 {
-        if src.len() >= LANES {
-            cast(V4::as_simd_f32s(&src[..LANES]).0[0])
-        } else {
-            cast(simd.partial_load_f32s(&src[..n]))
-        }
-    }
-
-    /// Writes the first `n` lanes of `v` into `dst[..n]` and leaves the values after them: a
-    /// blend and a full store where `dst` is long enough, else a partial store.
-    #[inline(always)]
-    fn store<T: pulp::bytemuck::Pod>(simd: V4, dst: &mut [T], n: usize, v: __m512i) {
-        let dst: &mut [u32] = pulp::bytemuck::cast_slice_mut(dst);
-        if dst.len() >= LANES {
-            let d = &mut V4::as_mut_simd_u32s(&mut dst[..LANES]).0[0];
-            let keep = ((1u32 << n) - 1) as u16;
-            *d = cast(simd.avx512f._mm512_mask_mov_epi32(cast(*d), keep, v));
-        } else {
-            simd.partial_store_u32s(&mut dst[..n], cast(v));
-        }
-    }
-
     /// The even and odd values of `row[..2·m]` (`m ≤ 16`; the lanes past `m` are unspecified).
     #[inline(always)]
     fn split(simd: V4, row: &[f32], m: usize) -> (__m512, __m512) {
-        let lo = load(simd, row, (2 * m).min(LANES));
+        let lo: __m512 = cast(load_first(simd, row, (2 * m).min(LANES)));
         let hi = if 2 * m > LANES {
-            load(simd, &row[LANES..], 2 * m - LANES)
+            cast(load_first(simd, &row[LANES..], 2 * m - LANES))
         } else {
             lo
         };
@@ -316,11 +292,13 @@ mod v4 {
                 best = f._mm512_mask_mov_ps(best, take, v);
                 at = f._mm512_mask_mov_epi32(at, take, cast(simd.splat_u32s(offset)));
             }
-            store(simd, &mut out[j0..], m, cast(best));
+            store_first(simd, &mut out[j0..], m, cast(best));
             if ARG {
                 let first = simd.splat_u32s(top + 2 * j0 as u32);
                 let index = simd.add_u32s(simd.add_u32s(first, cast(lanes(0, 2))), cast(at));
-                store(simd, &mut arg[j0..], m, cast(index));
+                // The indices' bits, stored as `f32` lanes (a blend moves bits unchanged).
+                let arg: &mut [f32] = pulp::bytemuck::cast_slice_mut(&mut arg[j0..]);
+                store_first(simd, arg, m, cast(index));
             }
             j0 += m;
         }
